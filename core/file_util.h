@@ -1,0 +1,17 @@
+// Small file helpers shared by the readers and writers.
+#pragma once
+
+#include <string>
+
+namespace xmr {
+
+// The whole file as bytes. Throws xmr::Error naming the path if it cannot be read.
+std::string read_file_bytes(const std::string& path);
+
+// Writes `bytes` to `path` atomically: a temporary file in the same directory
+// is written, flushed to disk and renamed over `path`. On any failure the temp
+// file is removed, `path` is left as it was, and xmr::Error is thrown.
+void write_file_atomic(const std::string& path, const std::string& bytes);
+void write_file_atomic(const std::string& path, const void* data, size_t size);
+
+}  // namespace xmr

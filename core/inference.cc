@@ -1,0 +1,146 @@
+#include "core/inference.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace xmr {
+
+void PredictParams::validate() const {
+  if (beam_size < 1) throw Error("beam_size must be >= 1, got " + std::to_string(beam_size));
+  if (top_k < 1) throw Error("top_k must be >= 1, got " + std::to_string(top_k));
+}
+
+namespace {
+
+using Node = InferenceWorkspace::Node;
+
+inline bool better(const Node& a, const Node& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); }
+
+// Keeps the best `keep` of v, sorted best first.
+void keep_best(std::vector<Node>& v, size_t keep) {
+  if (v.size() > keep) {
+    std::nth_element(v.begin(), v.begin() + keep, v.end(), better);
+    v.resize(keep);
+  }
+  std::sort(v.begin(), v.end(), better);
+}
+
+// Expands every node of ws.beam (nodes of layer t) into ws.candidates.
+void expand(const LayerView& layer, const SparseVectorView& q, PostProcessor post, InferenceWorkspace& ws) {
+  ws.candidates.clear();
+  for (const Node& parent : ws.beam) {
+    const size_t width = layer.num_children_of(parent.id);
+    if (ws.raw.size() < width) ws.raw.resize(width);
+    layer.score_chunk(parent.id, q, ws.raw.data());
+    const Index first = layer.child_ptr[parent.id];
+    for (size_t j = 0; j < width; ++j) {
+      ws.candidates.push_back({Index(first + j), postprocess_combine(post, parent.score, ws.raw[j])});
+    }
+  }
+}
+
+// Maps slots to labels, merging repeated labels, then keeps the top k.
+void slots_to_labels(const TreeView& tree, std::vector<Node>& nodes, size_t k, RepeatedLabelScore repeated,
+                     std::vector<ScoredLabel>& out) {
+  for (Node& n : nodes) n.id = tree.slot_label[n.id];
+  if (tree.repeated_labels) {
+    std::sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) { return a.id < b.id; });
+    size_t w = 0;
+    for (size_t r = 0; r < nodes.size();) {
+      size_t e = r;
+      float best = nodes[r].score, sum = 0.0f;
+      for (; e < nodes.size() && nodes[e].id == nodes[r].id; ++e) {
+        best = std::max(best, nodes[e].score);
+        sum += nodes[e].score;
+      }
+      nodes[w++] = {nodes[r].id, repeated == RepeatedLabelScore::kMax ? best : sum / float(e - r)};
+      r = e;
+    }
+    nodes.resize(w);
+  }
+  keep_best(nodes, k);
+  out.clear();
+  for (const Node& n : nodes) out.push_back({n.id, n.score});
+}
+
+}  // namespace
+
+void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
+                 std::vector<ScoredLabel>& out, size_t stop_layer) {
+  const size_t depth = tree.layers.size();
+  const size_t last = std::min(stop_layer, depth - 1);
+  ws.beam.clear();
+  ws.beam.push_back({0, postprocess_initial(params.postprocessor)});
+  for (size_t t = 0; t <= last; ++t) {
+    expand(tree.layers[t], q, params.postprocessor, ws);
+    std::swap(ws.beam, ws.candidates);
+    if (t < last) keep_best(ws.beam, size_t(params.beam_size));
+  }
+  if (stop_layer < depth) {  // stopped early: report nodes, not labels
+    keep_best(ws.beam, size_t(params.beam_size));
+    out.clear();
+    for (const Node& n : ws.beam) out.push_back({n.id, n.score});
+    return;
+  }
+  slots_to_labels(tree, ws.beam, size_t(params.top_k), params.repeated, out);
+}
+
+void score_labels(const TreeView& tree, const SparseVectorView& q, const Index* labels, size_t n, PostProcessor post,
+                  RepeatedLabelScore repeated, InferenceWorkspace& ws, float* out) {
+  const size_t depth = tree.layers.size();
+  ws.needed.resize(depth + 1);
+  ws.combined.resize(depth + 1);
+  // needed[t]: sorted node ids of layer t on some requested label's path.
+  auto& bottom = ws.needed[depth];
+  bottom.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (labels[i] >= tree.num_labels) throw Error("score_labels: label " + std::to_string(labels[i]) + " out of range");
+    for (Index s = tree.label_slot_ptr[labels[i]]; s < tree.label_slot_ptr[labels[i] + 1]; ++s) {
+      bottom.push_back(tree.label_slots[s]);
+    }
+  }
+  for (size_t t = depth; t-- > 0;) {
+    auto& up = ws.needed[t];
+    up.clear();
+    const LayerView& layer = tree.layers[t];
+    std::sort(ws.needed[t + 1].begin(), ws.needed[t + 1].end());
+    ws.needed[t + 1].erase(std::unique(ws.needed[t + 1].begin(), ws.needed[t + 1].end()), ws.needed[t + 1].end());
+    for (Index c : ws.needed[t + 1]) {
+      const Index parent = Index(std::upper_bound(layer.child_ptr, layer.child_ptr + layer.num_parents + 1, c) - layer.child_ptr - 1);
+      if (up.empty() || up.back() != parent) up.push_back(parent);  // children sorted => parents sorted
+    }
+  }
+  ws.combined[0].assign(1, postprocess_initial(post));
+  for (size_t t = 0; t < depth; ++t) {
+    const LayerView& layer = tree.layers[t];
+    const auto& parents = ws.needed[t];
+    const auto& children = ws.needed[t + 1];
+    ws.combined[t + 1].resize(children.size());
+    size_t ci = 0;
+    for (size_t pi = 0; pi < parents.size(); ++pi) {
+      const Index p = parents[pi];
+      const size_t width = layer.num_children_of(p);
+      if (ws.raw.size() < width) ws.raw.resize(width);
+      layer.score_chunk(p, q, ws.raw.data());
+      for (; ci < children.size() && children[ci] < layer.child_ptr[p + 1]; ++ci) {
+        ws.combined[t + 1][ci] = postprocess_combine(post, ws.combined[t][pi], ws.raw[children[ci] - layer.child_ptr[p]]);
+      }
+    }
+  }
+  const auto& slots = ws.needed[depth];
+  const auto& score = ws.combined[depth];
+  for (size_t i = 0; i < n; ++i) {
+    float best = 0.0f, sum = 0.0f;
+    const Index b = tree.label_slot_ptr[labels[i]], e = tree.label_slot_ptr[labels[i] + 1];
+    for (Index s = b; s < e; ++s) {
+      const size_t pos = size_t(std::lower_bound(slots.begin(), slots.end(), tree.label_slots[s]) - slots.begin());
+      const float v = score[pos];
+      best = (s == b) ? v : std::max(best, v);
+      sum += v;
+    }
+    out[i] = repeated == RepeatedLabelScore::kMax ? best : sum / float(e - b);
+  }
+}
+
+}  // namespace xmr

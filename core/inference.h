@@ -1,0 +1,75 @@
+// Beam search and pair scoring over a stack of LayerViews.
+//
+// A TreeView is everything inference needs: the levels (top to bottom) and
+// the label of each bottom-level slot. It does not own memory. All functions
+// here are const and safe to call from many threads at once, each thread with
+// its own InferenceWorkspace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/layer.h"
+#include "core/postprocessor.h"
+#include "core/sparse.h"
+
+namespace xmr {
+
+struct ScoredLabel {
+  Index label;
+  float score;
+  bool operator==(const ScoredLabel& o) const { return label == o.label && score == o.score; }
+};
+
+enum class RepeatedLabelScore { kMax, kMean };
+
+struct PredictParams {
+  int beam_size = 10;  // nodes kept at each level above the labels
+  int top_k = 10;      // labels returned
+  PostProcessor postprocessor = PostProcessor::kL3Hinge;
+  // How a label reached through several leaf slots is scored (disentangled trees).
+  RepeatedLabelScore repeated = RepeatedLabelScore::kMax;
+
+  void validate() const;  // throws xmr::Error when beam_size or top_k < 1
+};
+
+struct TreeView {
+  std::vector<LayerView> layers;      // layers[0] scores the root's children
+  const Index* slot_label = nullptr;  // bottom slot -> label
+  size_t num_labels = 0;
+  // label -> its slots: slots label_slots[label_slot_ptr[l] .. label_slot_ptr[l+1])
+  const Index* label_slot_ptr = nullptr;
+  const Index* label_slots = nullptr;
+  bool repeated_labels = false;
+};
+
+// Buffers reused across queries; after the first few queries of a given beam
+// size, predict() does not allocate.
+struct InferenceWorkspace {
+  struct Node {
+    Index id;
+    float score;
+  };
+  std::vector<Node> beam, candidates;
+  std::vector<float> raw;
+  // pair scoring
+  std::vector<std::vector<Index>> needed;
+  std::vector<std::vector<float>> combined;
+};
+
+// Top-k labels for query q, best first (ties: lower label id first).
+// With a beam at least as wide as every level, equals exhaustive scoring.
+// With `stop_layer` < layers.size(), stops after that level and returns its
+// top beam_size nodes instead of labels (ids are node ids of tree layer
+// stop_layer + 1); used for matcher-aware negatives.
+void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
+                 std::vector<ScoredLabel>& out, size_t stop_layer = SIZE_MAX);
+
+// The combined score of each of `labels` for query q, as beam search would give
+// it if the label were reached (max or mean over its slots). Labels must be
+// < num_labels. Shared ancestors are scored once per call.
+void score_labels(const TreeView& tree, const SparseVectorView& q, const Index* labels, size_t n, PostProcessor post,
+                  RepeatedLabelScore repeated, InferenceWorkspace& ws, float* out);
+
+}  // namespace xmr

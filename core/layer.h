@@ -1,0 +1,59 @@
+// The weights of one tree level, laid out for beam search.
+//
+// A level holds one linear model per node of layer t (the "children") and is
+// stored as one chunk per node of layer t-1 (the "parent"): beam search only
+// ever scores all children of a parent at once. A chunk is a small sparse
+// matrix in row-per-feature form:
+//
+//   chunk p covers feat_ids[chunk_ptr[p] .. chunk_ptr[p+1])   (sorted features)
+//   feature slot j has entries [feat_ptr[j] .. feat_ptr[j+1]) of
+//   (entry_child = child index within p's children, entry_value = weight)
+//
+// so scoring a sparse query against a chunk is a merge-join of two sorted
+// feature lists. bias[c] is child c's constant term. LayerView points into
+// memory owned elsewhere (a model blob, mapped or not); LayerData owns it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/sparse.h"
+
+namespace xmr {
+
+using ChildSlot = uint16_t;  // a child's index within its parent's chunk
+constexpr size_t kMaxChildrenPerNode = 65535;
+
+struct LayerView {
+  size_t num_parents = 0;
+  size_t num_children = 0;
+  size_t num_chunk_feats = 0;
+  size_t nnz = 0;
+  const Index* child_ptr = nullptr;    // num_parents + 1
+  const Offset* chunk_ptr = nullptr;   // num_parents + 1
+  const Index* feat_ids = nullptr;     // num_chunk_feats
+  const Offset* feat_ptr = nullptr;    // num_chunk_feats + 1
+  const ChildSlot* entry_child = nullptr;  // nnz
+  const float* entry_value = nullptr;      // nnz
+  const float* bias = nullptr;             // num_children
+
+  size_t num_children_of(size_t p) const { return child_ptr[p + 1] - child_ptr[p]; }
+
+  // out[j] = raw score of the j-th child of `parent` for query q.
+  void score_chunk(size_t parent, const SparseVectorView& q, float* out) const;
+};
+
+struct LayerData {
+  std::vector<Index> child_ptr{0};
+  std::vector<Offset> chunk_ptr{0};
+  std::vector<Index> feat_ids;
+  std::vector<Offset> feat_ptr{0};
+  std::vector<ChildSlot> entry_child;
+  std::vector<float> entry_value;
+  std::vector<float> bias;
+
+  LayerView view() const;
+};
+
+}  // namespace xmr

@@ -1,0 +1,278 @@
+#include "core/model.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <omp.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/file_util.h"
+
+namespace xmr {
+
+namespace {
+
+std::string layer_section(size_t t, const char* what) { return "layer/" + std::to_string(t) + "/" + what; }
+
+std::string json_text(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return buf.GetString();
+}
+
+// Typed access to a section, checking its length.
+template <typename T>
+const T* array_section(const ModelFileReader& f, const std::string& file, const std::string& name, size_t count) {
+  const auto* s = f.find(name);
+  if (!s) throw Error(file + ": corrupt model: section '" + name + "' missing");
+  if (s->size != count * sizeof(T)) {
+    throw Error(file + ": corrupt model: section '" + name + "' has " + std::to_string(s->size) + " bytes, expected " +
+                std::to_string(count * sizeof(T)));
+  }
+  return reinterpret_cast<const T*>(s->data);
+}
+
+uint64_t json_uint(const rapidjson::Value& obj, const char* key, const std::string& file) {
+  if (!obj.IsObject() || !obj.HasMember(key) || !obj[key].IsUint64()) {
+    throw Error(file + ": corrupt model: metadata field '" + std::string(key) + "' missing or not an unsigned integer");
+  }
+  return obj[key].GetUint64();
+}
+
+// Checks one level's arrays so inference can never read out of bounds.
+// `t` is the level's 1-based number, as `xmr inspect` shows it.
+void validate_layer(const LayerView& L, size_t num_features, const std::string& file, size_t t) {
+  auto fail = [&](const std::string& what) {
+    return Error(file + ": corrupt model: level " + std::to_string(t) + ": " + what);
+  };
+  if (L.child_ptr[0] != 0 || L.chunk_ptr[0] != 0 || L.feat_ptr[0] != 0) throw fail("arrays do not start at 0");
+  if (L.child_ptr[L.num_parents] != L.num_children) throw fail("child ranges do not cover the level");
+  if (L.chunk_ptr[L.num_parents] != L.num_chunk_feats) throw fail("chunk ranges do not cover the features");
+  if (L.feat_ptr[L.num_chunk_feats] != L.nnz) throw fail("feature ranges do not cover the weights");
+  for (size_t p = 0; p < L.num_parents; ++p) {
+    const size_t width = size_t(L.child_ptr[p + 1]) - L.child_ptr[p];
+    if (L.child_ptr[p + 1] <= L.child_ptr[p] || width > kMaxChildrenPerNode) throw fail("bad child range of node " + std::to_string(p));
+    if (L.chunk_ptr[p + 1] < L.chunk_ptr[p] || L.chunk_ptr[p + 1] > L.num_chunk_feats) throw fail("bad chunk range of node " + std::to_string(p));
+    for (Offset j = L.chunk_ptr[p]; j < L.chunk_ptr[p + 1]; ++j) {
+      if (L.feat_ids[j] >= num_features) throw fail("feature id out of range");
+      if (j > L.chunk_ptr[p] && L.feat_ids[j] <= L.feat_ids[j - 1]) throw fail("chunk features not sorted");
+      if (L.feat_ptr[j + 1] < L.feat_ptr[j] || L.feat_ptr[j + 1] > L.nnz) throw fail("bad weight range");
+      for (Offset e = L.feat_ptr[j]; e < L.feat_ptr[j + 1]; ++e) {
+        if (L.entry_child[e] >= width) throw fail("weight refers to a child outside its chunk");
+        if (!std::isfinite(L.entry_value[e])) throw fail("non-finite weight");
+      }
+    }
+  }
+  for (size_t c = 0; c < L.num_children; ++c) {
+    if (!std::isfinite(L.bias[c])) throw fail("non-finite bias");
+  }
+}
+
+}  // namespace
+
+size_t Model::num_slots() const { return tree_.layers.back().num_children; }
+
+Model Model::from_parts(const ModelParts& parts) {
+  if (parts.layers.empty()) throw Error("model: no levels");
+  if (!parts.label_names.empty() && parts.label_names.size() != parts.num_labels) {
+    throw Error("model: " + std::to_string(parts.label_names.size()) + " label names for " +
+                std::to_string(parts.num_labels) + " labels");
+  }
+  ModelFileWriter w;
+  rapidjson::Document meta(rapidjson::kObjectType);
+  auto& a = meta.GetAllocator();
+  meta.AddMember("format", "xmr-model", a);
+  meta.AddMember("format_version", kModelFormatVersion, a);
+  meta.AddMember("num_features", uint64_t(parts.num_features), a);
+  meta.AddMember("num_labels", uint64_t(parts.num_labels), a);
+  meta.AddMember("depth", uint64_t(parts.layers.size()), a);
+  meta.AddMember("postprocessor", rapidjson::Value(postprocessor_name(parts.postprocessor), a), a);
+  rapidjson::Value layers(rapidjson::kArrayType);
+  for (size_t t = 0; t < parts.layers.size(); ++t) {
+    const LayerData& L = parts.layers[t];
+    rapidjson::Value o(rapidjson::kObjectType);
+    o.AddMember("parents", uint64_t(L.child_ptr.size() - 1), a);
+    o.AddMember("children", uint64_t(L.child_ptr.back()), a);
+    o.AddMember("chunk_features", uint64_t(L.feat_ids.size()), a);
+    o.AddMember("nnz", uint64_t(L.entry_value.size()), a);
+    layers.PushBack(o, a);
+    w.add_array(layer_section(t, "child_ptr"), L.child_ptr);
+    w.add_array(layer_section(t, "chunk_ptr"), L.chunk_ptr);
+    w.add_array(layer_section(t, "feat_ids"), L.feat_ids);
+    w.add_array(layer_section(t, "feat_ptr"), L.feat_ptr);
+    w.add_array(layer_section(t, "entry_child"), L.entry_child);
+    w.add_array(layer_section(t, "entry_value"), L.entry_value);
+    w.add_array(layer_section(t, "bias"), L.bias);
+  }
+  meta.AddMember("layers", layers, a);
+  w.add_array("tree/slot_label", parts.slot_label);
+  if (!parts.label_names.empty()) {
+    std::vector<uint64_t> offsets{0};
+    std::string bytes;
+    for (const auto& n : parts.label_names) {
+      bytes += n;
+      offsets.push_back(bytes.size());
+    }
+    w.add_array("labels/name_offsets", offsets);
+    w.add_section("labels/name_bytes", bytes.data(), bytes.size());
+  }
+  rapidjson::Document train, user;
+  if (train.Parse(parts.train_params_json.c_str()).HasParseError() || !train.IsObject()) {
+    throw Error("model: train_params_json is not a JSON object");
+  }
+  if (user.Parse(parts.user_metadata_json.c_str()).HasParseError() || !user.IsObject()) {
+    throw Error("model: user_metadata_json is not a JSON object");
+  }
+  meta.AddMember("train", rapidjson::Value(train, a), a);
+  meta.AddMember("user", rapidjson::Value(user, a), a);
+  for (const auto& s : parts.user_sections) {
+    if (s.first.rfind("user/", 0) != 0) throw Error("model: user section '" + s.first + "' must start with 'user/'");
+    w.add_section(s.first, s.second.data(), s.second.size());
+  }
+  return open(ModelBlob::copy_of(w.finish(json_text(meta))), "<in-memory model>", LoadOptions{});
+}
+
+Model Model::load(const std::string& path, const LoadOptions& options) {
+  return open(ModelBlob::map_file(path), path, options);
+}
+
+Model Model::from_bytes(const std::string& bytes, const std::string& name, const LoadOptions& options) {
+  return open(ModelBlob::copy_of(bytes), name, options);
+}
+
+Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name, const LoadOptions& options) {
+  Model m;
+  m.file_ = ModelFileReader::open(std::move(blob), name, options.verify_checksums);
+  rapidjson::Document meta;
+  if (meta.Parse(m.file_.metadata_json.c_str()).HasParseError() || !meta.IsObject()) {
+    throw Error(name + ": corrupt model: metadata is not a JSON object");
+  }
+  if (!meta.HasMember("format") || !meta["format"].IsString() || std::string(meta["format"].GetString()) != "xmr-model") {
+    throw Error(name + ": not an xmr model (metadata format field)");
+  }
+  m.num_features_ = json_uint(meta, "num_features", name);
+  const size_t num_labels = json_uint(meta, "num_labels", name);
+  const size_t depth = json_uint(meta, "depth", name);
+  if (!meta.HasMember("postprocessor") || !meta["postprocessor"].IsString()) {
+    throw Error(name + ": corrupt model: metadata field 'postprocessor' missing");
+  }
+  try {
+    m.postprocessor_ = parse_postprocessor(meta["postprocessor"].GetString());
+  } catch (const Error& e) {
+    throw Error(name + ": " + e.what());
+  }
+  if (!meta.HasMember("layers") || !meta["layers"].IsArray() || meta["layers"].Size() != depth || depth == 0) {
+    throw Error(name + ": corrupt model: metadata 'layers' does not match 'depth'");
+  }
+  if (meta.HasMember("user") && meta["user"].IsObject()) m.user_metadata_ = json_text(meta["user"]);
+  else m.user_metadata_ = "{}";
+
+  const size_t max_count = m.file_.blob->size();  // no array can hold more entries than the file has bytes
+  size_t parents = 1;
+  for (size_t t = 0; t < depth; ++t) {
+    const auto& o = meta["layers"][rapidjson::SizeType(t)];
+    LayerView L;
+    L.num_parents = json_uint(o, "parents", name);
+    L.num_children = json_uint(o, "children", name);
+    L.num_chunk_feats = json_uint(o, "chunk_features", name);
+    L.nnz = json_uint(o, "nnz", name);
+    const std::string level = "level " + std::to_string(t + 1);
+    if (L.num_parents != parents) throw Error(name + ": corrupt model: " + level + " parent count mismatch");
+    if (L.num_children > max_count || L.num_chunk_feats > max_count || L.nnz > max_count) {
+      throw Error(name + ": corrupt model: " + level + " claims more entries than the file holds");
+    }
+    L.child_ptr = array_section<Index>(m.file_, name, layer_section(t, "child_ptr"), L.num_parents + 1);
+    L.chunk_ptr = array_section<Offset>(m.file_, name, layer_section(t, "chunk_ptr"), L.num_parents + 1);
+    L.feat_ids = array_section<Index>(m.file_, name, layer_section(t, "feat_ids"), L.num_chunk_feats);
+    L.feat_ptr = array_section<Offset>(m.file_, name, layer_section(t, "feat_ptr"), L.num_chunk_feats + 1);
+    L.entry_child = array_section<ChildSlot>(m.file_, name, layer_section(t, "entry_child"), L.nnz);
+    L.entry_value = array_section<float>(m.file_, name, layer_section(t, "entry_value"), L.nnz);
+    L.bias = array_section<float>(m.file_, name, layer_section(t, "bias"), L.num_children);
+    validate_layer(L, m.num_features_, name, t + 1);
+    m.tree_.layers.push_back(L);
+    parents = L.num_children;
+  }
+  const size_t num_slots = parents;
+  m.tree_.num_labels = num_labels;
+  m.tree_.slot_label = array_section<Index>(m.file_, name, "tree/slot_label", num_slots);
+  // label -> slots (counting sort keeps each label's slots in increasing order)
+  m.label_slot_ptr_ = std::make_shared<std::vector<Index>>(num_labels + 1, 0);
+  m.label_slots_ = std::make_shared<std::vector<Index>>(num_slots);
+  auto& ptr = *m.label_slot_ptr_;
+  for (size_t s = 0; s < num_slots; ++s) {
+    const Index l = m.tree_.slot_label[s];
+    if (l >= num_labels) throw Error(name + ": corrupt model: slot label " + std::to_string(l) + " out of range");
+    ++ptr[l + 1];
+  }
+  for (size_t l = 0; l < num_labels; ++l) {
+    if (ptr[l + 1] == 0) throw Error(name + ": corrupt model: label " + std::to_string(l) + " is in no leaf");
+    ptr[l + 1] += ptr[l];
+  }
+  std::vector<Index> next(ptr.begin(), ptr.end() - 1);
+  for (size_t s = 0; s < num_slots; ++s) (*m.label_slots_)[next[m.tree_.slot_label[s]]++] = Index(s);
+  m.tree_.label_slot_ptr = ptr.data();
+  m.tree_.label_slots = m.label_slots_->data();
+  m.tree_.repeated_labels = num_slots != num_labels;
+
+  if (m.file_.find("labels/name_offsets")) {
+    const auto* bytes = m.file_.find("labels/name_bytes");
+    if (!bytes) throw Error(name + ": corrupt model: label names without their bytes");
+    m.label_name_offsets_ = array_section<uint64_t>(m.file_, name, "labels/name_offsets", num_labels + 1);
+    for (size_t l = 0; l < num_labels; ++l) {
+      if (m.label_name_offsets_[l + 1] < m.label_name_offsets_[l]) throw Error(name + ": corrupt model: label name offsets decrease");
+    }
+    if (m.label_name_offsets_[0] != 0 || m.label_name_offsets_[num_labels] != bytes->size) {
+      throw Error(name + ": corrupt model: label name offsets do not cover the names");
+    }
+    m.label_name_bytes_ = reinterpret_cast<const char*>(bytes->data);
+  }
+  return m;
+}
+
+void Model::save(const std::string& path) const { write_file_atomic(path, file_.blob->data(), file_.blob->size()); }
+
+std::string Model::label_name(Index label) const {
+  if (label >= num_labels()) throw Error("label id " + std::to_string(label) + " out of range");
+  if (!label_name_offsets_) return std::to_string(label);
+  return std::string(label_name_bytes_ + label_name_offsets_[label],
+                     label_name_offsets_[label + 1] - label_name_offsets_[label]);
+}
+
+PredictParams Model::default_predict_params() const {
+  PredictParams p;
+  p.postprocessor = postprocessor_;
+  return p;
+}
+
+void Model::predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
+                    std::vector<ScoredLabel>& out) const {
+  beam_search(tree_, q, params, ws, out);
+}
+
+std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, const PredictParams& params,
+                                                           int threads) const {
+  params.validate();
+  if (X.cols > num_features_) {
+    throw Error("query matrix has " + std::to_string(X.cols) + " features, the model " + std::to_string(num_features_));
+  }
+  std::vector<std::vector<ScoredLabel>> out(X.rows);
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nt)
+  {
+    InferenceWorkspace ws;
+#pragma omp for schedule(dynamic, 64)
+    for (size_t i = 0; i < X.rows; ++i) beam_search(tree_, X.row(i), params, ws, out[i]);
+  }
+  return out;
+}
+
+void Model::score_labels(const SparseVectorView& q, const Index* labels, size_t n, const PredictParams& params,
+                         InferenceWorkspace& ws, float* out) const {
+  xmr::score_labels(tree_, q, labels, n, params.postprocessor, params.repeated, ws, out);
+}
+
+}  // namespace xmr

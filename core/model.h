@@ -1,0 +1,102 @@
+// A trained XR-Linear model: a label tree with one sparse linear model per
+// node, served by beam search.
+//
+// A Model is immutable and cheap to copy (copies share storage). All const
+// methods are safe to call from many threads at once; per-thread state lives
+// in an InferenceWorkspace the caller owns. Models made by training and models
+// loaded from disk use the same storage and code path, so save -> load gives
+// identical predictions.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/inference.h"
+#include "core/layer.h"
+#include "core/model_format.h"
+#include "core/sparse.h"
+
+namespace xmr {
+
+// What the trainer hands over to become a Model.
+struct ModelParts {
+  size_t num_features = 0;
+  size_t num_labels = 0;
+  std::vector<LayerData> layers;  // top to bottom
+  std::vector<Index> slot_label;  // bottom slot -> label
+  PostProcessor postprocessor = PostProcessor::kL3Hinge;
+  std::string train_params_json = "{}";  // a JSON object, recorded verbatim
+  std::vector<std::string> label_names;  // optional: empty or one per label
+  // Extra named sections and a JSON object for other components (e.g. the
+  // analyzers' fitted vectorizer); names must start with "user/".
+  std::vector<std::pair<std::string, std::string>> user_sections;
+  std::string user_metadata_json = "{}";
+};
+
+struct LoadOptions {
+  bool verify_checksums = true;  // checksum every section (header and index always)
+};
+
+class Model {
+ public:
+  // Serialises `parts` into an in-memory model file and opens it.
+  static Model from_parts(const ModelParts& parts);
+
+  // Memory-maps and checks the file. Throws xmr::Error naming `path` if it is
+  // missing, truncated, corrupt, of another format version or inconsistent.
+  static Model load(const std::string& path, const LoadOptions& options = {});
+
+  // Parses model bytes already in memory (`name` is used in errors).
+  static Model from_bytes(const std::string& bytes, const std::string& name, const LoadOptions& options = {});
+
+  // Writes the model file atomically (temp file, then rename); on failure the
+  // previous file at `path`, if any, is untouched and xmr::Error is thrown.
+  void save(const std::string& path) const;
+
+  size_t num_features() const { return num_features_; }
+  size_t num_labels() const { return tree_.num_labels; }
+  size_t depth() const { return tree_.layers.size(); }
+  size_t num_slots() const;
+  size_t file_size() const { return file_.blob->size(); }
+  PostProcessor default_postprocessor() const { return postprocessor_; }
+  const TreeView& tree() const { return tree_; }
+  const std::string& metadata_json() const { return file_.metadata_json; }
+  // The "user" object of the metadata, as JSON text.
+  const std::string& user_metadata_json() const { return user_metadata_; }
+  // A user section's bytes, or nullptr.
+  const ModelFileReader::Section* user_section(const std::string& name) const { return file_.find(name); }
+  bool has_label_names() const { return label_name_offsets_ != nullptr; }
+  // The label's name, or its id as text when the model has no names.
+  std::string label_name(Index label) const;
+
+  // PredictParams with this model's default post-processor.
+  PredictParams default_predict_params() const;
+
+  // Top-k labels for one query (sorted unique feature ids < num_features()).
+  void predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
+               std::vector<ScoredLabel>& out) const;
+
+  // Top-k labels for every row of X, using up to `threads` OpenMP threads
+  // (0 = default). Throws if X has more columns than the model has features.
+  std::vector<std::vector<ScoredLabel>> predict_batch(const CsrMatrix& X, const PredictParams& params,
+                                                      int threads = 0) const;
+
+  // The score of each given label for q, as beam search would give it.
+  void score_labels(const SparseVectorView& q, const Index* labels, size_t n, const PredictParams& params,
+                    InferenceWorkspace& ws, float* out) const;
+
+ private:
+  static Model open(std::shared_ptr<const ModelBlob> blob, const std::string& name, const LoadOptions& options);
+
+  ModelFileReader file_;
+  size_t num_features_ = 0;
+  PostProcessor postprocessor_ = PostProcessor::kL3Hinge;
+  std::string user_metadata_;
+  TreeView tree_;
+  std::shared_ptr<std::vector<Index>> label_slot_ptr_, label_slots_;
+  const uint64_t* label_name_offsets_ = nullptr;  // num_labels + 1
+  const char* label_name_bytes_ = nullptr;
+};
+
+}  // namespace xmr

@@ -1,0 +1,354 @@
+#include "core/trainer.h"
+
+#include <omp.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/inference.h"
+#include "core/rng.h"
+
+namespace xmr {
+
+NegativeSampling parse_negative_sampling(const std::string& name) {
+  if (name == "tfn") return NegativeSampling::kTeacherForced;
+  if (name == "man") return NegativeSampling::kMatcherAware;
+  if (name == "tfn+man") return NegativeSampling::kBoth;
+  throw Error("unknown negative sampling '" + name + "' (known: tfn, man, tfn+man)");
+}
+
+const char* negative_sampling_name(NegativeSampling n) {
+  switch (n) {
+    case NegativeSampling::kTeacherForced: return "tfn";
+    case NegativeSampling::kMatcherAware: return "man";
+    case NegativeSampling::kBoth: return "tfn+man";
+  }
+  return "?";
+}
+
+SolverKind parse_solver(const std::string& name) {
+  if (name == "l2-svm") return SolverKind::kL2SvmDual;
+  if (name == "logistic") return SolverKind::kLogisticDual;
+  throw Error("unknown solver '" + name + "' (known: l2-svm, logistic)");
+}
+
+const char* solver_name(SolverKind s) { return s == SolverKind::kL2SvmDual ? "l2-svm" : "logistic"; }
+
+void TrainParams::validate() const {
+  clustering.validate();
+  solver.validate();
+  if (!(weight_threshold >= 0)) throw Error("weight_threshold must be >= 0");
+  if (matcher_beam_size < 1) throw Error("matcher_beam_size must be >= 1");
+  if (threads < 0) throw Error("threads must be >= 0");
+}
+
+std::string TrainParams::to_json() const {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("embedding"); w.String(embedding == LabelEmbeddingKind::kPifa ? "pifa" : "pii");
+  w.Key("branching"); w.Int(clustering.branching);
+  w.Key("max_leaf_size"); w.Int(clustering.max_leaf_size);
+  w.Key("kmeans_max_iter"); w.Int(clustering.max_iter);
+  w.Key("solver"); w.String(solver_name(solver.kind));
+  w.Key("Cp"); w.Double(solver.Cp);
+  w.Key("Cn"); w.Double(solver.Cn);
+  w.Key("eps"); w.Double(solver.eps);
+  w.Key("max_iter"); w.Int(solver.max_iter);
+  w.Key("bias"); w.Double(solver.bias);
+  w.Key("weight_threshold"); w.Double(weight_threshold);
+  w.Key("negatives"); w.String(negative_sampling_name(negatives));
+  w.Key("matcher_beam_size"); w.Int(matcher_beam_size);
+  w.Key("postprocessor"); w.String(postprocessor_name(postprocessor));
+  w.Key("seed"); w.Uint64(seed);
+  w.EndObject();
+  return buf.GetString();
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Rows: instances; entries: positive node ids of one tree layer (sorted, unique).
+struct NodeSets {
+  std::vector<Offset> ptr{0};
+  std::vector<Index> ids;
+  bool contains(size_t i, Index node) const {
+    return std::binary_search(ids.begin() + ptr[i], ids.begin() + ptr[i + 1], node);
+  }
+};
+
+// Positives per tree layer: result[t] for t = 1..depth (result[0] unused).
+std::vector<NodeSets> positive_nodes(const CsrMatrix& Y, const LabelTree& tree) {
+  const size_t depth = tree.depth();
+  const auto parent = tree.parents();
+  std::vector<std::vector<Index>> label_slots(tree.num_labels);
+  for (size_t s = 0; s < tree.slot_label.size(); ++s) label_slots[tree.slot_label[s]].push_back(Index(s));
+  std::vector<NodeSets> pos(depth + 1);
+  std::vector<Index> row;
+  for (size_t i = 0; i < Y.rows; ++i) {
+    row.clear();
+    const SparseVectorView y = Y.row(i);
+    for (size_t k = 0; k < y.nnz; ++k) row.insert(row.end(), label_slots[y.indices[k]].begin(), label_slots[y.indices[k]].end());
+    for (size_t t = depth; t >= 1; --t) {
+      if (t < depth) {
+        for (Index& n : row) n = parent[t][n];
+      }
+      std::sort(row.begin(), row.end());
+      row.erase(std::unique(row.begin(), row.end()), row.end());
+      pos[t].ids.insert(pos[t].ids.end(), row.begin(), row.end());
+      pos[t].ptr.push_back(pos[t].ids.size());
+    }
+  }
+  return pos;
+}
+
+// One parent's chunk, in (feature, child, weight) triples plus child biases.
+struct ChunkResult {
+  struct Weight {
+    Index feature;
+    ChildSlot child;
+    float value;
+  };
+  std::vector<Weight> weights;
+  std::vector<float> bias;
+};
+
+// A parent's instances with features renumbered 0..F-1 (read-only once built).
+struct GatheredRows {
+  std::vector<Index> local_of;  // global feature -> local id, or kNone (scratch)
+  std::vector<Index> global_of;  // local id -> global feature
+  CsrMatrix local;
+  std::vector<double> sq_norms;
+  static constexpr Index kNone = Index(-1);
+};
+
+// Per-thread buffers for solving one child after another.
+struct SolverScratch {
+  std::vector<int8_t> y;
+  std::vector<float> w;
+  SolverWorkspace solver;
+};
+
+void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, GatheredRows& g) {
+  if (g.local_of.size() != X.cols) g.local_of.assign(X.cols, GatheredRows::kNone);
+  g.global_of.clear();
+  for (Index i : instances) {
+    const SparseVectorView r = X.row(i);
+    for (size_t k = 0; k < r.nnz; ++k) {
+      if (g.local_of[r.indices[k]] == GatheredRows::kNone) {
+        g.local_of[r.indices[k]] = 0;
+        g.global_of.push_back(r.indices[k]);
+      }
+    }
+  }
+  // Sorted local ids keep each local row sorted.
+  std::sort(g.global_of.begin(), g.global_of.end());
+  for (size_t j = 0; j < g.global_of.size(); ++j) g.local_of[g.global_of[j]] = Index(j);
+  CsrMatrix& L = g.local;
+  L.rows = instances.size();
+  L.cols = g.global_of.size();
+  L.indptr.assign(1, 0);
+  L.indices.clear();
+  L.values.clear();
+  g.sq_norms.clear();
+  for (Index i : instances) {
+    const SparseVectorView r = X.row(i);
+    double sq = 0;
+    for (size_t k = 0; k < r.nnz; ++k) {
+      L.indices.push_back(g.local_of[r.indices[k]]);
+      L.values.push_back(r.values[k]);
+      sq += double(r.values[k]) * r.values[k];
+    }
+    L.indptr.push_back(L.indices.size());
+    g.sq_norms.push_back(sq);
+  }
+  for (Index f : g.global_of) g.local_of[f] = GatheredRows::kNone;
+}
+
+// Trains child `child` (slot `slot` of its parent) and appends its kept weights.
+void train_child(const GatheredRows& g, const std::vector<Index>& instances, const NodeSets& pos, Index child,
+                 ChildSlot slot, const TrainParams& params, uint64_t seed, SolverScratch& s,
+                 std::vector<ChunkResult::Weight>& weights, float* bias) {
+  *bias = 0.0f;
+  if (instances.empty()) return;
+  s.y.resize(instances.size());
+  for (size_t k = 0; k < instances.size(); ++k) s.y[k] = pos.contains(instances[k], child) ? 1 : -1;
+  solve_binary(g.local, g.sq_norms, s.y, params.solver, seed, s.solver, s.w, bias);
+  for (size_t j = 0; j < s.w.size(); ++j) {
+    const float v = s.w[j];
+    if (v != 0.0f && std::fabs(v) >= params.weight_threshold) weights.push_back({g.global_of[j], slot, v});
+  }
+}
+
+}  // namespace
+
+ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
+                         const std::function<void(const std::string&)>& progress) {
+  params.validate();
+  tree.validate();
+  if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
+  if (Y.cols != tree.num_labels) throw Error("label matrix has " + std::to_string(Y.cols) + " labels, the tree " + std::to_string(tree.num_labels));
+  const int threads = params.threads > 0 ? params.threads : omp_get_max_threads();
+  const size_t depth = tree.depth();
+  const size_t N = X.rows;
+  const std::vector<NodeSets> pos = positive_nodes(Y, tree);
+
+  ModelParts parts;
+  parts.num_features = X.cols;
+  parts.num_labels = tree.num_labels;
+  parts.slot_label = tree.slot_label;
+  parts.postprocessor = params.postprocessor;
+  parts.train_params_json = params.to_json();
+
+  std::vector<GatheredRows> gathered(threads);
+  std::vector<SolverScratch> scratch(threads);
+  for (size_t t = 0; t < depth; ++t) {
+    if (progress) progress("level " + std::to_string(t + 1) + "/" + std::to_string(depth));
+    const auto& child_ptr = tree.child_ptr[t];
+    const size_t P = tree.num_nodes(t);
+    for (size_t p = 0; p < P; ++p) {
+      if (child_ptr[p + 1] - child_ptr[p] > kMaxChildrenPerNode) {
+        throw Error("tree node " + std::to_string(p) + " of layer " + std::to_string(t) + " has more than " +
+                    std::to_string(kMaxChildrenPerNode) + " children");
+      }
+    }
+    // Active instances of each parent.
+    std::vector<std::vector<Index>> active(P);
+    if (t == 0) {
+      active[0].resize(N);
+      std::iota(active[0].begin(), active[0].end(), 0);
+    } else {
+      if (params.negatives != NegativeSampling::kMatcherAware) {
+        for (size_t i = 0; i < N; ++i) {
+          for (Offset k = pos[t].ptr[i]; k < pos[t].ptr[i + 1]; ++k) active[pos[t].ids[k]].push_back(Index(i));
+        }
+      }
+      if (params.negatives != NegativeSampling::kTeacherForced) {
+        TreeView partial;
+        for (size_t u = 0; u < t; ++u) partial.layers.push_back(parts.layers[u].view());
+        PredictParams pp;
+        pp.beam_size = params.matcher_beam_size;
+        pp.postprocessor = params.postprocessor;
+        std::vector<std::vector<ScoredLabel>> reached(N);
+#pragma omp parallel num_threads(threads)
+        {
+          InferenceWorkspace ws;
+#pragma omp for schedule(dynamic, 256)
+          for (size_t i = 0; i < N; ++i) beam_search(partial, X.row(i), pp, ws, reached[i], t - 1);
+        }
+        for (size_t i = 0; i < N; ++i) {
+          for (const auto& n : reached[i]) active[n.label].push_back(Index(i));
+        }
+        for (auto& a : active) {
+          std::sort(a.begin(), a.end());
+          a.erase(std::unique(a.begin(), a.end()), a.end());
+        }
+      }
+    }
+
+    std::vector<ChunkResult> chunks(P);
+    for (size_t p = 0; p < P; ++p) chunks[p].bias.assign(child_ptr[p + 1] - child_ptr[p], 0.0f);
+    auto seed_of = [&](Index child) { return mix_seed({params.seed, t, child}); };
+
+    if (P >= size_t(4 * threads)) {
+      // Many parents: one thread per parent, biggest first for balance.
+      std::vector<Index> order(P);
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) {
+        return active[a].size() * (child_ptr[a + 1] - child_ptr[a]) > active[b].size() * (child_ptr[b + 1] - child_ptr[b]);
+      });
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+      for (size_t k = 0; k < P; ++k) {
+        const Index p = order[k];
+        const int tid = omp_get_thread_num();
+        gather_parent(X, active[p], gathered[tid]);
+        for (Index c = child_ptr[p]; c < child_ptr[p + 1]; ++c) {
+          const ChildSlot slot = ChildSlot(c - child_ptr[p]);
+          train_child(gathered[tid], active[p], pos[t + 1], c, slot, params, seed_of(c), scratch[tid],
+                      chunks[p].weights, &chunks[p].bias[slot]);
+        }
+      }
+    } else {
+      // Few parents (the top levels): parallel over each parent's children.
+      for (size_t p = 0; p < P; ++p) {
+        gather_parent(X, active[p], gathered[0]);
+        const size_t width = child_ptr[p + 1] - child_ptr[p];
+        std::vector<std::vector<ChunkResult::Weight>> per_child(width);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (size_t j = 0; j < width; ++j) {
+          const Index c = Index(child_ptr[p] + j);
+          train_child(gathered[0], active[p], pos[t + 1], c, ChildSlot(j), params, seed_of(c),
+                      scratch[omp_get_thread_num()], per_child[j], &chunks[p].bias[j]);
+        }
+        for (auto& w : per_child) chunks[p].weights.insert(chunks[p].weights.end(), w.begin(), w.end());
+      }
+    }
+
+    // Assemble the level: chunk by chunk, weights sorted by (feature, child).
+    LayerData L;
+    L.child_ptr = child_ptr;
+    for (size_t p = 0; p < P; ++p) {
+      auto& ws = chunks[p].weights;
+      std::sort(ws.begin(), ws.end(), [](const ChunkResult::Weight& a, const ChunkResult::Weight& b) {
+        return a.feature != b.feature ? a.feature < b.feature : a.child < b.child;
+      });
+      for (size_t k = 0; k < ws.size(); ++k) {
+        if (k == 0 || ws[k].feature != ws[k - 1].feature) {
+          if (k > 0) L.feat_ptr.push_back(L.entry_value.size());
+          L.feat_ids.push_back(ws[k].feature);
+        }
+        L.entry_child.push_back(ws[k].child);
+        L.entry_value.push_back(ws[k].value);
+      }
+      if (!ws.empty()) L.feat_ptr.push_back(L.entry_value.size());
+      L.chunk_ptr.push_back(L.feat_ids.size());
+      L.bias.insert(L.bias.end(), chunks[p].bias.begin(), chunks[p].bias.end());
+      ws = {};
+    }
+    parts.layers.push_back(std::move(L));
+  }
+  return parts;
+}
+
+ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
+                             const TrainInputs& inputs, TrainStats* stats) {
+  params.validate();
+  if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
+  if (Y.cols == 0) throw Error("no labels to train on");
+  TrainStats local_stats;
+  TrainStats& st = stats ? *stats : local_stats;
+  if (params.threads > 0) omp_set_num_threads(params.threads);
+
+  LabelTree tree;
+  if (inputs.tree) {
+    tree = *inputs.tree;
+    if (tree.num_labels != Y.cols) throw Error("the given tree has " + std::to_string(tree.num_labels) + " labels, the data " + std::to_string(Y.cols));
+    tree.validate();
+  } else {
+    if (inputs.progress) inputs.progress("label embedding");
+    auto t0 = Clock::now();
+    CsrMatrix emb = label_embedding(params.embedding, X, Y);
+    if (inputs.label_features) emb = concat_label_features(emb, *inputs.label_features);
+    st.seconds_embedding = seconds_since(t0);
+    if (inputs.progress) inputs.progress("clustering");
+    t0 = Clock::now();
+    ClusteringParams cp = params.clustering;
+    cp.seed = params.seed;
+    tree = build_label_tree(emb, cp);
+    st.seconds_clustering = seconds_since(t0);
+  }
+  const auto t0 = Clock::now();
+  ModelParts parts = train_on_tree(X, Y, tree, params, inputs.progress);
+  st.seconds_matching = seconds_since(t0);
+  parts.label_names = inputs.label_names;
+  return parts;
+}
+
+}  // namespace xmr

@@ -1,0 +1,79 @@
+// Training of an XR-Linear model (PECOS, Yu et al. 2022): label indexing by
+// hierarchical clustering, then one-vs-rest linear models level by level.
+//
+// At level t, the model of node c (child of p) is trained on the instances
+// that are "active" at p:
+//   teacher-forced negatives  instances with a positive label under p;
+//   matcher-aware negatives   instances whose beam search over the already
+//                             trained levels reaches p;
+//   both                      the union.
+// Weights with |w| <= weight_threshold are dropped. Results are deterministic
+// for a seed and do not depend on the thread count.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/clustering.h"
+#include "core/label_embedding.h"
+#include "core/label_tree.h"
+#include "core/linear_solver.h"
+#include "core/model.h"
+#include "core/postprocessor.h"
+#include "core/sparse.h"
+
+namespace xmr {
+
+enum class NegativeSampling { kTeacherForced, kMatcherAware, kBoth };
+
+NegativeSampling parse_negative_sampling(const std::string& name);  // "tfn", "man", "tfn+man"
+const char* negative_sampling_name(NegativeSampling n);
+SolverKind parse_solver(const std::string& name);                    // "l2-svm", "logistic"
+const char* solver_name(SolverKind s);
+
+struct TrainParams {
+  LabelEmbeddingKind embedding = LabelEmbeddingKind::kPifa;
+  ClusteringParams clustering;
+  SolverParams solver;
+  float weight_threshold = 0.1f;
+  NegativeSampling negatives = NegativeSampling::kTeacherForced;
+  int matcher_beam_size = 10;  // beam used to find matcher-aware negatives
+  PostProcessor postprocessor = PostProcessor::kL3Hinge;
+  uint64_t seed = 0;           // also seeds clustering (overrides clustering.seed)
+  int threads = 0;             // 0 = OpenMP default
+
+  void validate() const;
+  std::string to_json() const;  // recorded in the model's metadata
+};
+
+// Optional inputs beyond X and Y.
+struct TrainInputs {
+  const CsrMatrix* label_features = nullptr;  // L x F, concatenated to the embedding
+  const LabelTree* tree = nullptr;             // use this tree instead of clustering
+  std::vector<std::string> label_names;        // stored in the model when non-empty
+  // Called at the start of each step ("cluster", "level 1/2", ...).
+  std::function<void(const std::string&)> progress;
+};
+
+struct TrainStats {
+  double seconds_embedding = 0, seconds_clustering = 0, seconds_matching = 0;
+};
+
+// X: N x D features (rows usually L2-normalised), Y: N x L labels.
+// Throws xmr::Error on inconsistent shapes or parameters.
+ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
+                             const TrainInputs& inputs = {}, TrainStats* stats = nullptr);
+
+inline Model train_model(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
+                         const TrainInputs& inputs = {}, TrainStats* stats = nullptr) {
+  return Model::from_parts(train_model_parts(X, Y, params, inputs, stats));
+}
+
+// Trains the levels of `tree` (exposed so label disentanglement can retrain on
+// a new tree). Returns parts without label names or user data.
+ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
+                         const std::function<void(const std::string&)>& progress = {});
+
+}  // namespace xmr

@@ -1,0 +1,58 @@
+#include <chrono>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/metrics.h"
+#include "core/model.h"
+#include "index_tools/command.h"
+#include "index_tools/data_input.h"
+#include "index_tools/options.h"
+
+namespace xmr::cli {
+
+int run_eval(int argc, char** argv) {
+  std::string model_path, input, format, post;
+  int k = 5, threads = 0;
+  PredictParams pp;
+  po::options_description o("xmr eval options");
+  o.add_options()
+      ("model", po::value(&model_path)->required(), "model file")
+      ("input", po::value(&input)->required(), "test data file")
+      ("format", po::value(&format)->default_value("xc"), "input format: xc")
+      ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
+      ("k", po::value(&k)->default_value(5), "report metrics @1..k")
+      ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
+      ("postprocessor", po::value(&post), "override the model's score combination")
+      ("threads", po::value(&threads)->default_value(0), "threads (0 = all)")
+      ("json", po::bool_switch(), "print one JSON object");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, "xmr eval --model PATH --input FILE --format xc [--k 5] [--json]", o, vm)) return 0;
+  if (k < 1 || k > 100) throw Error("--k must be in 1..100");
+  const Model model = Model::load(model_path);
+  pp.top_k = k;
+  pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
+  pp.validate();
+  const LabelledData data = load_labelled(input, format, vm["normalize"].as<bool>());
+  if (data.Y.cols > model.num_labels()) {
+    throw Error(input + ": has " + std::to_string(data.Y.cols) + " labels, the model " + std::to_string(model.num_labels()));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto pred = model.predict_batch(data.X, pp, threads);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const RankingMetrics m = evaluate_ranking(pred, data.Y, k);
+  if (vm["json"].as<bool>()) {
+    std::printf("{\"n\": %zu", m.n);
+    for (int j = 1; j <= k; ++j) std::printf(", \"P@%d\": %.6f", j, m.precision[j - 1]);
+    for (int j = 1; j <= k; ++j) std::printf(", \"R@%d\": %.6f", j, m.recall[j - 1]);
+    for (int j = 1; j <= k; ++j) std::printf(", \"nDCG@%d\": %.6f", j, m.ndcg[j - 1]);
+    std::printf(", \"seconds\": %.6f}\n", secs);
+  } else {
+    std::printf("%zu instances, %.3f s (%.4f ms/query)\n  k     P@k     R@k  nDCG@k\n", m.n, secs, m.n ? 1e3 * secs / m.n : 0.0);
+    for (int j = 1; j <= k; ++j) {
+      std::printf("%3d  %6.2f  %6.2f  %6.2f\n", j, 100 * m.precision[j - 1], 100 * m.recall[j - 1], 100 * m.ndcg[j - 1]);
+    }
+  }
+  return 0;
+}
+
+}  // namespace xmr::cli

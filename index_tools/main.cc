@@ -1,0 +1,43 @@
+// xmr: extreme multi-label ranking for Lucene++ — the command-line tool.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "index_tools/command.h"
+
+namespace {
+
+const xmr::cli::Command kCommands[] = {
+    {"train", "train a model from labelled data", xmr::cli::run_train},
+    {"predict", "top-k labels for each input line, as JSONL", xmr::cli::run_predict},
+    {"eval", "P@k, R@k, nDCG@k of a model on a test set", xmr::cli::run_eval},
+    {"inspect", "describe a model file", xmr::cli::run_inspect},
+    {"synth", "write a seeded synthetic XC data set", xmr::cli::run_synth},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out, "usage: xmr <command> [options]   (xmr <command> --help for its options)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) == 0) {
+      try {
+        return c.run(argc - 1, argv + 1);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "xmr %s: error: %s\n", c.name, e.what());
+        return 1;
+      }
+    }
+  }
+  std::fprintf(stderr, "xmr: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

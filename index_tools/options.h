@@ -1,0 +1,16 @@
+// Shared Boost.ProgramOptions plumbing for the subcommands.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+
+namespace xmr::cli {
+
+namespace po = boost::program_options;
+
+// Parses argv into `vm`. Returns false (after printing usage to stdout) when
+// --help was given. Throws xmr::Error with a one-line message on bad options.
+bool parse_options(int argc, char** argv, const std::string& usage_line, po::options_description& options,
+                   po::variables_map& vm);
+
+}  // namespace xmr::cli

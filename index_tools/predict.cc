@@ -1,0 +1,67 @@
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/model.h"
+#include "index_tools/command.h"
+#include "index_tools/data_input.h"
+#include "index_tools/options.h"
+
+namespace xmr::cli {
+
+int run_predict(int argc, char** argv) {
+  std::string model_path, input, format, output, post;
+  int threads = 0;
+  PredictParams pp;
+  po::options_description o("xmr predict options");
+  o.add_options()
+      ("model", po::value(&model_path)->required(), "model file")
+      ("input", po::value(&input)->required(), "input file")
+      ("format", po::value(&format)->default_value("xc"), "input format: xc")
+      ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
+      ("k", po::value(&pp.top_k)->default_value(10), "labels per line")
+      ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
+      ("postprocessor", po::value(&post), "override the model's score combination")
+      ("threads", po::value(&threads)->default_value(0), "threads (0 = all)")
+      ("output,o", po::value(&output), "write here (atomically) instead of stdout");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, "xmr predict --model PATH --input FILE --format xc --k K", o, vm)) return 0;
+  const Model model = Model::load(model_path);
+  pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
+  pp.validate();
+  const LabelledData data = load_labelled(input, format, vm["normalize"].as<bool>());
+  const auto pred = model.predict_batch(data.X, pp, threads);
+  rapidjson::StringBuffer buf;
+  for (const auto& row : pred) {
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("labels");
+    w.StartArray();
+    for (const auto& s : row) {
+      if (model.has_label_names()) {
+        const std::string name = model.label_name(s.label);
+        w.String(name.data(), rapidjson::SizeType(name.size()));
+      } else {
+        w.Uint(s.label);
+      }
+    }
+    w.EndArray();
+    w.Key("scores");
+    w.StartArray();
+    for (const auto& s : row) w.Double(double(s.score));
+    w.EndArray();
+    w.EndObject();
+    buf.Put('\n');
+  }
+  if (output.empty()) {
+    std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout);
+  } else {
+    write_file_atomic(output, buf.GetString(), buf.GetSize());
+  }
+  return 0;
+}
+
+}  // namespace xmr::cli

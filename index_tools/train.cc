@@ -1,0 +1,86 @@
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "core/clustering.h"
+#include "core/error.h"
+#include "core/trainer.h"
+#include "core/xc_format.h"
+#include "index_tools/command.h"
+#include "index_tools/data_input.h"
+#include "index_tools/options.h"
+
+namespace xmr::cli {
+
+int run_train(int argc, char** argv) {
+  std::string input, format, model_path, embedding, solver, negatives, post, label_features, tree_file;
+  TrainParams p;
+  po::options_description o("xmr train options");
+  o.add_options()
+      ("input", po::value(&input)->required(), "training data file")
+      ("format", po::value(&format)->default_value("xc"), "input format: xc")
+      ("model", po::value(&model_path)->required(), "model file to write (atomically)")
+      ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
+      ("embedding", po::value(&embedding)->default_value("pifa"), "label embedding: pifa | pii")
+      ("label-features", po::value(&label_features), "xc file with one feature row per label, concatenated to the embedding")
+      ("tree", po::value(&tree_file), "user leaf clusters: one leaf per line, label ids")
+      ("branching,B", po::value(&p.clustering.branching)->default_value(16), "tree branching factor (2..256)")
+      ("max-leaf-size", po::value(&p.clustering.max_leaf_size)->default_value(100), "labels per leaf at most")
+      ("kmeans-iter", po::value(&p.clustering.max_iter)->default_value(20), "k-means iterations per split")
+      ("solver", po::value(&solver)->default_value("l2-svm"), "l2-svm | logistic")
+      ("Cp", po::value(&p.solver.Cp)->default_value(1.0), "cost of positives")
+      ("Cn", po::value(&p.solver.Cn)->default_value(1.0), "cost of negatives")
+      ("eps", po::value(&p.solver.eps)->default_value(0.1), "solver tolerance")
+      ("max-iter", po::value(&p.solver.max_iter)->default_value(100), "solver passes")
+      ("bias", po::value(&p.solver.bias)->default_value(1.0), "bias feature value (0 = none)")
+      ("threshold", po::value(&p.weight_threshold)->default_value(0.1f), "drop weights with |w| below this")
+      ("negatives", po::value(&negatives)->default_value("tfn"), "tfn | man | tfn+man")
+      ("matcher-beam", po::value(&p.matcher_beam_size)->default_value(10), "beam for matcher-aware negatives")
+      ("postprocessor", po::value(&post)->default_value("l3-hinge"), "default score combination of the model")
+      ("seed", po::value(&p.seed)->default_value(0), "random seed")
+      ("threads", po::value(&p.threads)->default_value(0), "threads (0 = all)")
+      ("quiet,q", po::bool_switch(), "no progress output");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, "xmr train --input FILE --format xc --model PATH [options]", o, vm)) return 0;
+  const bool quiet = vm["quiet"].as<bool>();
+  if (embedding != "pifa" && embedding != "pii") throw Error("unknown --embedding '" + embedding + "' (known: pifa, pii)");
+  p.embedding = embedding == "pifa" ? LabelEmbeddingKind::kPifa : LabelEmbeddingKind::kPii;
+  p.solver.kind = parse_solver(solver);
+  p.negatives = parse_negative_sampling(negatives);
+  p.postprocessor = parse_postprocessor(post);
+  p.validate();
+
+  const auto t0 = std::chrono::steady_clock::now();
+  LabelledData data = load_labelled(input, format, vm["normalize"].as<bool>());
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  TrainInputs in;
+  CsrMatrix lf;
+  if (!label_features.empty()) {
+    lf = read_xc_file(label_features).features;
+    in.label_features = &lf;
+  }
+  LabelTree user_tree;
+  if (!tree_file.empty()) {
+    // Upper levels over the user's leaves are clustered on PIFA embeddings.
+    user_tree = build_tree_over_leaves(pifa_embedding(data.X, data.Y), read_leaf_clusters(tree_file, data.Y.cols),
+                                       p.clustering);
+    in.tree = &user_tree;
+  }
+  if (!quiet) in.progress = [](const std::string& step) { std::fprintf(stderr, "xmr train: %s\n", step.c_str()); };
+  TrainStats stats;
+  const auto t1 = std::chrono::steady_clock::now();
+  Model model = train_model(data.X, data.Y, p, in, &stats);
+  const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  model.save(model_path);
+  if (!quiet) {
+    std::fprintf(stderr,
+                 "xmr train: %zu instances, %zu features, %zu labels; read %.2fs, train %.2fs (embedding %.2fs, "
+                 "clustering %.2fs, levels %.2fs); wrote %s (%zu bytes)\n",
+                 data.X.rows, data.X.cols, data.Y.cols, load_s, train_s, stats.seconds_embedding,
+                 stats.seconds_clustering, stats.seconds_matching, model_path.c_str(), model.file_size());
+  }
+  return 0;
+}
+
+}  // namespace xmr::cli

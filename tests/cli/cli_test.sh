@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs the built `xmr` binary on small files: happy paths, and bad inputs that
+# must exit non-zero with a message naming the file (and line), leaving no
+# partial output behind. Usage: XMR=path/to/xmr bash cli_test.sh
+set -u
+XMR=${XMR:?set XMR to the xmr binary}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# expect_fail NAME PATTERN CMD...: CMD must exit non-zero and print PATTERN on stderr.
+expect_fail() {
+  local name=$1 pattern=$2; shift 2
+  local err
+  if err=$("$@" 2>&1 >/dev/null); then bad "$name: exited 0"; return; fi
+  if grep -q -- "$pattern" <<<"$err"; then ok; else bad "$name: stderr lacks '$pattern': $err"; fi
+}
+
+# A small learnable XC set: label l owns features 3l, 3l+1, 3l+2.
+python3 - "$work" <<'PY'
+import random, sys
+random.seed(1)
+for name, n in (("train", 400), ("test", 100)):
+    with open(f"{sys.argv[1]}/{name}.txt", "w") as f:
+        f.write(f"{n} 60 20\n")
+        for _ in range(n):
+            labs = sorted(set(random.randrange(20) for _ in range(random.randint(1, 2))))
+            feats = sorted(set(3 * l + k for l in labs for k in range(3)) | {random.randrange(60)})
+            f.write(",".join(map(str, labs)) + " " + " ".join(f"{x}:1" for x in feats) + "\n")
+PY
+
+# Happy paths.
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/m.xmr" -B 4 --max-leaf-size 5 -q; then ok; else bad "train"; fi
+out=$("$XMR" eval --model "$work/m.xmr" --input "$work/test.txt" --format xc --normalize --json)
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9 and all(k in d for k in ('P@3','P@5','R@5','nDCG@5','seconds'))" "$out"; then ok; else bad "eval --json: $out"; fi
+"$XMR" predict --model "$work/m.xmr" --input "$work/test.txt" --format xc --normalize --k 3 -o "$work/pred.jsonl"
+if [ "$(wc -l <"$work/pred.jsonl")" -eq 100 ] && python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]; r=json.loads(open(sys.argv[1]).readline()); assert len(r['labels'])==3==len(r['scores'])" "$work/pred.jsonl"; then ok; else bad "predict"; fi
+if "$XMR" inspect --model "$work/m.xmr" | grep -q "labels       20"; then ok; else bad "inspect"; fi
+if "$XMR" train --help | grep -q -- "--branching"; then ok; else bad "train --help"; fi
+
+# Bad inputs.
+expect_fail "missing input" "nope.txt: cannot open" "$XMR" train --input "$work/nope.txt" --format xc --model "$work/x.xmr"
+printf '2 5 3\n0 1:1\n0 1:1 x\n' >"$work/malformed.txt"
+expect_fail "malformed line" "malformed.txt:3:" "$XMR" train --input "$work/malformed.txt" --format xc --model "$work/x.xmr"
+printf '1 5 3\n7 1:1\n' >"$work/range.txt"
+expect_fail "label out of range" "range.txt:2: label id 7 out of range" "$XMR" train --input "$work/range.txt" --format xc --model "$work/x.xmr"
+printf '1 5 3\n0 9:1\n' >"$work/frange.txt"
+expect_fail "feature out of range" "frange.txt:2: feature id 9 out of range" "$XMR" eval --model "$work/m.xmr" --input "$work/frange.txt" --format xc
+[ ! -e "$work/x.xmr" ] && ok || bad "partial model left behind"
+cp "$work/m.xmr" "$work/v.xmr"
+printf '\x63' | dd of="$work/v.xmr" bs=1 seek=8 conv=notrunc status=none
+expect_fail "wrong model version" "model format version 99 is not supported" "$XMR" inspect --model "$work/v.xmr"
+head -c 1000 "$work/m.xmr" >"$work/t.xmr"
+expect_fail "truncated model" "t.xmr: truncated" "$XMR" predict --model "$work/t.xmr" --input "$work/test.txt" --format xc
+expect_fail "unknown format" "unknown --format 'csv'" "$XMR" train --input "$work/train.txt" --format csv --model "$work/x.xmr"
+expect_fail "unknown option" "unrecognised option\|unrecognized option" "$XMR" train --bogus
+expect_fail "unknown command" "unknown command 'fly'" "$XMR" fly
+"$XMR" predict --model "$work/t.xmr" --input "$work/test.txt" --format xc -o "$work/p2.jsonl" 2>/dev/null
+[ ! -e "$work/p2.jsonl" ] && ok || bad "partial predictions left behind"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

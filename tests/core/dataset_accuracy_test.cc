@@ -1,0 +1,49 @@
+// Accuracy on the shared Extreme Classification sets against the reference
+// XR-Linear figures (../shared/datasets/README.md). Skips when the data is absent.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sys/stat.h>
+
+#include "core/metrics.h"
+#include "core/trainer.h"
+#include "core/xc_format.h"
+
+namespace xmr {
+namespace {
+
+struct Reference {
+  const char* name;
+  double p1, p3, p5;
+  double reference_train_seconds;
+};
+
+void check_dataset(const Reference& ref) {
+  const std::string dir = std::string(XMR_DATASETS_DIR) + "/" + ref.name;
+  struct stat st;
+  if (::stat((dir + "/train.txt").c_str(), &st) != 0) {
+    GTEST_SKIP() << "shared dataset absent: " << dir << "/train.txt (run from a checkout with ../shared/datasets)";
+  }
+  XcDataset train = read_xc_file(dir + "/train.txt");
+  XcDataset test = read_xc_file(dir + "/test.txt");
+  train.features.normalize_rows_l2();
+  test.features.normalize_rows_l2();
+  TrainParams params;  // defaults: PIFA, B = 16, leaf 100, L2-SVM, C = 1, threshold 0.1, seed 0
+  const auto t0 = std::chrono::steady_clock::now();
+  const Model model = train_model(train.features, train.labels, params);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  PredictParams p = model.default_predict_params();  // beam 10
+  p.top_k = 5;
+  const RankingMetrics m = evaluate_ranking(model.predict_batch(test.features, p), test.labels, 5);
+  std::printf("[%s] P@1/3/5 = %.2f / %.2f / %.2f (reference %.1f / %.1f / %.1f); train %.2f s (reference %.1f s)\n",
+              ref.name, 100 * m.precision[0], 100 * m.precision[2], 100 * m.precision[4], ref.p1, ref.p3, ref.p5, secs,
+              ref.reference_train_seconds);
+  EXPECT_GE(100 * m.precision[0], ref.p1) << ref.name << " P@1 below the reference XR-Linear figure";
+}
+
+TEST(DatasetAccuracy, Bibtex) { check_dataset({"bibtex", 63.4, 38.7, 28.1, 0.5}); }
+TEST(DatasetAccuracy, Delicious) { check_dataset({"delicious", 66.0, 60.0, 55.3, 3.8}); }
+
+}  // namespace
+}  // namespace xmr
