@@ -14,6 +14,7 @@ struct Command {
   int (*run)(int argc, char** argv);
 };
 
+int run_index(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_eval(int argc, char** argv);

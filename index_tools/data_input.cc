@@ -1,15 +1,38 @@
 #include "index_tools/data_input.h"
 
+#include "analyzers/text_model.h"
 #include "core/error.h"
 #include "core/xc_format.h"
 
 namespace xmr::cli {
 
-LabelledData load_labelled(const std::string& path, const std::string& format, bool normalize) {
-  if (format != "xc") throw Error("unknown --format '" + format + "' (known: xc)");
+void check_format(const std::string& format) {
+  if (format != "xc" && format != "jsonl") throw Error("unknown --format '" + format + "' (known: xc, jsonl)");
+}
+
+LabelledData load_xc(const std::string& path, bool normalize) {
   XcDataset d = read_xc_file(path);
   if (normalize) d.features.normalize_rows_l2();
   return {std::move(d.features), std::move(d.labels)};
+}
+
+LabelledData load_for_model(const std::string& path, const std::string& format, bool normalize, const Model& model) {
+  check_format(format);
+  if (format == "xc") {
+    LabelledData d = load_xc(path, normalize);
+    if (d.X.cols > model.num_features()) {
+      throw Error(path + ": declares " + std::to_string(d.X.cols) + " features, the model has " +
+                  std::to_string(model.num_features()));
+    }
+    if (d.Y.cols > model.num_labels()) {
+      throw Error(path + ": declares " + std::to_string(d.Y.cols) + " labels, the model has " +
+                  std::to_string(model.num_labels()));
+    }
+    return d;
+  }
+  const TextModel tm = TextModel::from_model(model);
+  const TextDataset data = read_jsonl_dataset(path);
+  return {tm.vectorizer().transform_batch(data.texts), tm.labels().label_matrix(data, true)};
 }
 
 }  // namespace xmr::cli

@@ -1,19 +1,27 @@
-// Loading a labelled data set for the CLI in one of its input formats.
+// Loading data for the CLI in its input formats: "xc" (bag of words) or
+// "jsonl" ({"text", "labels"} lines, vectorized by a text model's analyzer).
 #pragma once
 
 #include <string>
 
+#include "core/model.h"
 #include "core/sparse.h"
 
 namespace xmr::cli {
 
 struct LabelledData {
   CsrMatrix X;
-  CsrMatrix Y;
+  CsrMatrix Y;  // for jsonl with a model: labels unknown to the model get extra columns
 };
 
-// `format` is "xc"; rows of X are L2-normalised when `normalize` is set.
-// Throws xmr::Error naming the file and line on bad input.
-LabelledData load_labelled(const std::string& path, const std::string& format, bool normalize);
+void check_format(const std::string& format);  // "xc" or "jsonl", else xmr::Error
+
+// XC input; rows of X are L2-normalised when `normalize` is set.
+LabelledData load_xc(const std::string& path, bool normalize);
+
+// Features and labels of `path` as `model` sees them: xc files are read as
+// they are (feature ids must be < the model's), jsonl texts go through the
+// model's own vectorizer. Throws xmr::Error naming the file and line.
+LabelledData load_for_model(const std::string& path, const std::string& format, bool normalize, const Model& model);
 
 }  // namespace xmr::cli

@@ -18,7 +18,7 @@ int run_eval(int argc, char** argv) {
   o.add_options()
       ("model", po::value(&model_path)->required(), "model file")
       ("input", po::value(&input)->required(), "test data file")
-      ("format", po::value(&format)->default_value("xc"), "input format: xc")
+      ("format", po::value(&format)->default_value("xc"), "input format: xc | jsonl")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("k", po::value(&k)->default_value(5), "report metrics @1..k")
       ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
@@ -26,16 +26,13 @@ int run_eval(int argc, char** argv) {
       ("threads", po::value(&threads)->default_value(0), "threads (0 = all)")
       ("json", po::bool_switch(), "print one JSON object");
   po::variables_map vm;
-  if (!parse_options(argc, argv, "xmr eval --model PATH --input FILE --format xc [--k 5] [--json]", o, vm)) return 0;
+  if (!parse_options(argc, argv, "xmr eval --model PATH --input FILE --format xc|jsonl [--k 5] [--json]", o, vm)) return 0;
   if (k < 1 || k > 100) throw Error("--k must be in 1..100");
   const Model model = Model::load(model_path);
   pp.top_k = k;
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
   pp.validate();
-  const LabelledData data = load_labelled(input, format, vm["normalize"].as<bool>());
-  if (data.Y.cols > model.num_labels()) {
-    throw Error(input + ": has " + std::to_string(data.Y.cols) + " labels, the model " + std::to_string(model.num_labels()));
-  }
+  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model);
   const auto t0 = std::chrono::steady_clock::now();
   const auto pred = model.predict_batch(data.X, pp, threads);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

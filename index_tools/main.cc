@@ -8,6 +8,7 @@
 namespace {
 
 const xmr::cli::Command kCommands[] = {
+    {"index", "index JSONL documents into a Lucene++ index", xmr::cli::run_index},
     {"train", "train a model from labelled data", xmr::cli::run_train},
     {"predict", "top-k labels for each input line, as JSONL", xmr::cli::run_predict},
     {"eval", "P@k, R@k, nDCG@k of a model on a test set", xmr::cli::run_eval},

@@ -20,7 +20,7 @@ int run_predict(int argc, char** argv) {
   o.add_options()
       ("model", po::value(&model_path)->required(), "model file")
       ("input", po::value(&input)->required(), "input file")
-      ("format", po::value(&format)->default_value("xc"), "input format: xc")
+      ("format", po::value(&format)->default_value("xc"), "input format: xc | jsonl")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("k", po::value(&pp.top_k)->default_value(10), "labels per line")
       ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
@@ -28,11 +28,11 @@ int run_predict(int argc, char** argv) {
       ("threads", po::value(&threads)->default_value(0), "threads (0 = all)")
       ("output,o", po::value(&output), "write here (atomically) instead of stdout");
   po::variables_map vm;
-  if (!parse_options(argc, argv, "xmr predict --model PATH --input FILE --format xc --k K", o, vm)) return 0;
+  if (!parse_options(argc, argv, "xmr predict --model PATH --input FILE --format xc|jsonl --k K", o, vm)) return 0;
   const Model model = Model::load(model_path);
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
   pp.validate();
-  const LabelledData data = load_labelled(input, format, vm["normalize"].as<bool>());
+  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model);
   const auto pred = model.predict_batch(data.X, pp, threads);
   rapidjson::StringBuffer buf;
   for (const auto& row : pred) {

@@ -9,6 +9,9 @@
 #include "index_tools/command.h"
 #include "index_tools/data_input.h"
 #include "index_tools/options.h"
+#include "index_tools/vectorizer_options.h"
+#include "analyzers/lucene_index.h"
+#include "analyzers/text_model.h"
 
 namespace xmr::cli {
 
@@ -18,7 +21,9 @@ int run_train(int argc, char** argv) {
   po::options_description o("xmr train options");
   o.add_options()
       ("input", po::value(&input)->required(), "training data file")
-      ("format", po::value(&format)->default_value("xc"), "input format: xc")
+      ("format", po::value(&format)->default_value("xc"), "input format: xc | jsonl | index (a Lucene++ index directory)")
+      ("text-field", po::value<std::string>()->default_value("text"), "stored text field (index)")
+      ("label-field", po::value<std::string>()->default_value("labels"), "stored label field (index)")
       ("model", po::value(&model_path)->required(), "model file to write (atomically)")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("embedding", po::value(&embedding)->default_value("pifa"), "label embedding: pifa | pii")
@@ -34,24 +39,50 @@ int run_train(int argc, char** argv) {
       ("max-iter", po::value(&p.solver.max_iter)->default_value(100), "solver passes")
       ("bias", po::value(&p.solver.bias)->default_value(1.0), "bias feature value (0 = none)")
       ("threshold", po::value(&p.weight_threshold)->default_value(0.1f), "drop weights with |w| below this")
-      ("negatives", po::value(&negatives)->default_value("tfn"), "tfn | man | tfn+man")
+      ("negatives", po::value(&negatives)->default_value("auto"), "tfn | man | tfn+man | auto (tfn for xc, tfn+man for text)")
       ("matcher-beam", po::value(&p.matcher_beam_size)->default_value(10), "beam for matcher-aware negatives")
       ("postprocessor", po::value(&post)->default_value("l3-hinge"), "default score combination of the model")
       ("seed", po::value(&p.seed)->default_value(0), "random seed")
       ("threads", po::value(&p.threads)->default_value(0), "threads (0 = all)")
       ("quiet,q", po::bool_switch(), "no progress output");
+  add_vectorizer_options(o);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "xmr train --input FILE --format xc --model PATH [options]", o, vm)) return 0;
+  if (!parse_options(argc, argv, "xmr train --input FILE|DIR --format xc|jsonl|index --model PATH [options]", o, vm)) return 0;
   const bool quiet = vm["quiet"].as<bool>();
   if (embedding != "pifa" && embedding != "pii") throw Error("unknown --embedding '" + embedding + "' (known: pifa, pii)");
   p.embedding = embedding == "pifa" ? LabelEmbeddingKind::kPifa : LabelEmbeddingKind::kPii;
   p.solver.kind = parse_solver(solver);
-  p.negatives = parse_negative_sampling(negatives);
+  const bool text_input = format == "jsonl" || format == "index";
+  p.negatives = negatives == "auto" ? (text_input ? default_text_train_params().negatives : NegativeSampling::kTeacherForced)
+                                    : parse_negative_sampling(negatives);
   p.postprocessor = parse_postprocessor(post);
   p.validate();
 
+  if (format != "index") check_format(format);
+  if (text_input) {
+    if (!label_features.empty() || !tree_file.empty()) throw Error("--label-features and --tree need --format xc");
+    if (vm["normalize"].as<bool>()) throw Error("--normalize applies to --format xc; text features are always L2-normalised");
+    const VectorizerConfig vc = vectorizer_config_from(vm);
+    const auto t0 = std::chrono::steady_clock::now();
+    const TextDataset text = format == "jsonl" ? read_jsonl_dataset(input)
+                                               : read_lucene_index(input, vm["text-field"].as<std::string>(),
+                                                                   vm["label-field"].as<std::string>());
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    TextTrainStats st;
+    const TextModel tm = TextModel::train(text, vc, p, &st);
+    tm.save(model_path);
+    if (!quiet) {
+      std::fprintf(stderr,
+                   "xmr train: %zu texts, %zu features, %zu labels; read %.2fs, features %.2fs, train %.2fs "
+                   "(clustering %.2fs, levels %.2fs); wrote %s (%zu bytes)\n",
+                   text.size(), tm.model().num_features(), tm.model().num_labels(), load_s, st.seconds_features,
+                   st.seconds_train, st.train.seconds_clustering, st.train.seconds_matching, model_path.c_str(),
+                   tm.model().file_size());
+    }
+    return 0;
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  LabelledData data = load_labelled(input, format, vm["normalize"].as<bool>());
+  LabelledData data = load_xc(input, vm["normalize"].as<bool>());
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   TrainInputs in;

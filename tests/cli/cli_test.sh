@@ -61,5 +61,32 @@ expect_fail "unknown command" "unknown command 'fly'" "$XMR" fly
 "$XMR" predict --model "$work/t.xmr" --input "$work/test.txt" --format xc -o "$work/p2.jsonl" 2>/dev/null
 [ ! -e "$work/p2.jsonl" ] && ok || bad "partial predictions left behind"
 
+# Text: JSONL -> Lucene++ index -> model; JSONL eval and predict.
+cat >"$work/docs.jsonl" <<'JSONL'
+{"text": "Red wine glass, crystal", "labels": ["kitchen", "glassware"], "id": "d1"}
+{"text": "Stainless steel wine opener", "labels": ["kitchen"], "id": "d2"}
+{"text": "Running shoes for men", "labels": ["shoes", "sport"], "id": "d3"}
+{"text": "Trail running shoe, waterproof", "labels": ["shoes"], "id": "d4"}
+{"text": "Yoga mat, non-slip", "labels": ["sport"], "id": "d5"}
+{"text": "Crystal champagne glasses set", "labels": ["glassware"], "id": "d6"}
+JSONL
+if "$XMR" index --input "$work/docs.jsonl" --index "$work/idx" --key-field id -q && [ -f "$work/idx/segments.gen" ]; then ok; else bad "index"; fi
+if "$XMR" train --input "$work/idx" --format index --model "$work/t.xmr" --max-leaf-size 2 -q; then ok; else bad "train --format index"; fi
+if "$XMR" train --input "$work/docs.jsonl" --format jsonl --model "$work/j.xmr" --max-leaf-size 2 --analyzer english -q; then ok; else bad "train --format jsonl"; fi
+out=$("$XMR" eval --model "$work/t.xmr" --input "$work/docs.jsonl" --format jsonl --json)
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==6 and d['P@1']==1.0" "$out"; then ok; else bad "eval jsonl: $out"; fi
+first=$("$XMR" predict --model "$work/t.xmr" --input "$work/docs.jsonl" --format jsonl --k 2 | head -n 3 | tail -n 1)
+if python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['labels'][0] in ('shoes','sport') and len(r['scores'])==2" "$first"; then ok; else bad "predict jsonl: $first"; fi
+expect_fail "index exists" "idx: already exists" "$XMR" index --input "$work/docs.jsonl" --index "$work/idx"
+printf '{"text": "ok", "labels": ["a"]}\n{"text": oops}\n' >"$work/bad.jsonl"
+expect_fail "malformed jsonl (index)" "bad.jsonl:2: invalid JSON" "$XMR" index --input "$work/bad.jsonl" --index "$work/idx2"
+[ ! -e "$work/idx2" ] && ok || bad "partial index left behind"
+expect_fail "malformed jsonl (train)" "bad.jsonl:2: invalid JSON" "$XMR" train --input "$work/bad.jsonl" --format jsonl --model "$work/x.xmr"
+expect_fail "unknown analyzer" "unknown analyzer 'klingon'" "$XMR" train --input "$work/docs.jsonl" --format jsonl --analyzer klingon --model "$work/x.xmr"
+expect_fail "unknown analyzer (index)" "unknown analyzer 'klingon'" "$XMR" index --input "$work/docs.jsonl" --index "$work/idx3" --analyzer klingon
+expect_fail "missing label field" "label field \"category\" is not stored" "$XMR" train --input "$work/idx" --format index --label-field category --model "$work/x.xmr"
+expect_fail "xc model on text" "not a text model" "$XMR" eval --model "$work/m.xmr" --input "$work/docs.jsonl" --format jsonl
+[ ! -e "$work/x.xmr" ] && ok || bad "partial model left behind (text)"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

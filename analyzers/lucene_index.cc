@@ -1,0 +1,179 @@
+#include "analyzers/lucene_index.h"
+
+#include <lucene++/LuceneHeaders.h>
+#include <lucene++/PerFieldAnalyzerWrapper.h>
+#include <lucene++/SerialMergeScheduler.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+#include <fstream>
+
+#include "analyzers/lucene_analyzers.h"
+#include "analyzers/utf8.h"
+#include "core/error.h"
+
+namespace xmr {
+
+namespace fs = boost::filesystem;
+
+namespace {
+
+std::string lucene_message(const Lucene::LuceneException& e) { return wide_to_utf8(e.getError()); }
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+void add_documents(const std::string& path, const Lucene::IndexWriterPtr& writer, const IndexSpec& spec,
+                   const std::function<void(size_t)>& progress, size_t& count) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open");
+  std::string line;
+  size_t line_no = 0, first_blank = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      if (!first_blank) first_blank = line_no;
+      continue;
+    }
+    if (first_blank) throw InputError(path, first_blank, "blank line before the end of the file");
+    size_t bad = 0;
+    if (!is_valid_utf8(line, &bad)) throw InputError(path, line_no, "invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
+    rapidjson::Document d;
+    d.Parse(line.c_str(), line.size());
+    if (d.HasParseError()) {
+      throw InputError(path, line_no, std::string("invalid JSON at column ") + std::to_string(d.GetErrorOffset() + 1) + ": " +
+                                          rapidjson::GetParseError_En(d.GetParseError()));
+    }
+    if (!d.IsObject()) throw InputError(path, line_no, "expected a JSON object");
+    Lucene::DocumentPtr doc = Lucene::newLucene<Lucene::Document>();
+    for (const auto& f : spec.text_fields) {
+      if (!d.HasMember(f.c_str())) continue;
+      if (!d[f.c_str()].IsString()) throw InputError(path, line_no, "text field \"" + f + "\" must be a string");
+      doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(f), utf8_to_wide(d[f.c_str()].GetString()),
+                                                Lucene::Field::STORE_YES, Lucene::Field::INDEX_ANALYZED));
+    }
+    for (const auto& f : spec.label_fields) {
+      if (!d.HasMember(f.c_str())) continue;
+      const auto& v = d[f.c_str()];
+      auto add = [&](const rapidjson::Value& s) {
+        if (!s.IsString()) throw InputError(path, line_no, "label field \"" + f + "\" must be a string or an array of strings");
+        doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(f), utf8_to_wide(s.GetString()), Lucene::Field::STORE_YES,
+                                                  Lucene::Field::INDEX_NOT_ANALYZED));
+      };
+      if (v.IsArray()) {
+        for (const auto& s : v.GetArray()) add(s);
+      } else {
+        add(v);
+      }
+    }
+    if (!spec.key_field.empty()) {
+      if (!d.HasMember(spec.key_field.c_str()) || !d[spec.key_field.c_str()].IsString()) {
+        throw InputError(path, line_no, "key field \"" + spec.key_field + "\" missing or not a string");
+      }
+      doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(spec.key_field), utf8_to_wide(d[spec.key_field.c_str()].GetString()),
+                                                Lucene::Field::STORE_YES, Lucene::Field::INDEX_NOT_ANALYZED));
+    }
+    writer->addDocument(doc);
+    ++count;
+    if (progress && count % 1000 == 0) progress(count);
+  }
+}
+
+}  // namespace
+
+size_t build_lucene_index(const std::string& jsonl_path, const std::string& index_dir, const IndexSpec& spec,
+                          const std::function<void(size_t)>& progress) {
+  if (spec.text_fields.empty()) throw Error("index: at least one text field is needed");
+  for (const auto& f : spec.label_fields) {
+    if (contains(spec.text_fields, f)) throw Error("index: field \"" + f + "\" cannot be both text and label");
+  }
+  const fs::path target(index_dir);
+  if (fs::exists(target) && !spec.overwrite) {
+    throw Error(index_dir + ": already exists (pass overwrite to replace it)");
+  }
+  const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  size_t count = 0;
+  try {
+    Lucene::AnalyzerPtr text_analyzer = make_lucene_analyzer(spec.analyzer);
+    Lucene::IndexWriterPtr writer = Lucene::newLucene<Lucene::IndexWriter>(
+        Lucene::FSDirectory::open(utf8_to_wide(tmp.string())), text_analyzer, true,
+        Lucene::IndexWriter::MaxFieldLengthUNLIMITED);
+    writer->setMergeScheduler(Lucene::newLucene<Lucene::SerialMergeScheduler>());
+    try {
+      add_documents(jsonl_path, writer, spec, progress, count);
+      writer->optimize();
+      writer->close();
+    } catch (...) {
+      writer->rollback();
+      throw;
+    }
+  } catch (const Lucene::LuceneException& e) {
+    fs::remove_all(tmp);
+    throw Error(index_dir + ": Lucene++ failed to write the index: " + lucene_message(e));
+  } catch (...) {
+    fs::remove_all(tmp);
+    throw;
+  }
+  // Swap in: the old index (if any) is moved aside first and removed last.
+  const fs::path old = target.string() + ".old." + std::to_string(::getpid());
+  boost::system::error_code ec;
+  if (fs::exists(target)) fs::rename(target, old, ec);
+  if (ec) {
+    fs::remove_all(tmp);
+    throw Error(index_dir + ": cannot replace the existing index: " + ec.message());
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    if (fs::exists(old)) fs::rename(old, target);
+    fs::remove_all(tmp);
+    throw Error(index_dir + ": cannot move the new index into place: " + ec.message());
+  }
+  fs::remove_all(old, ec);
+  return count;
+}
+
+TextDataset read_lucene_index(const std::string& index_dir, const std::string& text_field,
+                              const std::string& label_field) {
+  if (!fs::is_directory(index_dir)) throw Error(index_dir + ": no such index directory");
+  TextDataset data;
+  try {
+    Lucene::IndexReaderPtr reader = Lucene::IndexReader::open(Lucene::FSDirectory::open(utf8_to_wide(index_dir)), true);
+    const Lucene::String tf = utf8_to_wide(text_field), lf = utf8_to_wide(label_field);
+    bool seen_text = false, seen_label = false;
+    for (int32_t id = 0; id < reader->maxDoc(); ++id) {
+      if (reader->isDeleted(id)) continue;
+      Lucene::DocumentPtr doc = reader->document(id);
+      std::string text;
+      for (const auto& v : doc->getValues(tf)) {
+        if (!text.empty()) text += ' ';
+        text += wide_to_utf8(v);
+        seen_text = true;
+      }
+      std::vector<std::string> labels;
+      for (const auto& v : doc->getValues(lf)) {
+        labels.push_back(wide_to_utf8(v));
+        seen_label = true;
+      }
+      std::sort(labels.begin(), labels.end());
+      labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+      data.texts.push_back(std::move(text));
+      data.labels.push_back(std::move(labels));
+    }
+    reader->close();
+    if (!data.texts.empty() && !seen_text) {
+      throw Error(index_dir + ": field \"" + text_field + "\" is not stored in any document (xmr needs stored text)");
+    }
+    if (!data.texts.empty() && !seen_label) {
+      throw Error(index_dir + ": label field \"" + label_field + "\" is not stored in any document");
+    }
+  } catch (const Lucene::LuceneException& e) {
+    throw Error(index_dir + ": cannot read Lucene++ index: " + lucene_message(e));
+  }
+  return data;
+}
+
+}  // namespace xmr

@@ -1,0 +1,113 @@
+#include "analyzers/text_model.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <chrono>
+
+#include "core/error.h"
+
+namespace xmr {
+
+namespace {
+const char kVocabularySection[] = "user/vectorizer";
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+}  // namespace
+
+VectorizerConfig default_vectorizer_config() {
+  VectorizerConfig c;
+  TfidfConfig words;
+  words.analyzer = "standard";
+  words.unit = "word";
+  words.ngram_min = 1;
+  words.ngram_max = 2;
+  TfidfConfig chars = words;
+  chars.unit = "char_wb";
+  chars.ngram_min = 2;
+  chars.ngram_max = 4;
+  c.parts = {words, chars};
+  return c;
+}
+
+TrainParams default_text_train_params() {
+  TrainParams p;
+  p.negatives = NegativeSampling::kBoth;
+  return p;
+}
+
+TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vconfig, const TrainParams& params,
+                           TextTrainStats* stats) {
+  TextTrainStats local;
+  TextTrainStats& st = stats ? *stats : local;
+  if (data.size() == 0) throw Error("no training texts");
+  const LabelVocabulary labels = LabelVocabulary::from_dataset(data);
+  if (labels.size() == 0) throw Error("no labels in the training data");
+  auto t0 = Clock::now();
+  CsrMatrix X;
+  TextVectorizer vectorizer = TextVectorizer::fit(data.texts, vconfig, &X, params.threads);
+  st.seconds_features = since(t0);
+  const CsrMatrix Y = labels.label_matrix(data, false);
+
+  t0 = Clock::now();
+  ModelParts parts = train_model_parts(X, Y, params, {}, &st.train);
+  st.seconds_train = since(t0);
+  parts.label_names = labels.names();
+  parts.user_sections.emplace_back(kVocabularySection, vectorizer.serialize_vocabulary());
+  parts.user_metadata_json = "{\"vectorizer\": " + vconfig.to_json() + "}";
+  return from_model(Model::from_parts(parts));
+}
+
+TextModel TextModel::from_model(Model model, const std::string& name) {
+  rapidjson::Document user;
+  user.Parse(model.user_metadata_json().c_str());
+  if (user.HasParseError() || !user.IsObject() || !user.HasMember("vectorizer") || !user["vectorizer"].IsObject()) {
+    throw Error(name + ": not a text model (no vectorizer in its metadata); train it from text");
+  }
+  const auto* section = model.user_section(kVocabularySection);
+  if (!section) throw Error(name + ": corrupt text model: vectorizer vocabulary missing");
+  if (!model.has_label_names()) throw Error(name + ": corrupt text model: label names missing");
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  user["vectorizer"].Accept(w);
+  TextModel tm;
+  try {
+    tm.vectorizer_ = TextVectorizer::deserialize(
+        buf.GetString(), std::string(reinterpret_cast<const char*>(section->data), section->size));
+  } catch (const Error& e) {
+    throw Error(name + ": " + e.what());
+  }
+  if (tm.vectorizer_.num_features() != model.num_features()) {
+    throw Error(name + ": corrupt text model: vectorizer has " + std::to_string(tm.vectorizer_.num_features()) +
+                " features, the model " + std::to_string(model.num_features()));
+  }
+  tm.model_ = std::move(model);
+  return tm;
+}
+
+TextModel TextModel::load(const std::string& path, const LoadOptions& options) {
+  return from_model(Model::load(path, options), path);
+}
+
+LabelVocabulary TextModel::labels() const {
+  std::vector<std::string> names;
+  names.reserve(model_.num_labels());
+  for (size_t l = 0; l < model_.num_labels(); ++l) names.push_back(model_.label_name(Index(l)));
+  return LabelVocabulary(std::move(names));
+}
+
+void TextModel::predict(const std::string& text, const PredictParams& params, InferenceWorkspace& ws,
+                        std::vector<ScoredLabel>& out) const {
+  thread_local std::vector<Index> idx;
+  thread_local std::vector<float> val;
+  vectorizer_.transform(text, idx, val);
+  model_.predict({idx.data(), val.data(), idx.size()}, params, ws, out);
+}
+
+std::vector<std::vector<ScoredLabel>> TextModel::predict_batch(const std::vector<std::string>& texts,
+                                                               const PredictParams& params, int threads) const {
+  return model_.predict_batch(vectorizer_.transform_batch(texts, threads), params, threads);
+}
+
+}  // namespace xmr

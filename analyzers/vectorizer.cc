@@ -1,0 +1,446 @@
+#include "analyzers/vectorizer.h"
+
+#include <omp.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+#include "analyzers/analyzer_registry.h"
+#include "analyzers/utf8.h"
+#include "core/error.h"
+
+namespace xmr {
+
+void TfidfConfig::validate() const {
+  check_analyzer_name(analyzer);
+  if (unit != "word" && unit != "char_wb") throw Error("vectorizer unit must be 'word' or 'char_wb', got '" + unit + "'");
+  if (ngram_min < 1 || ngram_max < ngram_min || ngram_max > 16) {
+    throw Error("vectorizer n-gram range must satisfy 1 <= min <= max <= 16, got " + std::to_string(ngram_min) + ".." +
+                std::to_string(ngram_max));
+  }
+  if (!(min_df > 0)) throw Error("vectorizer min_df must be > 0");
+  if (!(max_df > 0)) throw Error("vectorizer max_df must be > 0");
+  if (binary && sublinear_tf) throw Error("vectorizer: binary and sublinear_tf are exclusive");
+}
+
+void VectorizerConfig::validate() const {
+  if (parts.empty()) throw Error("vectorizer needs at least one part");
+  for (const auto& p : parts) p.validate();
+  if (max_text_bytes < 16) throw Error("vectorizer max_text_bytes must be >= 16");
+}
+
+std::string VectorizerConfig::to_json() const {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("max_text_bytes"); w.Uint64(max_text_bytes);
+  w.Key("parts");
+  w.StartArray();
+  for (const auto& p : parts) {
+    w.StartObject();
+    w.Key("analyzer"); w.String(p.analyzer.c_str());
+    w.Key("unit"); w.String(p.unit.c_str());
+    w.Key("ngram_min"); w.Int(p.ngram_min);
+    w.Key("ngram_max"); w.Int(p.ngram_max);
+    w.Key("min_df"); w.Double(p.min_df);
+    w.Key("max_df"); w.Double(p.max_df);
+    w.Key("max_features"); w.Uint64(p.max_features);
+    w.Key("binary"); w.Bool(p.binary);
+    w.Key("sublinear_tf"); w.Bool(p.sublinear_tf);
+    w.Key("smooth_idf"); w.Bool(p.smooth_idf);
+    w.Key("norm_l2"); w.Bool(p.norm_l2);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return buf.GetString();
+}
+
+VectorizerConfig VectorizerConfig::from_json(const std::string& json) {
+  rapidjson::Document d;
+  if (d.Parse(json.c_str()).HasParseError() || !d.IsObject()) throw Error("vectorizer config is not a JSON object");
+  auto fail = [](const std::string& key) { return Error("vectorizer config: '" + key + "' missing or of the wrong type"); };
+  VectorizerConfig c;
+  c.parts.clear();
+  if (!d.HasMember("max_text_bytes") || !d["max_text_bytes"].IsUint64()) throw fail("max_text_bytes");
+  c.max_text_bytes = d["max_text_bytes"].GetUint64();
+  if (!d.HasMember("parts") || !d["parts"].IsArray()) throw fail("parts");
+  for (const auto& o : d["parts"].GetArray()) {
+    if (!o.IsObject()) throw fail("parts");
+    TfidfConfig p;
+    auto str = [&](const char* k, std::string& v) {
+      if (!o.HasMember(k) || !o[k].IsString()) throw fail(k);
+      v = o[k].GetString();
+    };
+    auto integer = [&](const char* k, int& v) {
+      if (!o.HasMember(k) || !o[k].IsInt()) throw fail(k);
+      v = o[k].GetInt();
+    };
+    auto number = [&](const char* k, double& v) {
+      if (!o.HasMember(k) || !o[k].IsNumber()) throw fail(k);
+      v = o[k].GetDouble();
+    };
+    auto boolean = [&](const char* k, bool& v) {
+      if (!o.HasMember(k) || !o[k].IsBool()) throw fail(k);
+      v = o[k].GetBool();
+    };
+    str("analyzer", p.analyzer);
+    str("unit", p.unit);
+    integer("ngram_min", p.ngram_min);
+    integer("ngram_max", p.ngram_max);
+    number("min_df", p.min_df);
+    number("max_df", p.max_df);
+    if (!o.HasMember("max_features") || !o["max_features"].IsUint64()) throw fail("max_features");
+    p.max_features = o["max_features"].GetUint64();
+    boolean("binary", p.binary);
+    boolean("sublinear_tf", p.sublinear_tf);
+    boolean("smooth_idf", p.smooth_idf);
+    boolean("norm_l2", p.norm_l2);
+    c.parts.push_back(p);
+  }
+  c.validate();
+  return c;
+}
+
+void extract_terms(const TfidfConfig& config, const std::vector<std::string>& tokens, std::vector<std::string>& terms) {
+  terms.clear();
+  const size_t lo = size_t(config.ngram_min), hi = size_t(config.ngram_max);
+  if (config.unit == "word") {
+    for (size_t n = lo; n <= hi; ++n) {
+      for (size_t i = 0; i + n <= tokens.size(); ++i) {
+        std::string t = tokens[i];
+        for (size_t j = 1; j < n; ++j) (t += ' ') += tokens[i + j];
+        terms.push_back(std::move(t));
+      }
+    }
+    return;
+  }
+  // char_wb: n-grams of code points of " token ", never across tokens. A
+  // padded token shorter than the smallest n counts once, whole.
+  std::vector<size_t> starts;
+  std::string padded;
+  for (const std::string& tok : tokens) {
+    padded = " " + tok + " ";
+    starts.clear();
+    for (size_t i = 0; i < padded.size(); ++i) {
+      if ((static_cast<unsigned char>(padded[i]) & 0xC0) != 0x80) starts.push_back(i);
+    }
+    const size_t len = starts.size();
+    starts.push_back(padded.size());
+    if (len < lo) {
+      terms.push_back(padded);
+      continue;
+    }
+    for (size_t n = lo; n <= hi && n <= len; ++n) {
+      for (size_t i = 0; i + n <= len; ++i) terms.push_back(padded.substr(starts[i], starts[i + n] - starts[i]));
+    }
+  }
+}
+
+struct TextVectorizer::Impl {
+  struct Part {
+    TfidfConfig config;
+    std::vector<std::string> terms;  // sorted; a term's local id is its position
+    std::vector<float> idf;
+    std::unordered_map<std::string, Index> ids;
+    Index offset = 0;
+    size_t analyzer_slot = 0;  // index into analyzers
+  };
+  VectorizerConfig config;
+  std::vector<Part> parts;
+  std::vector<TextAnalyzer> analyzers;  // distinct analyzers, shared by parts
+  size_t num_features = 0;
+
+  void link() {
+    analyzers.clear();
+    Index offset = 0;
+    for (Part& p : parts) {
+      p.offset = offset;
+      offset += Index(p.terms.size());
+      p.ids.clear();
+      p.ids.reserve(p.terms.size());
+      for (size_t i = 0; i < p.terms.size(); ++i) p.ids.emplace(p.terms[i], Index(i));
+      size_t slot = 0;
+      while (slot < analyzers.size() && analyzers[slot].name() != p.config.analyzer) ++slot;
+      if (slot == analyzers.size()) analyzers.emplace_back(p.config.analyzer);
+      p.analyzer_slot = slot;
+    }
+    num_features = offset;
+  }
+
+  std::string clip(const std::string& text) const {
+    return text.substr(0, utf8_prefix_length(text, config.max_text_bytes));
+  }
+
+  // Per-thread buffers for vectorize().
+  struct Scratch {
+    std::vector<std::string> terms;
+    std::vector<Index> local;
+  };
+
+  // Builds the stacked vector from each analyzer's tokens.
+  void vectorize(const std::vector<std::vector<std::string>>& tokens, Scratch& s, std::vector<Index>& indices,
+                 std::vector<float>& values) const {
+    indices.clear();
+    values.clear();
+    double total_sq = 0;
+    for (const Part& p : parts) {
+      extract_terms(p.config, tokens[p.analyzer_slot], s.terms);
+      s.local.clear();
+      for (const std::string& t : s.terms) {
+        auto it = p.ids.find(t);
+        if (it != p.ids.end()) s.local.push_back(it->second);
+      }
+      std::sort(s.local.begin(), s.local.end());
+      const size_t begin = values.size();
+      double sq = 0;
+      for (size_t k = 0; k < s.local.size();) {
+        size_t e = k;
+        while (e < s.local.size() && s.local[e] == s.local[k]) ++e;
+        const double count = double(e - k);
+        const double tf = p.config.binary ? 1.0 : p.config.sublinear_tf ? 1.0 + std::log(count) : count;
+        const float w = float(tf * p.idf[s.local[k]]);
+        indices.push_back(p.offset + s.local[k]);
+        values.push_back(w);
+        sq += double(w) * w;
+        k = e;
+      }
+      if (p.config.norm_l2 && sq > 0) {
+        const float inv = float(1.0 / std::sqrt(sq));
+        for (size_t k = begin; k < values.size(); ++k) values[k] *= inv;
+        sq = 1.0;
+      }
+      total_sq += sq;
+    }
+    // Renormalise the stack when it has several parts.
+    if (parts.size() > 1 && total_sq > 0) {
+      const float inv = float(1.0 / std::sqrt(total_sq));
+      for (float& v : values) v *= inv;
+    }
+  }
+};
+
+TextVectorizer::TextVectorizer() = default;
+TextVectorizer::~TextVectorizer() = default;
+TextVectorizer::TextVectorizer(TextVectorizer&&) noexcept = default;
+TextVectorizer& TextVectorizer::operator=(TextVectorizer&&) noexcept = default;
+TextVectorizer::TextVectorizer(const TextVectorizer&) = default;
+TextVectorizer& TextVectorizer::operator=(const TextVectorizer&) = default;
+
+size_t TextVectorizer::num_features() const { return impl_ ? impl_->num_features : 0; }
+const VectorizerConfig& TextVectorizer::config() const {
+  if (!impl_) throw Error("vectorizer not fitted");
+  return impl_->config;
+}
+
+std::string TextVectorizer::feature_name(Index feature) const {
+  for (const auto& p : impl_->parts) {
+    if (feature < p.offset + p.terms.size()) return p.terms[feature - p.offset];
+  }
+  throw Error("feature id " + std::to_string(feature) + " out of range");
+}
+
+float TextVectorizer::idf(Index feature) const {
+  for (const auto& p : impl_->parts) {
+    if (feature < p.offset + p.terms.size()) return p.idf[feature - p.offset];
+  }
+  throw Error("feature id " + std::to_string(feature) + " out of range");
+}
+
+long long TextVectorizer::feature_id(size_t part, const std::string& term) const {
+  const auto& p = impl_->parts.at(part);
+  auto it = p.ids.find(term);
+  return it == p.ids.end() ? -1 : (long long)(p.offset + it->second);
+}
+
+void TextVectorizer::transform(const std::string& text, std::vector<Index>& indices, std::vector<float>& values) const {
+  if (!impl_) throw Error("vectorizer not fitted");
+  thread_local std::vector<std::vector<std::string>> tokens;
+  thread_local Impl::Scratch scratch;
+  const std::string clipped = impl_->clip(text);
+  tokens.resize(impl_->analyzers.size());
+  for (size_t a = 0; a < impl_->analyzers.size(); ++a) impl_->analyzers[a].tokenize(clipped, tokens[a]);
+  impl_->vectorize(tokens, scratch, indices, values);
+}
+
+CsrMatrix TextVectorizer::transform_batch(const std::vector<std::string>& texts, int threads) const {
+  std::vector<std::vector<Index>> idx(texts.size());
+  std::vector<std::vector<float>> val(texts.size());
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
+  for (size_t i = 0; i < texts.size(); ++i) transform(texts[i], idx[i], val[i]);
+  CsrMatrix m;
+  m.cols = num_features();
+  m.rows = texts.size();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    m.indices.insert(m.indices.end(), idx[i].begin(), idx[i].end());
+    m.values.insert(m.values.end(), val[i].begin(), val[i].end());
+    m.indptr.push_back(m.indices.size());
+  }
+  return m;
+}
+
+TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
+                                   CsrMatrix* train_matrix, int threads) {
+  config.validate();
+  auto impl = std::make_shared<Impl>();
+  impl->config = config;
+  for (const auto& pc : config.parts) {
+    Impl::Part p;
+    p.config = pc;
+    impl->parts.push_back(std::move(p));
+  }
+  impl->link();  // sets up the distinct analyzers
+  const size_t N = texts.size();
+  const size_t A = impl->analyzers.size();
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+
+  // Tokens of every document, per distinct analyzer.
+  std::vector<std::vector<std::vector<std::string>>> tokens(N, std::vector<std::vector<std::string>>(A));
+#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
+  for (size_t i = 0; i < N; ++i) {
+    const std::string clipped = impl->clip(texts[i]);
+    for (size_t a = 0; a < A; ++a) impl->analyzers[a].tokenize(clipped, tokens[i][a]);
+  }
+
+  // Document frequencies per part: thread-local counts, merged.
+  for (Impl::Part& p : impl->parts) {
+    std::vector<std::unordered_map<std::string, uint32_t>> local(nt);
+#pragma omp parallel num_threads(nt)
+    {
+      auto& df = local[omp_get_thread_num()];
+      std::vector<std::string> terms;
+#pragma omp for schedule(dynamic, 64)
+      for (size_t i = 0; i < N; ++i) {
+        extract_terms(p.config, tokens[i][p.analyzer_slot], terms);
+        std::sort(terms.begin(), terms.end());
+        terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+        for (auto& t : terms) ++df[t];
+      }
+    }
+    std::unordered_map<std::string, uint32_t> df = std::move(local[0]);
+    for (int t = 1; t < nt; ++t) {
+      for (auto& [term, c] : local[t]) df[term] += c;
+    }
+    const double min_count = p.config.min_df >= 1 ? p.config.min_df : p.config.min_df * double(N);
+    const double max_count = p.config.max_df <= 1 ? p.config.max_df * double(N) : p.config.max_df;
+    std::vector<std::pair<std::string, uint32_t>> kept;
+    for (auto& [term, c] : df) {
+      if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(term, c);
+    }
+    if (p.config.max_features > 0 && kept.size() > p.config.max_features) {
+      std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+      });
+      kept.resize(p.config.max_features);
+    }
+    std::sort(kept.begin(), kept.end());
+    for (auto& [term, c] : kept) {
+      const double idf = p.config.smooth_idf ? std::log((1.0 + double(N)) / (1.0 + double(c))) + 1.0
+                                             : std::log(double(N) / double(c)) + 1.0;
+      p.terms.push_back(term);
+      p.idf.push_back(float(idf));
+    }
+  }
+  impl->link();
+
+  if (train_matrix) {
+    std::vector<std::vector<Index>> idx(N);
+    std::vector<std::vector<float>> val(N);
+#pragma omp parallel num_threads(nt)
+    {
+      Impl::Scratch s;
+#pragma omp for schedule(dynamic, 64)
+      for (size_t i = 0; i < N; ++i) impl->vectorize(tokens[i], s, idx[i], val[i]);
+    }
+    CsrMatrix& m = *train_matrix;
+    m = CsrMatrix{};
+    m.cols = impl->num_features;
+    m.rows = N;
+    for (size_t i = 0; i < N; ++i) {
+      m.indices.insert(m.indices.end(), idx[i].begin(), idx[i].end());
+      m.values.insert(m.values.end(), val[i].begin(), val[i].end());
+      m.indptr.push_back(m.indices.size());
+    }
+  }
+  TextVectorizer v;
+  v.impl_ = std::move(impl);
+  return v;
+}
+
+namespace {
+constexpr char kVocabMagic[8] = {'X', 'M', 'R', 'V', 'O', 'C', 'A', '1'};
+
+template <typename T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+}  // namespace
+
+std::string TextVectorizer::serialize_vocabulary() const {
+  std::string out(kVocabMagic, sizeof kVocabMagic);
+  put<uint64_t>(out, impl_->parts.size());
+  for (const auto& p : impl_->parts) {
+    put<uint64_t>(out, p.terms.size());
+    for (const auto& t : p.terms) {
+      put<uint32_t>(out, uint32_t(t.size()));
+      out += t;
+    }
+    out.append(reinterpret_cast<const char*>(p.idf.data()), p.idf.size() * sizeof(float));
+  }
+  return out;
+}
+
+TextVectorizer TextVectorizer::deserialize(const std::string& config_json, const std::string& vocab) {
+  auto impl = std::make_shared<Impl>();
+  impl->config = VectorizerConfig::from_json(config_json);
+  size_t pos = 0;
+  auto fail = [](const std::string& what) { return Error("corrupt vectorizer vocabulary: " + what); };
+  auto take = [&](void* dst, size_t n) {
+    if (n > vocab.size() - pos) throw fail("ends early");
+    std::memcpy(dst, vocab.data() + pos, n);
+    pos += n;
+  };
+  char magic[8];
+  take(magic, 8);
+  if (std::memcmp(magic, kVocabMagic, 8) != 0) throw fail("bad magic");
+  uint64_t num_parts;
+  take(&num_parts, 8);
+  if (num_parts != impl->config.parts.size()) throw fail("part count differs from the config");
+  for (uint64_t k = 0; k < num_parts; ++k) {
+    Impl::Part p;
+    p.config = impl->config.parts[k];
+    uint64_t count;
+    take(&count, 8);
+    if (count > vocab.size()) throw fail("term count larger than the data");
+    p.terms.resize(count);
+    for (auto& t : p.terms) {
+      uint32_t len;
+      take(&len, 4);
+      if (len > vocab.size() - pos) throw fail("ends early");
+      t.assign(vocab.data() + pos, len);
+      pos += len;
+    }
+    for (size_t i = 1; i < p.terms.size(); ++i) {
+      if (!(p.terms[i - 1] < p.terms[i])) throw fail("terms not sorted and unique");
+    }
+    p.idf.resize(count);
+    take(p.idf.data(), count * sizeof(float));
+    for (float f : p.idf) {
+      if (!std::isfinite(f)) throw fail("non-finite idf");
+    }
+    impl->parts.push_back(std::move(p));
+  }
+  if (pos != vocab.size()) throw fail("trailing bytes");
+  impl->link();
+  TextVectorizer v;
+  v.impl_ = std::move(impl);
+  return v;
+}
+
+}  // namespace xmr

@@ -1,0 +1,88 @@
+// TF-IDF features from Lucene++ analyzer output.
+//
+// A TextVectorizer is a stack of TF-IDF sub-vectorizers laid side by side;
+// each part analyzes the text with a named Lucene++ analyzer, counts terms
+// (word n-grams, or character n-grams inside word boundaries), weights them by
+// tf * idf, and L2-normalises; the stacked vector is renormalised. Fitted once,
+// it is immutable and thread-safe; transform() of a short query costs a
+// tokenization plus one hash lookup per term.
+//
+// Text handling (the same at fit and query time): invalid UTF-8 sequences are
+// read as U+FFFD; text longer than max_text_bytes is cut at the last whole
+// character within the limit; empty text gives an empty vector.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/sparse.h"
+
+namespace xmr {
+
+struct TfidfConfig {
+  std::string analyzer = "standard";
+  std::string unit = "word";  // "word": word n-grams; "char_wb": char n-grams within words (padded by spaces)
+  int ngram_min = 1;
+  int ngram_max = 1;
+  double min_df = 1;          // >= 1: at least this many documents; < 1: at least this fraction
+  double max_df = 1.0;        // <= 1: at most this fraction of documents; > 1: at most this many
+  size_t max_features = 0;    // 0: no limit; else keep the terms in most documents
+  bool binary = false;        // tf = 1 for present terms
+  bool sublinear_tf = false;  // tf = 1 + ln(count)
+  bool smooth_idf = true;     // idf = ln((1 + N) / (1 + df)) + 1, else ln(N / df) + 1
+  bool norm_l2 = true;
+
+  void validate() const;  // throws xmr::Error naming the bad setting
+};
+
+struct VectorizerConfig {
+  std::vector<TfidfConfig> parts{TfidfConfig{}};
+  size_t max_text_bytes = 1 << 20;
+
+  void validate() const;
+  std::string to_json() const;
+  static VectorizerConfig from_json(const std::string& json);  // throws xmr::Error
+};
+
+class TextVectorizer {
+ public:
+  // Fits on `texts` (document frequencies, vocabularies) and returns the
+  // training matrix as well. Multithreaded; the result does not depend on the
+  // thread count.
+  static TextVectorizer fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
+                            CsrMatrix* train_matrix = nullptr, int threads = 0);
+
+  size_t num_features() const;
+  const VectorizerConfig& config() const;
+  // The term of a feature id, and its idf (for explanations and tests).
+  std::string feature_name(Index feature) const;
+  float idf(Index feature) const;
+  // Feature id of `term` in sub-vectorizer `part`, or -1.
+  long long feature_id(size_t part, const std::string& term) const;
+
+  // Sparse TF-IDF vector of `text`: sorted feature ids and their weights.
+  void transform(const std::string& text, std::vector<Index>& indices, std::vector<float>& values) const;
+  CsrMatrix transform_batch(const std::vector<std::string>& texts, int threads = 0) const;
+
+  // Persistence inside a model file: the config as JSON, the vocabularies and
+  // idf values as one binary blob. deserialize throws xmr::Error on corrupt input.
+  std::string serialize_vocabulary() const;
+  static TextVectorizer deserialize(const std::string& config_json, const std::string& vocabulary);
+
+  TextVectorizer();
+  ~TextVectorizer();
+  TextVectorizer(TextVectorizer&&) noexcept;
+  TextVectorizer& operator=(TextVectorizer&&) noexcept;
+  TextVectorizer(const TextVectorizer&);
+  TextVectorizer& operator=(const TextVectorizer&);
+
+ private:
+  struct Impl;
+  std::shared_ptr<const Impl> impl_;
+};
+
+// The terms a sub-vectorizer counts in `tokens` (exposed for tests).
+void extract_terms(const TfidfConfig& config, const std::vector<std::string>& tokens, std::vector<std::string>& terms);
+
+}  // namespace xmr
