@@ -10,6 +10,20 @@ inline void add_feature(const LayerView& L, size_t slot, float qv, float* out) {
   for (Offset e = L.feat_ptr[slot]; e < L.feat_ptr[slot + 1]; ++e) out[L.entry_child[e]] += qv * L.entry_value[e];
 }
 
+// First position in [f, end) whose value is >= key, by galloping from f:
+// consecutive query features land close together in a chunk, so this costs
+// O(log gap) nearby reads instead of O(log n) scattered ones.
+inline const Index* gallop(const Index* f, const Index* end, Index key) {
+  const size_t n = size_t(end - f);
+  if (n == 0 || f[0] >= key) return f;
+  size_t lo = 0, hi = 1;  // f[lo] < key
+  while (hi < n && f[hi] < key) {
+    lo = hi;
+    hi *= 2;
+  }
+  return std::lower_bound(f + lo + 1, f + std::min(hi, n), key);
+}
+
 }  // namespace
 
 void LayerView::score_chunk(size_t parent, const SparseVectorView& q, float* out) const {
@@ -19,29 +33,12 @@ void LayerView::score_chunk(size_t parent, const SparseVectorView& q, float* out
 
   const Index* f = feat_ids + chunk_ptr[parent];
   const Index* const f_end = feat_ids + chunk_ptr[parent + 1];
-  const size_t chunk_feats = size_t(f_end - f);
-  if (chunk_feats == 0 || q.nnz == 0) return;
 
-  // Short queries against large chunks: binary-search each query feature in
-  // the remaining range; otherwise a linear merge is cheaper.
-  if (q.nnz * 16 < chunk_feats) {
-    for (size_t k = 0; k < q.nnz && f < f_end; ++k) {
-      f = std::lower_bound(f, f_end, q.indices[k]);
-      if (f != f_end && *f == q.indices[k]) add_feature(*this, size_t(f - feat_ids), q.values[k], out);
-    }
-    return;
-  }
-  size_t k = 0;
-  while (k < q.nnz && f < f_end) {
-    if (*f < q.indices[k]) {
-      ++f;
-    } else if (*f > q.indices[k]) {
-      ++k;
-    } else {
-      add_feature(*this, size_t(f - feat_ids), q.values[k], out);
-      ++f;
-      ++k;
-    }
+  // Gallop to each query feature in turn. With few query features this skips
+  // most of the chunk; with many it degrades to a merge (gaps of 1 cost O(1)).
+  for (size_t k = 0; k < q.nnz && f < f_end; ++k) {
+    f = gallop(f, f_end, q.indices[k]);
+    if (f != f_end && *f == q.indices[k]) add_feature(*this, size_t(f - feat_ids), q.values[k], out);
   }
 }
 
