@@ -13,6 +13,7 @@
 #include "analyzers/lucene_analyzers.h"
 #include "analyzers/utf8.h"
 #include "core/error.h"
+#include "core/file_util.h"
 
 namespace xmr {
 
@@ -28,6 +29,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 void add_documents(const std::string& path, const Lucene::IndexWriterPtr& writer, const IndexSpec& spec,
                    const std::function<void(size_t)>& progress, size_t& count) {
+  check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
   std::string line;
@@ -105,6 +107,7 @@ size_t build_lucene_index(const std::string& jsonl_path, const std::string& inde
     writer->setMergeScheduler(Lucene::newLucene<Lucene::SerialMergeScheduler>());
     try {
       add_documents(jsonl_path, writer, spec, progress, count);
+      if (count == 0) throw Error(jsonl_path + ": no documents");
       writer->optimize();
       writer->close();
     } catch (...) {

@@ -5,6 +5,9 @@
 
 namespace xmr {
 
+// Throws xmr::Error naming the path unless it exists and is a regular file.
+void check_regular_file(const std::string& path);
+
 // The whole file as bytes. Throws xmr::Error naming the path if it cannot be read.
 std::string read_file_bytes(const std::string& path);
 

@@ -321,6 +321,7 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
                              const TrainInputs& inputs, TrainStats* stats) {
   params.validate();
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
+  if (X.rows == 0) throw Error("no training instances");
   if (Y.cols == 0) throw Error("no labels to train on");
   TrainStats local_stats;
   TrainStats& st = stats ? *stats : local_stats;

@@ -69,7 +69,13 @@ int run_train(int argc, char** argv) {
                                                                    vm["label-field"].as<std::string>());
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     TextTrainStats st;
-    const TextModel tm = TextModel::train(text, vc, p, &st);
+    const TextModel tm = [&] {
+      try {
+        return TextModel::train(text, vc, p, &st);
+      } catch (const Error& e) {
+        throw Error(input + ": " + e.what());  // e.g. no documents, no labels
+      }
+    }();
     tm.save(model_path);
     if (!quiet) {
       std::fprintf(stderr,
@@ -101,7 +107,13 @@ int run_train(int argc, char** argv) {
   if (!quiet) in.progress = [](const std::string& step) { std::fprintf(stderr, "xmr train: %s\n", step.c_str()); };
   TrainStats stats;
   const auto t1 = std::chrono::steady_clock::now();
-  Model model = train_model(data.X, data.Y, p, in, &stats);
+  Model model = [&] {
+    try {
+      return train_model(data.X, data.Y, p, in, &stats);
+    } catch (const Error& e) {
+      throw Error(input + ": " + e.what());  // e.g. no instances
+    }
+  }();
   const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   model.save(model_path);
   if (!quiet) {

@@ -86,6 +86,14 @@ expect_fail "unknown analyzer" "unknown analyzer 'klingon'" "$XMR" train --input
 expect_fail "unknown analyzer (index)" "unknown analyzer 'klingon'" "$XMR" index --input "$work/docs.jsonl" --index "$work/idx3" --analyzer klingon
 expect_fail "missing label field" "label field \"category\" is not stored" "$XMR" train --input "$work/idx" --format index --label-field category --model "$work/x.xmr"
 expect_fail "xc model on text" "not a text model" "$XMR" eval --model "$work/m.xmr" --input "$work/docs.jsonl" --format jsonl
+: >"$work/empty.jsonl"
+expect_fail "empty jsonl" "empty.jsonl: no training texts" "$XMR" train --input "$work/empty.jsonl" --format jsonl --model "$work/x.xmr"
+printf '0 5 3\n' >"$work/zero.txt"
+expect_fail "no instances" "zero.txt: no training instances" "$XMR" train --input "$work/zero.txt" --format xc --model "$work/x.xmr"
+expect_fail "directory as input" "not a regular file" "$XMR" train --input "$work" --format jsonl --model "$work/x.xmr"
+expect_fail "index of a directory" "not a regular file" "$XMR" index --input "$work" --index "$work/idx4"
+expect_fail "index of an empty file" "empty.jsonl: no documents" "$XMR" index --input "$work/empty.jsonl" --index "$work/idx4"
+[ ! -e "$work/idx4" ] && ok || bad "partial index left behind (empty)"
 [ ! -e "$work/x.xmr" ] && ok || bad "partial model left behind (text)"
 
 echo "cli: $passed passed, $failed failed"
