@@ -3,13 +3,12 @@
 #include <lucene++/LuceneHeaders.h>
 #include <lucene++/PerFieldAnalyzerWrapper.h>
 #include <lucene++/SerialMergeScheduler.h>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <unistd.h>
 
 #include <boost/filesystem.hpp>
 #include <fstream>
 
+#include "analyzers/jsonl.h"
 #include "analyzers/lucene_analyzers.h"
 #include "analyzers/utf8.h"
 #include "core/error.h"
@@ -23,6 +22,9 @@ namespace {
 
 std::string lucene_message(const Lucene::LuceneException& e) { return wide_to_utf8(e.getError()); }
 
+// A JSON string with its full length (embedded NULs included).
+std::string json_string(const rapidjson::Value& v) { return std::string(v.GetString(), v.GetStringLength()); }
+
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -32,29 +34,12 @@ void add_documents(const std::string& path, const Lucene::IndexWriterPtr& writer
   check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
-  std::string line;
-  size_t line_no = 0, first_blank = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      if (!first_blank) first_blank = line_no;
-      continue;
-    }
-    if (first_blank) throw InputError(path, first_blank, "blank line before the end of the file");
-    size_t bad = 0;
-    if (!is_valid_utf8(line, &bad)) throw InputError(path, line_no, "invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
-    rapidjson::Document d;
-    d.Parse(line.c_str(), line.size());
-    if (d.HasParseError()) {
-      throw InputError(path, line_no, std::string("invalid JSON at column ") + std::to_string(d.GetErrorOffset() + 1) + ": " +
-                                          rapidjson::GetParseError_En(d.GetParseError()));
-    }
-    if (!d.IsObject()) throw InputError(path, line_no, "expected a JSON object");
+  for_each_jsonl_object(in, path, [&](size_t line_no, const rapidjson::Value& d) {
     Lucene::DocumentPtr doc = Lucene::newLucene<Lucene::Document>();
     for (const auto& f : spec.text_fields) {
       if (!d.HasMember(f.c_str())) continue;
       if (!d[f.c_str()].IsString()) throw InputError(path, line_no, "text field \"" + f + "\" must be a string");
-      doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(f), utf8_to_wide(d[f.c_str()].GetString()),
+      doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(f), utf8_to_wide(json_string(d[f.c_str()])),
                                                 Lucene::Field::STORE_YES, Lucene::Field::INDEX_ANALYZED));
     }
     for (const auto& f : spec.label_fields) {
@@ -62,7 +47,7 @@ void add_documents(const std::string& path, const Lucene::IndexWriterPtr& writer
       const auto& v = d[f.c_str()];
       auto add = [&](const rapidjson::Value& s) {
         if (!s.IsString()) throw InputError(path, line_no, "label field \"" + f + "\" must be a string or an array of strings");
-        doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(f), utf8_to_wide(s.GetString()), Lucene::Field::STORE_YES,
+        doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(f), utf8_to_wide(json_string(s)), Lucene::Field::STORE_YES,
                                                   Lucene::Field::INDEX_NOT_ANALYZED));
       };
       if (v.IsArray()) {
@@ -75,13 +60,13 @@ void add_documents(const std::string& path, const Lucene::IndexWriterPtr& writer
       if (!d.HasMember(spec.key_field.c_str()) || !d[spec.key_field.c_str()].IsString()) {
         throw InputError(path, line_no, "key field \"" + spec.key_field + "\" missing or not a string");
       }
-      doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(spec.key_field), utf8_to_wide(d[spec.key_field.c_str()].GetString()),
+      doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(spec.key_field), utf8_to_wide(json_string(d[spec.key_field.c_str()])),
                                                 Lucene::Field::STORE_YES, Lucene::Field::INDEX_NOT_ANALYZED));
     }
     writer->addDocument(doc);
     ++count;
     if (progress && count % 1000 == 0) progress(count);
-  }
+  });
 }
 
 }  // namespace

@@ -1,47 +1,28 @@
 #include "analyzers/text_dataset.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <algorithm>
-#include <cstring>
+#include <fstream>
 #include <map>
+#include <sstream>
 
-#include "analyzers/utf8.h"
+#include "analyzers/jsonl.h"
 #include "core/error.h"
 #include "core/file_util.h"
 
 namespace xmr {
 
-TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name) {
+namespace {
+
+TextDataset read_jsonl(std::istream& in, const std::string& name) {
   TextDataset d;
-  size_t line_no = 0, pos = 0, first_blank = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    ++line_no;
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      if (!first_blank) first_blank = line_no;
-      continue;
-    }
-    if (first_blank) throw InputError(name, first_blank, "blank line before the end of the file");
-    size_t bad = 0;
-    if (!is_valid_utf8(line, &bad)) throw InputError(name, line_no, "invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
-    rapidjson::Document doc;
-    doc.Parse(line.c_str(), line.size());
-    if (doc.HasParseError()) {
-      throw InputError(name, line_no, std::string("invalid JSON at column ") + std::to_string(doc.GetErrorOffset() + 1) +
-                                          ": " + rapidjson::GetParseError_En(doc.GetParseError()));
-    }
-    if (!doc.IsObject()) throw InputError(name, line_no, "expected a JSON object");
-    if (!doc.HasMember("text") || !doc["text"].IsString()) throw InputError(name, line_no, "missing string field \"text\"");
-    d.texts.emplace_back(doc["text"].GetString(), doc["text"].GetStringLength());
+  for_each_jsonl_object(in, name, [&](size_t line_no, const rapidjson::Value& obj) {
+    if (!obj.HasMember("text") || !obj["text"].IsString()) throw InputError(name, line_no, "missing string field \"text\"");
+    d.texts.emplace_back(obj["text"].GetString(), obj["text"].GetStringLength());
     std::vector<std::string> labels;
-    if (doc.HasMember("labels")) {
-      if (!doc["labels"].IsArray()) throw InputError(name, line_no, "\"labels\" must be an array of strings");
-      for (const auto& l : doc["labels"].GetArray()) {
+    if (obj.HasMember("labels")) {
+      if (!obj["labels"].IsArray()) throw InputError(name, line_no, "\"labels\" must be an array of strings");
+      for (const auto& l : obj["labels"].GetArray()) {
         if (!l.IsString()) throw InputError(name, line_no, "\"labels\" must be an array of strings");
         labels.emplace_back(l.GetString(), l.GetStringLength());
       }
@@ -49,11 +30,23 @@ TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name
       labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
     }
     d.labels.push_back(std::move(labels));
-  }
+  });
   return d;
 }
 
-TextDataset read_jsonl_dataset(const std::string& path) { return parse_jsonl_dataset(read_file_bytes(path), path); }
+}  // namespace
+
+TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  return read_jsonl(in, name);
+}
+
+TextDataset read_jsonl_dataset(const std::string& path) {
+  check_regular_file(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open");
+  return read_jsonl(in, path);
+}
 
 LabelVocabulary::LabelVocabulary(std::vector<std::string> sorted_names) : names_(std::move(sorted_names)) {}
 
