@@ -6,8 +6,13 @@
 
 namespace xmr::cli {
 
-void check_format(const std::string& format) {
-  if (format != "xc" && format != "jsonl") throw Error("unknown --format '" + format + "' (known: xc, jsonl)");
+void check_format(const std::string& format, const std::vector<std::string>& known) {
+  std::string list;
+  for (const auto& k : known) {
+    if (k == format) return;
+    list += (list.empty() ? "" : ", ") + k;
+  }
+  throw Error("unknown --format '" + format + "' (known: " + list + ")");
 }
 
 LabelledData load_xc(const std::string& path, bool normalize) {
@@ -16,7 +21,8 @@ LabelledData load_xc(const std::string& path, bool normalize) {
   return {std::move(d.features), std::move(d.labels)};
 }
 
-LabelledData load_for_model(const std::string& path, const std::string& format, bool normalize, const Model& model) {
+LabelledData load_for_model(const std::string& path, const std::string& format, bool normalize, const Model& model,
+                            const std::string& model_path) {
   check_format(format);
   if (format == "xc") {
     LabelledData d = load_xc(path, normalize);
@@ -30,7 +36,7 @@ LabelledData load_for_model(const std::string& path, const std::string& format, 
     }
     return d;
   }
-  const TextModel tm = TextModel::from_model(model);
+  const TextModel tm = TextModel::from_model(model, model_path);
   const TextDataset data = read_jsonl_dataset(path);
   return {tm.vectorizer().transform_batch(data.texts), tm.labels().label_matrix(data, true)};
 }

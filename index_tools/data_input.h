@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/model.h"
 #include "core/sparse.h"
@@ -14,14 +15,17 @@ struct LabelledData {
   CsrMatrix Y;  // for jsonl with a model: labels unknown to the model get extra columns
 };
 
-void check_format(const std::string& format);  // "xc" or "jsonl", else xmr::Error
+// Throws xmr::Error unless `format` is one of `known`, listing them.
+void check_format(const std::string& format, const std::vector<std::string>& known = {"xc", "jsonl"});
 
 // XC input; rows of X are L2-normalised when `normalize` is set.
 LabelledData load_xc(const std::string& path, bool normalize);
 
 // Features and labels of `path` as `model` sees them: xc files are read as
 // they are (feature ids must be < the model's), jsonl texts go through the
-// model's own vectorizer. Throws xmr::Error naming the file and line.
-LabelledData load_for_model(const std::string& path, const std::string& format, bool normalize, const Model& model);
+// model's own vectorizer. Throws xmr::Error naming the file and line, or
+// `model_path` when the model cannot read the format.
+LabelledData load_for_model(const std::string& path, const std::string& format, bool normalize, const Model& model,
+                            const std::string& model_path);
 
 }  // namespace xmr::cli

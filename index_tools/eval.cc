@@ -32,7 +32,7 @@ int run_eval(int argc, char** argv) {
   pp.top_k = k;
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
   pp.validate();
-  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model);
+  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model, model_path);
   const auto t0 = std::chrono::steady_clock::now();
   const auto pred = model.predict_batch(data.X, pp, threads);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -32,7 +32,7 @@ int run_predict(int argc, char** argv) {
   const Model model = Model::load(model_path);
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
   pp.validate();
-  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model);
+  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model, model_path);
   const auto pred = model.predict_batch(data.X, pp, threads);
   rapidjson::StringBuffer buf;
   for (const auto& row : pred) {

@@ -58,7 +58,7 @@ int run_train(int argc, char** argv) {
   p.postprocessor = parse_postprocessor(post);
   p.validate();
 
-  if (format != "index") check_format(format);
+  check_format(format, {"xc", "jsonl", "index"});
   if (text_input) {
     if (!label_features.empty() || !tree_file.empty()) throw Error("--label-features and --tree need --format xc");
     if (vm["normalize"].as<bool>()) throw Error("--normalize applies to --format xc; text features are always L2-normalised");

@@ -55,7 +55,7 @@ printf '\x63' | dd of="$work/v.xmr" bs=1 seek=8 conv=notrunc status=none
 expect_fail "wrong model version" "model format version 99 is not supported" "$XMR" inspect --model "$work/v.xmr"
 head -c 1000 "$work/m.xmr" >"$work/t.xmr"
 expect_fail "truncated model" "t.xmr: truncated" "$XMR" predict --model "$work/t.xmr" --input "$work/test.txt" --format xc
-expect_fail "unknown format" "unknown --format 'csv'" "$XMR" train --input "$work/train.txt" --format csv --model "$work/x.xmr"
+expect_fail "unknown format" "unknown --format 'csv' (known: xc, jsonl, index)" "$XMR" train --input "$work/train.txt" --format csv --model "$work/x.xmr"
 expect_fail "unknown option" "unrecognised option\|unrecognized option" "$XMR" train --bogus
 expect_fail "unknown command" "unknown command 'fly'" "$XMR" fly
 "$XMR" predict --model "$work/t.xmr" --input "$work/test.txt" --format xc -o "$work/p2.jsonl" 2>/dev/null
@@ -85,7 +85,7 @@ expect_fail "malformed jsonl (train)" "bad.jsonl:2: invalid JSON" "$XMR" train -
 expect_fail "unknown analyzer" "unknown analyzer 'klingon'" "$XMR" train --input "$work/docs.jsonl" --format jsonl --analyzer klingon --model "$work/x.xmr"
 expect_fail "unknown analyzer (index)" "unknown analyzer 'klingon'" "$XMR" index --input "$work/docs.jsonl" --index "$work/idx3" --analyzer klingon
 expect_fail "missing label field" "label field \"category\" is not stored" "$XMR" train --input "$work/idx" --format index --label-field category --model "$work/x.xmr"
-expect_fail "xc model on text" "not a text model" "$XMR" eval --model "$work/m.xmr" --input "$work/docs.jsonl" --format jsonl
+expect_fail "xc model on text" "m.xmr: not a text model" "$XMR" eval --model "$work/m.xmr" --input "$work/docs.jsonl" --format jsonl
 : >"$work/empty.jsonl"
 expect_fail "empty jsonl" "empty.jsonl: no training texts" "$XMR" train --input "$work/empty.jsonl" --format jsonl --model "$work/x.xmr"
 printf '0 5 3\n' >"$work/zero.txt"
