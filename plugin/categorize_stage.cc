@@ -1,0 +1,113 @@
+#include "plugin/categorize_stage.h"
+
+#include <lucene++/FilteredQuery.h>
+#include <lucene++/LuceneHeaders.h>
+#include <lucene++/QueryWrapperFilter.h>
+
+#include "analyzers/utf8.h"
+#include "core/error.h"
+#include "plugin/json_config.h"
+#include "plugin/model_handle.h"
+
+namespace xmr {
+
+namespace {
+
+enum class Mode { kAnnotate, kBoost, kFilter };
+
+class CategorizeStage : public Stage, public Classifier {
+ public:
+  CategorizeStage(const StageSpec& spec, StageEnv& env) {
+    const JsonConfig config(spec.config_json, "stage \"" + spec.name + "\"");
+    model_ = bind_model(config, spec, env);
+    const auto version = model_.handle->current_version();
+    top_k_ = (int)config.get_int("top_k", 5, 1, 10000);
+    beam_size_ = (int)config.get_int("beam_size", 10, 1, 100000);
+    min_score_ = (float)config.get_double("min_score", 0.0, -1e30, 1e30);
+    const std::string mode = config.get_choice("mode", "annotate", {"annotate", "boost", "filter"});
+    mode_ = mode == "boost" ? Mode::kBoost : mode == "filter" ? Mode::kFilter : Mode::kAnnotate;
+    field_ = config.get_string("field", "");
+    boost_ = config.get_double("boost", 1.0, 0.0, 1e9);
+    config.reject_unknown_keys({"type", "name"});
+    if (mode_ != Mode::kAnnotate) {
+      if (field_.empty()) config.fail("field", "is required in mode \"" + mode + "\"");
+      const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
+      require_indexed_field(reader, field_, config.context());
+      const LabelTermOverlap o = count_label_terms(reader, utf8_to_wide(field_), version->labels());
+      if (o.terms > 0 && o.labels == 0) {
+        config.fail("field", "none of the " + std::to_string(o.terms) + " terms of field \"" + field_ +
+                                 "\" is a label of model " + version->path());
+      }
+    }
+    field_wide_ = utf8_to_wide(field_);
+  }
+
+  StagePhase phase() const override { return StagePhase::kBeforeSearch; }
+  const Classifier* classifier() const override { return this; }
+
+  void run(QueryContext& ctx) const override {
+    const ModelVersion& m = model_.pinned(ctx);
+    classify(m, ctx.text, top_k_, ctx.categories);
+    if (mode_ == Mode::kAnnotate || ctx.categories.empty()) return;
+    Lucene::BooleanQueryPtr categories = Lucene::newLucene<Lucene::BooleanQuery>();
+    for (const auto& c : ctx.categories) {
+      Lucene::TermQueryPtr tq =
+          Lucene::newLucene<Lucene::TermQuery>(Lucene::newLucene<Lucene::Term>(field_wide_, utf8_to_wide(c.label)));
+      if (mode_ == Mode::kBoost) tq->setBoost((double)boost_ * c.score);
+      categories->add(tq, Lucene::BooleanClause::SHOULD);
+    }
+    if (mode_ == Mode::kBoost) {
+      Lucene::BooleanQueryPtr q = Lucene::newLucene<Lucene::BooleanQuery>();
+      q->add(ctx.query, Lucene::BooleanClause::MUST);
+      for (const auto& clause : categories->getClauses()) q->add(clause);
+      ctx.query = q;
+    } else {
+      ctx.query = Lucene::newLucene<Lucene::FilteredQuery>(
+          ctx.query, Lucene::newLucene<Lucene::QueryWrapperFilter>(categories));
+    }
+  }
+
+  ClassificationResult assign_class(const std::string& text) const override {
+    std::vector<ClassificationResult> best = get_classes(text, 1);
+    return best.empty() ? ClassificationResult{} : best[0];
+  }
+
+  std::vector<ClassificationResult> get_classes(const std::string& text, int max) const override {
+    std::vector<ClassificationResult> out;
+    if (max < 1) return out;
+    classify(*model_.handle->current_version(), text, max, out);
+    return out;
+  }
+
+ private:
+  void classify(const ModelVersion& m, const std::string& text, int top_k,
+                std::vector<ClassificationResult>& out) const {
+    thread_local InferenceWorkspace ws;
+    thread_local std::vector<ScoredLabel> top;
+    PredictParams p = m.model().default_predict_params();  // the model's post-processor
+    p.beam_size = beam_size_;
+    p.top_k = top_k;
+    m.model().predict(vectorize_query(m, text), p, ws, top);
+    out.clear();
+    for (const auto& s : top) {
+      if (s.score >= min_score_) out.push_back({m.model().label_name(s.label), s.score});
+    }
+  }
+
+  ModelBinding model_;
+  int top_k_ = 5;
+  int beam_size_ = 10;
+  float min_score_ = 0;
+  Mode mode_ = Mode::kAnnotate;
+  std::string field_;
+  std::wstring field_wide_;
+  double boost_ = 1.0;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_categorize_stage(const StageSpec& spec, StageEnv& env) {
+  return std::make_unique<CategorizeStage>(spec, env);
+}
+
+}  // namespace xmr

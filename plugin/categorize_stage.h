@@ -1,0 +1,24 @@
+// Query categorization (pre-retrieval): the query text goes through the
+// model's own analyzer and TF-IDF, then beam search down the label tree; the
+// top labels are the query's categories.
+//
+// Options (JSON; all but "model" optional):
+//   "model"       model file path (required); "model_name" its resource name
+//   "top_k"       categories kept (5), "beam_size" (10), "min_score" (0.0)
+//   "mode"        "annotate": only report the categories (default);
+//                 "boost": add a SHOULD clause field:category^(boost*score) per category;
+//                 "filter": keep only hits in one of the categories (scores unchanged;
+//                           no filter when no category reaches min_score)
+//   "field"       the indexed category field ("boost" and "filter" modes)
+//   "boost"       weight of the boost clauses (1.0)
+#pragma once
+
+#include <memory>
+
+#include "plugin/stage.h"
+
+namespace xmr {
+
+std::unique_ptr<Stage> make_categorize_stage(const StageSpec& spec, StageEnv& env);
+
+}  // namespace xmr

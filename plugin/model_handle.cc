@@ -1,0 +1,90 @@
+#include "plugin/model_handle.h"
+
+#include <lucene++/LuceneHeaders.h>
+
+#include <atomic>
+#include <boost/filesystem.hpp>
+
+#include "core/error.h"
+#include "plugin/json_config.h"
+
+namespace xmr {
+
+namespace {
+std::atomic<uint64_t> next_generation{1};
+}
+
+ModelVersion::ModelVersion(TextModel model, std::string path, uint64_t generation)
+    : model_(std::move(model)), path_(std::move(path)), generation_(generation), labels_(model_.labels()) {}
+
+std::shared_ptr<const SegmentLabels> ModelVersion::segment_labels(const Lucene::IndexReaderPtr& segment,
+                                                                  const std::wstring& field) const {
+  const Lucene::LuceneObjectPtr key = segment->getFieldCacheKey();
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    for (const auto& e : cache_) {
+      if (e.key == key.get() && e.field == field && !e.alive.expired()) return e.labels;
+    }
+  }
+  // Built outside the lock: a race builds it twice, which is harmless.
+  auto built = std::make_shared<const SegmentLabels>(uninvert_labels(segment, field, labels_));
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  cache_.erase(std::remove_if(cache_.begin(), cache_.end(), [](const CacheEntry& e) { return e.alive.expired(); }),
+               cache_.end());
+  cache_.push_back({field, key.get(), key, built});
+  return built;
+}
+
+ModelHandle::ModelHandle(const std::string& path) : current_(load(path)) {}
+
+std::shared_ptr<const ModelVersion> ModelHandle::load(const std::string& path) {
+  return std::make_shared<const ModelVersion>(TextModel::load(path), path, next_generation++);
+}
+
+std::shared_ptr<const void> ModelHandle::current() const { return current_version(); }
+
+std::shared_ptr<const ModelVersion> ModelHandle::current_version() const { return std::atomic_load(&current_); }
+
+void ModelHandle::reload(const std::string& path) {
+  std::lock_guard<std::mutex> lock(reload_mutex_);
+  std::shared_ptr<const ModelVersion> next = load(path);  // throws before anything changes
+  std::atomic_store(&current_, std::move(next));
+}
+
+std::string ModelHandle::describe() const {
+  const auto v = current_version();
+  return v->path() + " (generation " + std::to_string(v->generation()) + ", " +
+         std::to_string(v->model().num_labels()) + " labels)";
+}
+
+ModelBinding bind_model(const JsonConfig& config, const StageSpec& spec, StageEnv& env) {
+  const std::string model = config.require_string("model");
+  const std::string name = config.get_string("model_name", model);
+  boost::filesystem::path path(model);
+  if (!path.is_absolute() && !spec.base_dir.empty()) path = boost::filesystem::path(spec.base_dir) / path;
+  ModelBinding b;
+  b.slot = env.resource(name, [&] { return std::make_shared<ModelHandle>(path.string()); });
+  b.handle = std::static_pointer_cast<ModelHandle>(env.resource_at(b.slot));
+  return b;
+}
+
+const SparseVectorView& vectorize_query(const ModelVersion& model, const std::string& text) {
+  struct Cache {
+    uint64_t generation = 0;
+    std::string text;
+    std::vector<Index> indices;
+    std::vector<float> values;
+    SparseVectorView view{};
+  };
+  thread_local Cache cache;
+  if (cache.generation != model.generation() || cache.text != text) {
+    cache.generation = 0;  // invalid while transform() runs, in case it throws
+    model.text_model().vectorizer().transform(text, cache.indices, cache.values);
+    cache.text = text;
+    cache.generation = model.generation();
+    cache.view = {cache.indices.data(), cache.values.data(), cache.indices.size()};
+  }
+  return cache.view;
+}
+
+}  // namespace xmr

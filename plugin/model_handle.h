@@ -1,0 +1,97 @@
+// A text model the stages share, swappable while queries run.
+//
+// Each load makes an immutable ModelVersion; ModelHandle holds the current
+// one and swaps it atomically. A query pins one version (through the
+// pipeline's Resource mechanism) and uses it to the end, so a swap never
+// mixes two models inside one query, and an old version is freed when its
+// last query finishes.
+#pragma once
+
+#include <lucene++/Lucene.h>  // forward declarations and Ptr typedefs only
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "analyzers/text_model.h"
+#include "plugin/segment_labels.h"
+#include "plugin/stage.h"
+
+namespace xmr {
+
+class ModelVersion {
+ public:
+  ModelVersion(TextModel model, std::string path, uint64_t generation);
+
+  const TextModel& text_model() const { return model_; }
+  const Model& model() const { return model_.model(); }
+  const std::string& path() const { return path_; }
+  uint64_t generation() const { return generation_; }  // unique per load in this process
+  const LabelVocabulary& labels() const { return labels_; }
+
+  // The model's label ids of each document of `segment` (a leaf reader),
+  // read from the indexed terms of `field`; built on first use and cached
+  // while the segment is alive. Thread-safe.
+  std::shared_ptr<const SegmentLabels> segment_labels(const Lucene::IndexReaderPtr& segment,
+                                                      const std::wstring& field) const;
+
+ private:
+  struct CacheEntry {
+    std::wstring field;
+    const void* key;                  // the segment's field cache key
+    Lucene::LuceneObjectWeakPtr alive;  // expires when the segment is closed
+    std::shared_ptr<const SegmentLabels> labels;
+  };
+
+  TextModel model_;
+  std::string path_;
+  uint64_t generation_;
+  LabelVocabulary labels_;
+  mutable std::mutex cache_mutex_;
+  mutable std::vector<CacheEntry> cache_;
+};
+
+class ModelHandle : public Resource {
+ public:
+  // Loads the model at `path`; throws xmr::Error naming it when it is
+  // missing, corrupt or not a text model.
+  explicit ModelHandle(const std::string& path);
+
+  std::shared_ptr<const void> current() const override;
+  std::shared_ptr<const ModelVersion> current_version() const;
+  void reload(const std::string& path) override;
+  std::string describe() const override;
+
+ private:
+  static std::shared_ptr<const ModelVersion> load(const std::string& path);
+
+  std::shared_ptr<const ModelVersion> current_;  // read and written with std::atomic_load/store
+  std::mutex reload_mutex_;                      // one reload at a time
+};
+
+class JsonConfig;
+
+// A stage's use of a model: the pipeline resource slot (for the version a
+// query pinned) and the handle (for calls outside a query).
+struct ModelBinding {
+  size_t slot = 0;
+  std::shared_ptr<ModelHandle> handle;
+  const ModelVersion& pinned(const QueryContext& ctx) const {
+    return *static_cast<const ModelVersion*>(ctx.pinned.at(slot).get());
+  }
+};
+
+// Reads the stage options "model" (a path, relative to the spec's base_dir)
+// and "model_name" (the resource name; defaults to "model" as written), and
+// loads the model or shares the one another stage of the pipeline loaded
+// under that name.
+ModelBinding bind_model(const JsonConfig& config, const StageSpec& spec, StageEnv& env);
+
+// The TF-IDF vector of `text` under `model`, cached per thread so the stages
+// of one query vectorize it once. Valid until the calling thread vectorizes
+// another (model, text).
+const SparseVectorView& vectorize_query(const ModelVersion& model, const std::string& text);
+
+}  // namespace xmr

@@ -1,0 +1,81 @@
+#include "plugin/plugin_loader.h"
+
+#include <boost/dll/shared_library.hpp>
+#include <boost/filesystem.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "core/error.h"
+#include "plugin/abi.h"
+
+namespace xmr {
+
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<boost::dll::shared_library>> libraries;  // never unloaded
+  std::vector<std::unique_ptr<LoadedPlugin>> plugins;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry;  // leaked on purpose: plugins outlive static destructors
+  return *r;
+}
+
+}  // namespace
+
+const LoadedPlugin& load_plugin(const std::string& path) {
+  namespace fs = boost::filesystem;
+  boost::system::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": plugin not found");
+  if (!fs::is_regular_file(path, ec)) throw Error(path + ": plugin is not a regular file");
+  const std::string canonical = fs::canonical(path, ec).string();
+  if (ec) throw Error(path + ": cannot resolve plugin path: " + ec.message());
+
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (const auto& p : r.plugins) {
+    if (p->path == canonical) return *p;
+  }
+  auto lib = std::make_unique<boost::dll::shared_library>();
+  lib->load(canonical, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) throw Error(path + ": cannot load plugin: " + ec.message());
+  if (!lib->has(XMR_PLUGIN_ENTRY_POINT)) {
+    throw Error(path + ": not an xmr plugin (no '" XMR_PLUGIN_ENTRY_POINT "' entry point)");
+  }
+  const XmrPluginDescriptor* d = lib->get<const XmrPluginDescriptor*()>(XMR_PLUGIN_ENTRY_POINT)();
+  if (d == nullptr) throw Error(path + ": plugin returned no descriptor");
+  if (d->abi_version != XMR_PLUGIN_ABI_VERSION) {
+    throw Error(path + ": plugin ABI version " + std::to_string(d->abi_version) + ", this host needs " +
+                std::to_string(XMR_PLUGIN_ABI_VERSION) + "; rebuild the plugin against this host");
+  }
+  const std::string host_fp = build_fingerprint();
+  const std::string plugin_fp = d->build_fingerprint ? d->build_fingerprint : "";
+  if (plugin_fp != host_fp) {
+    throw Error(path + ": plugin was built against other libraries (plugin: " + plugin_fp + "; host: " + host_fp +
+                "); rebuild it with the host's compiler, Boost and Lucene++");
+  }
+  PluginApi* api = d->api ? d->api() : nullptr;
+  if (api == nullptr) throw Error(path + ": plugin has no C++ interface");
+
+  auto p = std::make_unique<LoadedPlugin>();
+  p->path = canonical;
+  p->name = d->name ? d->name : "";
+  p->version = d->version ? d->version : "";
+  p->api = api;
+  r.libraries.push_back(std::move(lib));
+  r.plugins.push_back(std::move(p));
+  return *r.plugins.back();
+}
+
+std::vector<LoadedPlugin> loaded_plugins() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::vector<LoadedPlugin> out;
+  for (const auto& p : r.plugins) out.push_back(*p);
+  return out;
+}
+
+}  // namespace xmr

@@ -1,0 +1,250 @@
+// The plugin on real data: a Lucene++ index of the shared flipkart training
+// titles (title text + category field), a model trained on the same titles,
+// and the test titles as queries. Skips when ../shared/datasets is absent.
+//
+// Relevance of a hit for a query: the hit's categories include the query's
+// deepest category (its longest category path).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+#include "../core/test_util.h"
+#include "analyzers/lucene_index.h"
+#include "analyzers/text_model.h"
+#include "core/metrics.h"
+#include "plugin/pipeline.h"
+#include "plugin_test_util.h"
+
+namespace xmr {
+namespace {
+
+const std::string kDir = std::string(XMR_DATASETS_DIR) + "/flipkart";
+
+std::string deepest(const std::vector<std::string>& labels) {
+  std::string best;
+  for (const auto& l : labels) {
+    if (l.size() > best.size()) best = l;  // a path is longer than each of its prefixes
+  }
+  return best;
+}
+
+struct Fixture {
+  testing::TempDir dir;
+  TextDataset test;
+  std::vector<std::string> relevant_category;  // per test query
+  Lucene::IndexSearcherPtr searcher;
+  Lucene::AnalyzerPtr analyzer;
+  std::string model_a, model_b;
+
+  Fixture() {
+    IndexSpec spec;
+    spec.text_fields = {"text"};
+    spec.label_fields = {"labels"};
+    build_lucene_index(kDir + "/train.jsonl", dir.file("index"), spec);
+    // Trained from the index itself, as a search team would.
+    const TextDataset train = read_lucene_index(dir.file("index"), "text", "labels");
+    model_a = dir.file("a.xmr");
+    model_b = dir.file("b.xmr");
+    TextModel::train(train, default_vectorizer_config(), default_text_train_params()).save(model_a);
+    TrainParams other = default_text_train_params();
+    other.negatives = NegativeSampling::kTeacherForced;
+    other.seed = 1;
+    TextModel::train(train, default_vectorizer_config(), other).save(model_b);
+    test = read_jsonl_dataset(kDir + "/test.jsonl");
+    for (const auto& ls : test.labels) relevant_category.push_back(deepest(ls));
+    searcher = testing::open_searcher(dir.file("index"));
+    analyzer = make_lucene_analyzer("standard");
+  }
+
+  std::unique_ptr<Pipeline> make(const std::string& stages) const {
+    return Pipeline::create("{\"plugins\": [\"" + testing::plugin_path() +
+                                "\"], \"query\": {\"default_field\": \"text\"}, \"stages\": [" + stages + "]}",
+                            searcher, analyzer, PipelineOptions{dir.path()});
+  }
+
+  // How many index docs carry `category`.
+  int32_t doc_freq(const std::string& category) const {
+    return searcher->docFreq(Lucene::newLucene<Lucene::Term>(L"labels", utf8_to_wide(category)));
+  }
+};
+
+Fixture* fixture() {
+  static Fixture* f = new Fixture;
+  return f;
+}
+
+bool have_data() {
+  struct stat st;
+  return ::stat((kDir + "/train.jsonl").c_str(), &st) == 0;
+}
+
+#define SKIP_WITHOUT_DATA()                                                                               \
+  if (!have_data()) GTEST_SKIP() << "shared dataset absent: " << kDir << "/train.jsonl (run from a checkout " \
+                                    "with ../shared/datasets)"
+
+struct RetrievalQuality {
+  double ndcg10 = 0, p10 = 0;
+};
+
+RetrievalQuality retrieval_quality(const Fixture& f, const Pipeline& p) {
+  RetrievalQuality q;
+  SearchRequest r;
+  r.num_hits = 10;
+  for (size_t i = 0; i < f.test.size(); ++i) {
+    r.text = f.test.texts[i];
+    const SearchResult res = p.search(r);
+    const std::string& want = f.relevant_category[i];
+    double dcg = 0;
+    int relevant = 0;
+    for (size_t k = 0; k < res.hits.size(); ++k) {
+      const auto labels = testing::stored_values(f.searcher, res.hits[k].doc, "labels");
+      if (std::find(labels.begin(), labels.end(), want) != labels.end()) {
+        dcg += 1.0 / std::log2(k + 2.0);
+        ++relevant;
+      }
+    }
+    double ideal = 0;
+    for (int k = 0; k < std::min(10, f.doc_freq(want)); ++k) ideal += 1.0 / std::log2(k + 2.0);
+    q.ndcg10 += ideal > 0 ? dcg / ideal : 0;
+    q.p10 += relevant / 10.0;
+  }
+  q.ndcg10 /= (double)f.test.size();
+  q.p10 /= (double)f.test.size();
+  return q;
+}
+
+TEST(FlipkartPlugin, CategorizationThroughThePluginEqualsTheCore) {
+  SKIP_WITHOUT_DATA();
+  const Fixture& f = *fixture();
+  const TextModel core = TextModel::load(f.model_a);
+  PredictParams params = core.model().default_predict_params();
+  params.top_k = 5;
+  const auto core_pred = core.predict_batch(f.test.texts, params);
+  const RankingMetrics core_m = evaluate_ranking(core_pred, core.labels().label_matrix(f.test, true), 5);
+
+  const auto p = f.make(R"({"type": "categorize", "model": "a.xmr", "top_k": 5})");
+  size_t hits_at_1 = 0, same_top = 0;
+  SearchRequest r;
+  r.num_hits = 0;  // categorization only
+  for (size_t i = 0; i < f.test.size(); ++i) {
+    r.text = f.test.texts[i];
+    const auto cats = p->search(r).categories;
+    ASSERT_FALSE(cats.empty());
+    const auto& truth = f.test.labels[i];
+    hits_at_1 += std::find(truth.begin(), truth.end(), cats[0].label) != truth.end();
+    same_top += cats[0].label == core.model().label_name(core_pred[i][0].label) && cats[0].score == core_pred[i][0].score;
+  }
+  const double plugin_p1 = (double)hits_at_1 / f.test.size();
+  std::printf("[flipkart] categorization P@1: plugin %.4f, core %.4f (%zu queries)\n", plugin_p1,
+              core_m.precision[0], f.test.size());
+  EXPECT_EQ(same_top, f.test.size());
+  EXPECT_DOUBLE_EQ(plugin_p1, core_m.precision[0]);
+}
+
+TEST(FlipkartPlugin, RerankingImprovesRetrieval) {
+  SKIP_WITHOUT_DATA();
+  const Fixture& f = *fixture();
+  const RetrievalQuality plain = retrieval_quality(f, *f.make(""));
+  std::printf("[flipkart] plain Lucene:                      nDCG@10 %.4f, P@10 %.4f\n", plain.ndcg10, plain.p10);
+  // The stage defaults with a 100-hit window, and the settings the README
+  // recommends for hierarchical category fields (sum over a hit's path).
+  const char* configs[][2] = {
+      {"defaults, window 100", R"({"type": "rerank", "model": "a.xmr", "label_field": "labels", "window_size": 100})"},
+      {"sum, weight 5, window 100", R"({"type": "rerank", "model": "a.xmr", "label_field": "labels",
+                                      "window_size": 100, "rescore_query_weight": 5, "label_score": "sum"})"},
+  };
+  for (const auto& c : configs) {
+    const RetrievalQuality q = retrieval_quality(f, *f.make(c[1]));
+    std::printf("[flipkart] Lucene + rerank (%s): nDCG@10 %.4f, P@10 %.4f\n", c[0], q.ndcg10, q.p10);
+    EXPECT_GT(q.ndcg10, plain.ndcg10) << c[0];
+    EXPECT_GT(q.p10, plain.p10) << c[0];
+  }
+}
+
+struct Outcome {
+  std::vector<std::pair<int32_t, double>> hits;
+  std::vector<std::pair<std::string, float>> categories;
+  bool operator==(const Outcome& o) const { return hits == o.hits && categories == o.categories; }
+};
+
+Outcome outcome(const SearchResult& r) {
+  Outcome o;
+  for (const auto& h : r.hits) o.hits.emplace_back(h.doc, h.score);
+  for (const auto& c : r.categories) o.categories.emplace_back(c.label, c.score);
+  return o;
+}
+
+// 8 threads query while another swaps the model between two files every
+// 20 ms: every query must succeed and equal exactly what one of the two
+// models gives (never a mix of the two).
+TEST(FlipkartPlugin, ConcurrentQueriesDuringModelSwapsLoseNothing) {
+  SKIP_WITHOUT_DATA();
+  const Fixture& f = *fixture();
+  const std::string stages = R"({"type": "categorize", "model": "MODEL", "model_name": "products", "top_k": 3},
+      {"type": "rerank", "model": "MODEL", "model_name": "products", "label_field": "labels", "window_size": 50,
+       "rescore_query_weight": 5, "label_score": "sum"})";
+  auto with_model = [&](const std::string& m) {
+    std::string s = stages;
+    for (size_t at; (at = s.find("MODEL")) != std::string::npos;) s.replace(at, 5, m);
+    return s;
+  };
+  const size_t n = 400;
+  std::vector<Outcome> expect_a, expect_b;
+  {
+    const auto pa = f.make(with_model("a.xmr")), pb = f.make(with_model("b.xmr"));
+    SearchRequest r;
+    for (size_t i = 0; i < n; ++i) {
+      r.text = f.test.texts[i];
+      expect_a.push_back(outcome(pa->search(r)));
+      expect_b.push_back(outcome(pb->search(r)));
+    }
+  }
+  size_t differ = 0;
+  for (size_t i = 0; i < n; ++i) differ += !(expect_a[i] == expect_b[i]);
+  ASSERT_GT(differ, n / 2) << "the two models must be distinguishable";
+
+  const auto live = f.make(with_model("a.xmr"));
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> served{0}, from_a{0}, from_b{0}, mixed{0}, failed{0}, swaps{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      SearchRequest r;
+      for (size_t i = (size_t)t * 50; !stop; i = (i + 1) % n) {
+        r.text = f.test.texts[i];
+        try {
+          const Outcome o = outcome(live->search(r));
+          const bool a = o == expect_a[i], b = o == expect_b[i];
+          (a ? from_a : b ? from_b : mixed)++;
+        } catch (const std::exception& e) {
+          if (failed++ == 0) std::fprintf(stderr, "query failed: %s\n", e.what());
+        }
+        served++;
+      }
+    });
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (bool to_b = true; std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3); to_b = !to_b) {
+    live->reload("products", to_b ? f.model_b : f.model_a);
+    swaps++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop = true;
+  for (auto& th : threads) th.join();
+  std::printf("[flipkart] concurrent: %zu queries on 8 threads, %zu swaps: %zu from model A, %zu from model B, "
+              "%zu mixed, %zu failed\n",
+              served.load(), swaps.load(), from_a.load(), from_b.load(), mixed.load(), failed.load());
+  EXPECT_EQ(failed, 0u);
+  EXPECT_EQ(mixed, 0u);
+  EXPECT_GT(from_a, 0u);
+  EXPECT_GT(from_b, 0u);
+  EXPECT_GT(swaps, 10u);
+}
+
+}  // namespace
+}  // namespace xmr

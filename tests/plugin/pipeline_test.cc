@@ -1,0 +1,351 @@
+// The pipeline and the xmr plugin on a small generated catalog: the plugin
+// is loaded from its .so by path, as a host would.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "../core/test_util.h"
+#include "analyzers/lucene_index.h"
+#include "analyzers/text_model.h"
+#include "plugin/pipeline.h"
+#include "plugin/plugin_loader.h"
+#include "plugin_test_util.h"
+
+namespace xmr {
+namespace {
+
+using testing::error_of;
+
+struct Category {
+  const char* path;
+  std::vector<const char*> words;
+};
+
+const std::vector<Category> kCategories = {
+    {"Electronics > Laptops", {"laptop", "notebook", "ultrabook", "ssd", "keyboard"}},
+    {"Electronics > Phones", {"phone", "smartphone", "sim", "camera", "android"}},
+    {"Home > Kitchen", {"pan", "skillet", "knife", "cookware", "nonstick"}},
+    {"Home > Bedding", {"pillow", "duvet", "sheet", "cotton", "mattress"}},
+    {"Fashion > Shoes", {"shoes", "sneakers", "running", "sole", "leather"}},
+    {"Fashion > Bags", {"backpack", "handbag", "tote", "strap", "leather"}},
+};
+
+// 20 titles per category: a brand, three of its words and, every third
+// title, a word of another category.
+std::string catalog_jsonl() {
+  const char* brands[] = {"acme", "nova", "zen"};
+  std::mt19937 rng(7);
+  std::string out;
+  for (size_t c = 0; c < kCategories.size(); ++c) {
+    for (int i = 0; i < 20; ++i) {
+      std::string title = brands[rng() % 3];
+      for (int w = 0; w < 3; ++w) title += std::string(" ") + kCategories[c].words[rng() % 5];
+      if (i % 3 == 0) title += std::string(" ") + kCategories[(c + 1 + rng() % 5) % 6].words[rng() % 5];
+      const std::string path = kCategories[c].path;
+      const std::string top = path.substr(0, path.find(" > "));
+      out += "{\"text\": \"" + title + "\", \"labels\": [\"" + top + "\", \"" + path + "\"], \"id\": \"p" +
+             std::to_string(c * 20 + i) + "\"}\n";
+    }
+  }
+  return out;
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testing::TempDir;
+    testing::write_text(dir_->file("catalog.jsonl"), catalog_jsonl());
+    IndexSpec spec;
+    spec.text_fields = {"text"};
+    spec.label_fields = {"labels"};
+    spec.key_field = "id";
+    build_lucene_index(dir_->file("catalog.jsonl"), dir_->file("index"), spec);
+    const TextDataset data = read_jsonl_dataset(dir_->file("catalog.jsonl"));
+    TrainParams p = default_text_train_params();
+    p.clustering.max_leaf_size = 2;  // a real tree over the 8 labels
+    TextModel::train(data, default_vectorizer_config(), p).save(dir_->file("model.xmr"));
+    p.seed = 1;
+    p.negatives = NegativeSampling::kTeacherForced;
+    TextModel::train(data, default_vectorizer_config(), p).save(dir_->file("model_b.xmr"));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  void SetUp() override {
+    searcher_ = testing::open_searcher(dir_->file("index"));
+    analyzer_ = make_lucene_analyzer("standard");
+  }
+
+  std::unique_ptr<Pipeline> make(const std::string& stages) const {
+    const std::string config =
+        "{\"plugins\": [\"" + testing::plugin_path() + "\"], \"query\": {\"default_field\": \"text\"}, \"stages\": [" +
+        stages + "]}";
+    PipelineOptions options;
+    options.base_dir = dir_->path();
+    return Pipeline::create(config, searcher_, analyzer_, options);
+  }
+
+  std::vector<std::string> labels_of(int32_t doc) const { return testing::stored_values(searcher_, doc, "labels"); }
+
+  static testing::TempDir* dir_;
+  Lucene::IndexSearcherPtr searcher_;
+  Lucene::AnalyzerPtr analyzer_;
+};
+
+testing::TempDir* PipelineTest::dir_ = nullptr;
+
+TEST_F(PipelineTest, PluginLoadsOnceByPath) {
+  const LoadedPlugin& a = load_plugin(testing::plugin_path());
+  const LoadedPlugin& b = load_plugin(testing::plugin_path());
+  EXPECT_EQ(&a, &b);
+  EXPECT_EQ(a.name, "xmr");
+  EXPECT_FALSE(a.version.empty());
+}
+
+TEST_F(PipelineTest, AnnotateReportsCategoriesAndLeavesHitsAlone) {
+  const auto plain = make("");
+  const auto annotate = make(R"({"type": "categorize", "model": "model.xmr", "top_k": 3})");
+  SearchRequest r;
+  r.text = "acme ultrabook ssd keyboard";
+  const SearchResult a = plain->search(r), b = annotate->search(r);
+  EXPECT_TRUE(a.categories.empty());
+  ASSERT_EQ(b.categories.size(), 3u);
+  EXPECT_EQ(b.categories[0].label.rfind("Electronics", 0), 0u) << b.categories[0].label;
+  ASSERT_EQ(a.hits.size(), b.hits.size());
+  for (size_t i = 0; i < a.hits.size(); ++i) {
+    EXPECT_EQ(a.hits[i].doc, b.hits[i].doc);
+    EXPECT_EQ(a.hits[i].score, b.hits[i].score);
+  }
+  // The stage is also a Classifier with the same answers.
+  const Classifier* c = annotate->classifier("categorize");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->assign_class(r.text).label, b.categories[0].label);
+  const auto classes = c->get_classes(r.text, 2);
+  ASSERT_EQ(classes.size(), 2u);
+  EXPECT_EQ(classes[1].label, b.categories[1].label);
+  EXPECT_FLOAT_EQ(classes[1].score, b.categories[1].score);
+  EXPECT_EQ(plain->classifier("categorize"), nullptr);
+}
+
+TEST_F(PipelineTest, MinScoreDropsWeakCategories) {
+  const auto p = make(R"({"type": "categorize", "model": "model.xmr", "top_k": 8, "min_score": 0.5})");
+  SearchRequest r;
+  r.text = "nova pillow duvet";
+  for (const auto& c : p->search(r).categories) EXPECT_GE(c.score, 0.5f);
+}
+
+TEST_F(PipelineTest, FilterKeepsOnlyPredictedCategories) {
+  // "leather" is in both shoes and bags; the filter keeps the predicted one.
+  const auto p = make(R"({"type": "categorize", "model": "model.xmr", "top_k": 1, "mode": "filter", "field": "labels"})");
+  SearchRequest r;
+  r.text = "leather sneakers running sole";
+  r.num_hits = 50;
+  const SearchResult res = p->search(r);
+  ASSERT_EQ(res.categories.size(), 1u);
+  ASSERT_FALSE(res.hits.empty());
+  for (const auto& h : res.hits) {
+    const auto labels = labels_of(h.doc);
+    EXPECT_NE(std::find(labels.begin(), labels.end(), res.categories[0].label), labels.end());
+  }
+  const auto plain = make("");
+  EXPECT_LT(res.hits.size(), plain->search(r).hits.size());  // bag titles with "leather" are gone
+}
+
+TEST_F(PipelineTest, BoostRaisesHitsInPredictedCategories) {
+  const auto plain = make("");
+  const auto p = make(R"({"type": "categorize", "model": "model.xmr", "top_k": 2, "mode": "boost",
+                         "field": "labels", "boost": 5.0})");
+  SearchRequest r;
+  r.text = "leather running";
+  r.num_hits = 200;
+  const SearchResult a = plain->search(r), b = p->search(r);
+  EXPECT_EQ(a.hits.size(), b.hits.size());  // the original query stays required
+  auto in_top = [&](const SearchResult& res) {
+    int n = 0;
+    for (size_t i = 0; i < 10 && i < res.hits.size(); ++i) {
+      const auto labels = labels_of(res.hits[i].doc);
+      n += std::find(labels.begin(), labels.end(), b.categories[0].label) != labels.end();
+    }
+    return n;
+  };
+  EXPECT_EQ(in_top(b), 10);
+  EXPECT_GT(in_top(b), in_top(a));
+}
+
+double merge(const std::string& mode, double a, double b) {
+  if (mode == "multiply") return a * b;
+  if (mode == "avg") return (a + b) / 2;
+  if (mode == "max") return std::max(a, b);
+  if (mode == "min") return std::min(a, b);
+  return a + b;
+}
+
+TEST_F(PipelineTest, RerankFollowsRescoreSemantics) {
+  const TextModel host_model = TextModel::load(dir_->file("model.xmr"));
+  const LabelVocabulary vocab = host_model.labels();
+  const auto plain = make("");
+  SearchRequest r;
+  r.text = "acme phone leather pan";
+  r.num_hits = 12;
+  r.explain = true;
+  const SearchResult base = plain->search(r);
+  ASSERT_EQ(base.hits.size(), 12u);
+  for (const std::string mode : {"total", "multiply", "avg", "max", "min"}) {
+    SCOPED_TRACE(mode);
+    const auto p = make(R"({"type": "rerank", "model": "model.xmr", "label_field": "labels", "window_size": 5,
+                           "query_weight": 0.7, "rescore_query_weight": 2.0, "score_mode": ")" + mode + "\"}");
+    const SearchResult res = p->search(r);
+    ASSERT_EQ(res.hits.size(), 12u);
+    ASSERT_EQ(res.explanations.size(), 12u);
+    std::vector<int32_t> window_plain, window_new;
+    for (size_t i = 0; i < 12; ++i) {
+      const HitExplanation& e = res.explanations[i];
+      EXPECT_EQ(e.doc, res.hits[i].doc);
+      if (i >= 5) {  // below the window: untouched
+        EXPECT_FALSE(e.in_window);
+        EXPECT_EQ(res.hits[i].doc, base.hits[i].doc);
+        EXPECT_EQ(res.hits[i].score, base.hits[i].score);
+        continue;
+      }
+      window_plain.push_back(base.hits[i].doc);
+      window_new.push_back(res.hits[i].doc);
+      EXPECT_TRUE(e.in_window);
+      ASSERT_TRUE(e.matched);
+      // Each label's score is the model's pair score; the hit's is their max.
+      std::vector<Index> ids;
+      for (const auto& l : e.labels) ids.push_back((Index)vocab.id(l.label));
+      std::vector<float> expect(ids.size());
+      InferenceWorkspace ws;
+      std::vector<Index> qi;
+      std::vector<float> qv;
+      host_model.vectorizer().transform(r.text, qi, qv);
+      host_model.model().score_labels({qi.data(), qv.data(), qi.size()}, ids.data(), ids.size(),
+                                      host_model.model().default_predict_params(), ws, expect.data());
+      double best = -1e300;
+      for (size_t j = 0; j < ids.size(); ++j) {
+        EXPECT_FLOAT_EQ(e.labels[j].score, expect[j]);
+        best = std::max(best, (double)expect[j]);
+      }
+      EXPECT_NEAR(e.model_score, best, 1e-6);
+      EXPECT_NEAR(e.final_score, merge(mode, 0.7 * e.original_score, 2.0 * e.model_score), 1e-9);
+      EXPECT_EQ(res.hits[i].score, e.final_score);
+      if (i > 0) {
+        EXPECT_GE(res.hits[i - 1].score, res.hits[i].score);
+      }
+    }
+    std::sort(window_plain.begin(), window_plain.end());
+    std::sort(window_new.begin(), window_new.end());
+    EXPECT_EQ(window_plain, window_new);  // the window is reordered, not refilled
+  }
+}
+
+TEST_F(PipelineTest, RerankWindowLargerThanNumHitsFetchesTheWindow) {
+  // A rescore window of 50 over a request for 3 hits: the best 3 of the 50
+  // rescored, which need not be among the plain top 3.
+  const auto p = make(R"({"type": "rerank", "model": "model.xmr", "label_field": "labels", "window_size": 50,
+                         "query_weight": 0.0})");
+  SearchRequest r;
+  r.text = "acme laptop";
+  r.num_hits = 3;
+  r.explain = true;
+  const SearchResult res = p->search(r);
+  ASSERT_EQ(res.hits.size(), 3u);
+  ASSERT_EQ(res.explanations.size(), 3u);
+  for (const auto& h : res.hits) {
+    const auto labels = labels_of(h.doc);
+    EXPECT_NE(std::find(labels.begin(), labels.end(), "Electronics > Laptops"), labels.end());
+  }
+}
+
+TEST_F(PipelineTest, DocumentsAreLabelsThroughAKeyField) {
+  // A model whose labels are document ids (trained on title -> its own id).
+  TextDataset by_id = read_jsonl_dataset(dir_->file("catalog.jsonl"));
+  for (size_t i = 0; i < by_id.size(); ++i) by_id.labels[i] = {"p" + std::to_string(i)};
+  TextModel::train(by_id, default_vectorizer_config(), default_text_train_params()).save(dir_->file("docs.xmr"));
+  const auto p = make(R"({"type": "rerank", "model": "docs.xmr", "label_field": "id", "window_size": 20})");
+  SearchRequest r;
+  r.text = testing::stored_values(searcher_, 42, "text")[0];
+  r.explain = true;
+  const SearchResult res = p->search(r);
+  ASSERT_FALSE(res.hits.empty());
+  for (const auto& e : res.explanations) {
+    if (e.in_window) {
+      EXPECT_EQ(e.labels.size(), 1u);
+    }
+  }
+  EXPECT_EQ(testing::stored_values(searcher_, res.hits[0].doc, "id")[0], "p42");
+}
+
+TEST_F(PipelineTest, BadConfigsFailAtCreationWithAClearMessage) {
+  auto has = [](const std::string& msg, const std::string& part) {
+    return msg.find(part) != std::string::npos ? ::testing::AssertionSuccess()
+                                               : ::testing::AssertionFailure() << "message: " << msg;
+  };
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "classify"})"); }), "unknown stage type \"classify\""));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "categorize", "model": "nope.xmr"})"); }), "nope.xmr"));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "categorize"})"); }), "option \"model\": is required"));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "rerank", "model": "model.xmr", "label_field": "category"})"); }),
+                  "field \"category\" is not an indexed field"));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "rerank", "model": "model.xmr", "label_field": "text"})"); }),
+                  "is a label of model"));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "categorize", "model": "model.xmr", "mode": "filter"})"); }),
+                  "option \"field\": is required"));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "categorize", "model": "model.xmr", "topk": 3})"); }),
+                  "unknown option \"topk\""));
+  EXPECT_TRUE(has(error_of([&] {
+                    make(R"({"type": "rerank", "model": "model.xmr", "label_field": "labels", "score_mode": "sum"})");
+                  }),
+                  "\"sum\" is not one of"));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "rerank", "model": "model.xmr", "label_field": "labels",
+                                         "window_size": 0})"); }),
+                  "option \"window_size\""));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "categorize", "model": "model.xmr"}, {"type": "categorize",
+                                         "model": "model.xmr"})"); }),
+                  "two stages are named \"categorize\""));
+  EXPECT_TRUE(has(error_of([&] { make(R"({"type": "categorize", "model": "model.xmr")"); }), "malformed JSON"));
+  EXPECT_TRUE(has(error_of([&] {
+                    Pipeline::create(R"({"plugins": ["/nonexistent/libx.so"]})", searcher_, analyzer_);
+                  }),
+                  "/nonexistent/libx.so: plugin not found"));
+  EXPECT_TRUE(has(error_of([&] { Pipeline::create(R"({"stage": []})", searcher_, analyzer_); }),
+                  "unknown option \"stage\""));
+}
+
+TEST_F(PipelineTest, ReloadSwapsTheModelAndKeepsItOnFailure) {
+  const auto p = make(R"({"type": "categorize", "model": "model.xmr", "top_k": 8})");
+  SearchRequest r;
+  r.text = "zen tote strap";
+  const auto before = p->search(r).categories;
+  const std::string generation_before = p->describe_resource("model.xmr");
+  EXPECT_NE(error_of([&] { p->reload("model.xmr", dir_->file("missing.xmr")); }).find("missing.xmr"),
+            std::string::npos);
+  EXPECT_EQ(p->describe_resource("model.xmr"), generation_before);
+  EXPECT_NE(error_of([&] { p->reload("other", dir_->file("model_b.xmr")); }).find("no resource named \"other\""),
+            std::string::npos);
+  p->reload("model.xmr", dir_->file("model_b.xmr"));
+  EXPECT_NE(p->describe_resource("model.xmr"), generation_before);
+  const auto after = p->search(r).categories;
+  ASSERT_EQ(before.size(), after.size());
+  bool differs = false;
+  for (size_t i = 0; i < before.size(); ++i) differs |= before[i].score != after[i].score;
+  EXPECT_TRUE(differs) << "the second model should score differently";
+}
+
+TEST_F(PipelineTest, LuceneSyntaxAndPlainTextBothParse) {
+  auto p = Pipeline::create(R"({"query": {"default_field": "text", "syntax": "lucene"}})", searcher_, analyzer_);
+  SearchRequest r;
+  r.text = "laptop AND acme";
+  for (const auto& h : p->search(r).hits) {
+    const std::string t = testing::stored_values(searcher_, h.doc, "text")[0];
+    EXPECT_NE(t.find("laptop"), std::string::npos);
+    EXPECT_NE(t.find("acme"), std::string::npos);
+  }
+  EXPECT_NE(error_of([&] { r.text = "laptop AND ("; p->search(r); }).find("parse"), std::string::npos);
+  // Plain text never trips on syntax.
+  auto plain = make("");
+  r.text = "laptop AND ( \"";
+  EXPECT_FALSE(plain->search(r).hits.empty());
+}
+
+}  // namespace
+}  // namespace xmr
