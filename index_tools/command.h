@@ -20,5 +20,6 @@ int run_predict(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_search(int argc, char** argv);
 
 }  // namespace xmr::cli

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "analyzers/text_model.h"
 #include "core/model.h"
 #include "index_tools/command.h"
 #include "index_tools/data_input.h"
@@ -14,12 +15,14 @@ namespace xmr::cli {
 
 int run_predict(int argc, char** argv) {
   std::string model_path, input, format, output, post;
+  std::vector<std::string> texts;
   int threads = 0;
   PredictParams pp;
   po::options_description o("xmr predict options");
   o.add_options()
       ("model", po::value(&model_path)->required(), "model file")
-      ("input", po::value(&input)->required(), "input file")
+      ("input", po::value(&input), "input file")
+      ("text,t", po::value(&texts), "a text to label (repeatable; text models; instead of --input)")
       ("format", po::value(&format)->default_value("xc"), "input format: xc | jsonl")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("k", po::value(&pp.top_k)->default_value(10), "labels per line")
@@ -28,12 +31,18 @@ int run_predict(int argc, char** argv) {
       ("threads", po::value(&threads)->default_value(0), "threads (0 = all)")
       ("output,o", po::value(&output), "write here (atomically) instead of stdout");
   po::variables_map vm;
-  if (!parse_options(argc, argv, "xmr predict --model PATH --input FILE --format xc|jsonl --k K", o, vm)) return 0;
+  if (!parse_options(argc, argv, "xmr predict --model PATH (--input FILE --format xc|jsonl | --text TEXT) --k K", o, vm)) return 0;
   const Model model = Model::load(model_path);
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
   pp.validate();
-  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model, model_path);
-  const auto pred = model.predict_batch(data.X, pp, threads);
+  if (input.empty() == texts.empty()) throw Error("give either --input FILE or --text TEXT");
+  std::vector<std::vector<ScoredLabel>> pred;
+  if (!texts.empty()) {
+    pred = TextModel::from_model(model, model_path).predict_batch(texts, pp, threads);
+  } else {
+    const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model, model_path);
+    pred = model.predict_batch(data.X, pp, threads);
+  }
   rapidjson::StringBuffer buf;
   for (const auto& row : pred) {
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);

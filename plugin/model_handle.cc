@@ -48,7 +48,18 @@ std::shared_ptr<const ModelVersion> ModelHandle::current_version() const { retur
 void ModelHandle::reload(const std::string& path) {
   std::lock_guard<std::mutex> lock(reload_mutex_);
   std::shared_ptr<const ModelVersion> next = load(path);  // throws before anything changes
+  for (const auto& w : warmups_) warm(*next, w);
   std::atomic_store(&current_, std::move(next));
+}
+
+void ModelHandle::warm(const ModelVersion& version, const Warmup& w) {
+  for (const auto& segment : w.segments) version.segment_labels(segment, w.field);
+}
+
+void ModelHandle::warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field) {
+  std::lock_guard<std::mutex> lock(reload_mutex_);
+  warmups_.push_back({segments, field});
+  warm(*current_version(), warmups_.back());
 }
 
 std::string ModelHandle::describe() const {

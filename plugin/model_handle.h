@@ -64,8 +64,20 @@ class ModelHandle : public Resource {
   void reload(const std::string& path) override;
   std::string describe() const override;
 
+  // Builds the segment label cache of (segments, field) for the current
+  // version now, and for every later version before it goes live, so no
+  // query pays for it after a swap.
+  void warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field);
+
  private:
+  struct Warmup {
+    std::vector<Lucene::IndexReaderPtr> segments;
+    std::wstring field;
+  };
   static std::shared_ptr<const ModelVersion> load(const std::string& path);
+  static void warm(const ModelVersion& version, const Warmup& w);
+
+  std::vector<Warmup> warmups_;  // guarded by reload_mutex_
 
   std::shared_ptr<const ModelVersion> current_;  // read and written with std::atomic_load/store
   std::mutex reload_mutex_;                      // one reload at a time

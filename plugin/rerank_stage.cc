@@ -46,6 +46,7 @@ class RerankStage : public Stage {
                                      "\" is a label of model " + version->path());
     }
     segments_ = map_segments(reader);
+    model_.handle->warm_segment_labels(segments_.segments, field_wide_);
   }
 
   StagePhase phase() const override { return StagePhase::kAfterSearch; }

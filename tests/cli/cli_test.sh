@@ -96,5 +96,41 @@ expect_fail "index of an empty file" "empty.jsonl: no documents" "$XMR" index --
 [ ! -e "$work/idx4" ] && ok || bad "partial index left behind (empty)"
 [ ! -e "$work/x.xmr" ] && ok || bad "partial model left behind (text)"
 
+# search: the plugin pipeline over the index (the plugin is found beside xmr)
+cat >"$work/pipe.json" <<'JSON'
+{"stages": [
+  {"type": "categorize", "model": "t.xmr", "top_k": 2},
+  {"type": "rerank", "model": "t.xmr", "label_field": "labels", "window_size": 10}
+]}
+JSON
+out=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "trail running shoes" --k 3 --jsonl --explain --show id)
+if python3 -c "
+import json,sys
+r=json.loads(sys.argv[1])
+assert r['query']=='trail running shoes' and r['categories'][0]['label'] in ('shoes','sport'), r
+assert 0 < len(r['hits']) <= 3 and 'explanation' in r['hits'][0] and r['hits'][0]['id'], r
+assert set(r['micros']) >= {'parse','categorize','search','rerank'}, r
+" "$out"; then ok; else bad "search: $out"; fi
+printf 'trail running shoes\nchampagne glasses\n' >"$work/queries.txt"
+n=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" --queries "$work/queries.txt" --jsonl | wc -l)
+[ "$n" -eq 2 ] && ok || bad "search --queries: $n lines"
+"$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "champagne" --k 1 | grep -q "categories:.*glassware" && ok || bad "search text output"
+printf '{"stages": [{"type": "classify"}]}' >"$work/badstage.json"
+expect_fail "unknown stage" "badstage.json: pipeline config: stages\[0\]: unknown stage type \"classify\"" "$XMR" search --index "$work/idx" --config "$work/badstage.json" -q x
+printf '{"stages": [{"type": "rerank", "model": "t.xmr", "label_field": "category"}]}' >"$work/badfield.json"
+expect_fail "wrong field" "field \"category\" is not an indexed field" "$XMR" search --index "$work/idx" --config "$work/badfield.json" -q x
+printf '{"stages": [{"type": "categorize", "model": "gone.xmr"}]}' >"$work/nomodel.json"
+expect_fail "missing model" "gone.xmr" "$XMR" search --index "$work/idx" --config "$work/nomodel.json" -q x
+expect_fail "no index" "nowhere: not a directory" "$XMR" search --index "$work/nowhere" --config "$work/pipe.json" -q x
+expect_fail "not an index" "no Lucene++ index here" "$XMR" search --index "$work" --config "$work/pipe.json" -q x
+printf 'ok\n\377bad\n' >"$work/badq.txt"
+expect_fail "invalid utf-8 query" "badq.txt:2: invalid UTF-8" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --queries "$work/badq.txt"
+expect_fail "bad plugin" "libnope.so: plugin not found" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --plugin "$work/libnope.so" -q x
+
+# predict --text
+out=$("$XMR" predict --model "$work/t.xmr" --text "crystal glasses" --k 1)
+if python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['labels']==['glassware']" "$out"; then ok; else bad "predict --text: $out"; fi
+expect_fail "predict without input" "give either --input FILE or --text TEXT" "$XMR" predict --model "$work/t.xmr"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

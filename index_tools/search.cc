@@ -1,0 +1,211 @@
+// xmr search: queries through the plugin pipeline over a Lucene++ index.
+#include <lucene++/LuceneHeaders.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/filesystem.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "analyzers/lucene_analyzers.h"
+#include "analyzers/utf8.h"
+#include "core/error.h"
+#include "core/file_util.h"
+#include "index_tools/command.h"
+#include "index_tools/options.h"
+#include "plugin/pipeline.h"
+#include "plugin/plugin_loader.h"
+
+namespace xmr::cli {
+
+namespace {
+
+namespace fs = boost::filesystem;
+
+// The plugin built or installed beside this executable, if any.
+std::string default_plugin_path() {
+  const fs::path exe_dir = boost::dll::program_location().parent_path();
+  for (const fs::path& p : {exe_dir / ".." / "plugin" / "libxmr_plugin.so", exe_dir / ".." / "lib" / "xmr" / "libxmr_plugin.so",
+                            exe_dir / "libxmr_plugin.so"}) {
+    boost::system::error_code ec;
+    if (fs::is_regular_file(p, ec)) return p.lexically_normal().string();
+  }
+  return "";
+}
+
+void write_string(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string& s) {
+  w.String(s.data(), (rapidjson::SizeType)s.size());
+}
+
+void print_human(const std::string& query, const SearchResult& r, const Lucene::IndexSearcherPtr& searcher,
+                 const std::vector<std::string>& fields) {
+  std::printf("query: %s\n", query.c_str());
+  if (!r.categories.empty()) {
+    std::printf("  categories:");
+    for (const auto& c : r.categories) std::printf("  %s (%.3f)", c.label.c_str(), c.score);
+    std::printf("\n");
+  }
+  for (size_t i = 0; i < r.hits.size(); ++i) {
+    Lucene::DocumentPtr doc = searcher->doc(r.hits[i].doc);
+    std::printf("  %2zu. %8.4f  doc %d", i + 1, r.hits[i].score, r.hits[i].doc);
+    for (const auto& f : fields) {
+      std::string values;
+      for (const auto& v : doc->getValues(utf8_to_wide(f))) values += (values.empty() ? "" : " | ") + wide_to_utf8(v);
+      std::printf("  %s: %s", f.c_str(), values.c_str());
+    }
+    std::printf("\n");
+    if (i < r.explanations.size() && r.explanations[i].in_window) {
+      const HitExplanation& e = r.explanations[i];
+      std::printf("      rescored: original %.4f, model %.4f -> %.4f;", e.original_score, e.model_score, e.final_score);
+      for (const auto& l : e.labels) std::printf(" %s=%.3f", l.label.c_str(), l.score);
+      std::printf("\n");
+    }
+  }
+  std::printf("  time (us):");
+  for (const auto& t : r.timings) std::printf(" %s %.0f", t.stage.c_str(), t.micros);
+  std::printf("\n");
+}
+
+void append_json(rapidjson::StringBuffer& buf, const std::string& query, const SearchResult& r,
+                 const Lucene::IndexSearcherPtr& searcher, const std::vector<std::string>& fields) {
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("query");
+  write_string(w, query);
+  w.Key("categories");
+  w.StartArray();
+  for (const auto& c : r.categories) {
+    w.StartObject();
+    w.Key("label");
+    write_string(w, c.label);
+    w.Key("score");
+    w.Double(c.score);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("hits");
+  w.StartArray();
+  for (size_t i = 0; i < r.hits.size(); ++i) {
+    w.StartObject();
+    w.Key("doc");
+    w.Int(r.hits[i].doc);
+    w.Key("score");
+    w.Double(r.hits[i].score);
+    if (!fields.empty()) {
+      Lucene::DocumentPtr doc = searcher->doc(r.hits[i].doc);
+      for (const auto& f : fields) {
+        w.Key(f.c_str());
+        w.StartArray();
+        for (const auto& v : doc->getValues(utf8_to_wide(f))) write_string(w, wide_to_utf8(v));
+        w.EndArray();
+      }
+    }
+    if (i < r.explanations.size()) {
+      const HitExplanation& e = r.explanations[i];
+      w.Key("explanation");
+      w.StartObject();
+      w.Key("in_window");
+      w.Bool(e.in_window);
+      w.Key("original_score");
+      w.Double(e.original_score);
+      w.Key("model_score");
+      w.Double(e.model_score);
+      w.Key("labels");
+      w.StartObject();
+      for (const auto& l : e.labels) {
+        write_string(w, l.label);
+        w.Double(l.score);
+      }
+      w.EndObject();
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("micros");
+  w.StartObject();
+  for (const auto& t : r.timings) {
+    write_string(w, t.stage);
+    w.Double(t.micros);
+  }
+  w.EndObject();
+  w.EndObject();
+  buf.Put('\n');
+}
+
+}  // namespace
+
+int run_search(int argc, char** argv) {
+  std::string index_dir, config_path, queries_path, analyzer_name, plugin, output;
+  std::vector<std::string> queries, fields;
+  int k = 10;
+  po::options_description o("xmr search options");
+  o.add_options()
+      ("index", po::value(&index_dir)->required(), "Lucene++ index directory")
+      ("config", po::value(&config_path)->required(), "pipeline config (JSON; see README, \"Pipeline configuration\")")
+      ("query,q", po::value(&queries), "a query (repeatable)")
+      ("queries", po::value(&queries_path), "a file of queries, one per line")
+      ("k", po::value(&k)->default_value(10), "hits per query")
+      ("analyzer", po::value(&analyzer_name)->default_value("standard"), "analyzer for the query text (as at indexing)")
+      ("plugin", po::value(&plugin), "plugin library (default: the one built beside xmr, unless the config lists one)")
+      ("show", po::value(&fields)->multitoken(), "stored fields to print per hit")
+      ("explain", po::bool_switch(), "per-hit rescoring explanations")
+      ("jsonl", po::bool_switch(), "one JSON object per query instead of text")
+      ("output,o", po::value(&output), "write here (atomically) instead of stdout");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, "xmr search --index DIR --config FILE (--query TEXT | --queries FILE)", o, vm)) {
+    return 0;
+  }
+  if (k < 0) throw Error("--k must be >= 0");
+  if (queries.empty() && queries_path.empty()) throw Error("give --query TEXT or --queries FILE");
+  if (!queries_path.empty()) {
+    check_regular_file(queries_path);
+    std::ifstream in(queries_path, std::ios::binary);
+    size_t line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      size_t bad = 0;
+      if (!is_valid_utf8(line, &bad)) throw InputError(queries_path, line_no, "invalid UTF-8 at byte " + std::to_string(bad));
+      if (!line.empty()) queries.push_back(line);
+    }
+  }
+  if (plugin.empty()) plugin = default_plugin_path();
+  if (!plugin.empty()) load_plugin(plugin);
+
+  Lucene::IndexSearcherPtr searcher;
+  try {
+    boost::system::error_code ec;
+    if (!fs::is_directory(index_dir, ec)) throw Error(index_dir + ": not a directory");
+    Lucene::DirectoryPtr dir = Lucene::FSDirectory::open(utf8_to_wide(index_dir));
+    if (!Lucene::IndexReader::indexExists(dir)) throw Error(index_dir + ": no Lucene++ index here");
+    searcher = Lucene::newLucene<Lucene::IndexSearcher>(Lucene::IndexReader::open(dir, true));
+  } catch (const Lucene::LuceneException& e) {
+    throw Error(index_dir + ": cannot open index: " + wide_to_utf8(e.getError()));
+  }
+  const auto pipeline = Pipeline::create_from_file(config_path, searcher, make_lucene_analyzer(analyzer_name));
+
+  const bool jsonl = vm["jsonl"].as<bool>();
+  rapidjson::StringBuffer buf;
+  SearchRequest r;
+  r.num_hits = k;
+  r.explain = vm["explain"].as<bool>();
+  for (const auto& q : queries) {
+    r.text = q;
+    const SearchResult res = pipeline->search(r);
+    if (jsonl || !output.empty()) {
+      append_json(buf, q, res, searcher, fields);
+    } else {
+      print_human(q, res, searcher, fields);
+    }
+  }
+  if (!output.empty()) {
+    write_file_atomic(output, buf.GetString(), buf.GetSize());
+  } else if (jsonl) {
+    std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace xmr::cli
