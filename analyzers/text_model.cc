@@ -38,20 +38,23 @@ TrainParams default_text_train_params() {
 }
 
 TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vconfig, const TrainParams& params,
-                           TextTrainStats* stats) {
+                           TextTrainStats* stats, const ProgressFn& progress) {
   TextTrainStats local;
   TextTrainStats& st = stats ? *stats : local;
   if (data.size() == 0) throw Error("no training texts");
   const LabelVocabulary labels = LabelVocabulary::from_dataset(data);
   if (labels.size() == 0) throw Error("no labels in the training data");
   auto t0 = Clock::now();
+  if (progress) progress("features", 0, 0);
   CsrMatrix X;
   TextVectorizer vectorizer = TextVectorizer::fit(data.texts, vconfig, &X, params.threads);
   st.seconds_features = since(t0);
   const CsrMatrix Y = labels.label_matrix(data, false);
 
   t0 = Clock::now();
-  ModelParts parts = train_model_parts(X, Y, params, {}, &st.train);
+  TrainInputs inputs;
+  inputs.progress = progress;
+  ModelParts parts = train_model_parts(X, Y, params, inputs, &st.train);
   st.seconds_train = since(t0);
   parts.label_names = labels.names();
   parts.user_sections.emplace_back(kVocabularySection, vectorizer.serialize_vocabulary());

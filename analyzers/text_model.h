@@ -32,8 +32,9 @@ class TextModel {
  public:
   // Fits the vectorizer on data.texts, trains on its labels and returns the
   // model with vectorizer and label names embedded.
+  // `progress` gets the step "features" and then the engine's steps.
   static TextModel train(const TextDataset& data, const VectorizerConfig& vectorizer, const TrainParams& params,
-                         TextTrainStats* stats = nullptr);
+                         TextTrainStats* stats = nullptr, const ProgressFn& progress = {});
 
   // Loads a model file that carries a vectorizer. Throws xmr::Error naming the
   // path if the file is not a text model or is corrupt.

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -190,7 +191,7 @@ void train_child(const GatheredRows& g, const std::vector<Index>& instances, con
 }  // namespace
 
 ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
-                         const std::function<void(const std::string&)>& progress) {
+                         const ProgressFn& progress) {
   params.validate();
   tree.validate();
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
@@ -210,9 +211,16 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
   std::vector<GatheredRows> gathered(threads);
   std::vector<SolverScratch> scratch(threads);
   for (size_t t = 0; t < depth; ++t) {
-    if (progress) progress("level " + std::to_string(t + 1) + "/" + std::to_string(depth));
+    const std::string step = "level " + std::to_string(t + 1) + "/" + std::to_string(depth);
     const auto& child_ptr = tree.child_ptr[t];
     const size_t P = tree.num_nodes(t);
+    const size_t level_nodes = child_ptr[P];
+    std::atomic<size_t> nodes_done{0};
+    auto node_trained = [&] {
+      const size_t d = ++nodes_done;
+      if (progress && (d % 64 == 0 || d == level_nodes)) progress(step, d, level_nodes);
+    };
+    if (progress) progress(step, 0, level_nodes);
     for (size_t p = 0; p < P; ++p) {
       if (child_ptr[p + 1] - child_ptr[p] > kMaxChildrenPerNode) {
         throw Error("tree node " + std::to_string(p) + " of layer " + std::to_string(t) + " has more than " +
@@ -273,6 +281,7 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
           const ChildSlot slot = ChildSlot(c - child_ptr[p]);
           train_child(gathered[tid], active[p], pos[t + 1], c, slot, params, seed_of(c), scratch[tid],
                       chunks[p].weights, &chunks[p].bias[slot]);
+          node_trained();
         }
       }
     } else {
@@ -286,6 +295,7 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
           const Index c = Index(child_ptr[p] + j);
           train_child(gathered[0], active[p], pos[t + 1], c, ChildSlot(j), params, seed_of(c),
                       scratch[omp_get_thread_num()], per_child[j], &chunks[p].bias[j]);
+          node_trained();
         }
         for (auto& w : per_child) chunks[p].weights.insert(chunks[p].weights.end(), w.begin(), w.end());
       }
@@ -333,12 +343,12 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
     if (tree.num_labels != Y.cols) throw Error("the given tree has " + std::to_string(tree.num_labels) + " labels, the data " + std::to_string(Y.cols));
     tree.validate();
   } else {
-    if (inputs.progress) inputs.progress("label embedding");
+    if (inputs.progress) inputs.progress("label embedding", 0, 0);
     auto t0 = Clock::now();
     CsrMatrix emb = label_embedding(params.embedding, X, Y);
     if (inputs.label_features) emb = concat_label_features(emb, *inputs.label_features);
     st.seconds_embedding = seconds_since(t0);
-    if (inputs.progress) inputs.progress("clustering");
+    if (inputs.progress) inputs.progress("clustering", 0, 0);
     t0 = Clock::now();
     ClusteringParams cp = params.clustering;
     cp.seed = params.seed;

@@ -48,13 +48,18 @@ struct TrainParams {
   std::string to_json() const;  // recorded in the model's metadata
 };
 
+// Progress of a long step: `done` of `total` units (total 0 = unknown);
+// done == 0 starts the step. May be called from several threads at once, so
+// the receiver must be thread-safe (and cheap: it is called per unit).
+using ProgressFn = std::function<void(const std::string& step, size_t done, size_t total)>;
+
 // Optional inputs beyond X and Y.
 struct TrainInputs {
   const CsrMatrix* label_features = nullptr;  // L x F, concatenated to the embedding
   const LabelTree* tree = nullptr;             // use this tree instead of clustering
   std::vector<std::string> label_names;        // stored in the model when non-empty
-  // Called at the start of each step ("cluster", "level 1/2", ...).
-  std::function<void(const std::string&)> progress;
+  // Steps "label embedding", "clustering", "level t/depth" (units: tree nodes).
+  ProgressFn progress;
 };
 
 struct TrainStats {
@@ -74,6 +79,6 @@ inline Model train_model(const CsrMatrix& X, const CsrMatrix& Y, const TrainPara
 // Trains the levels of `tree` (exposed so label disentanglement can retrain on
 // a new tree). Returns parts without label names or user data.
 ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
-                         const std::function<void(const std::string&)>& progress = {});
+                         const ProgressFn& progress = {});
 
 }  // namespace xmr

@@ -4,8 +4,29 @@
 #include "analyzers/lucene_index.h"
 #include "index_tools/command.h"
 #include "index_tools/options.h"
+#include "index_tools/progress.h"
 
 namespace xmr::cli {
+
+namespace {
+
+// Lines in `path` (the progress total), or 0 if it cannot be read; the
+// indexer reports the real problem.
+size_t count_lines(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  char buf[1 << 16];
+  size_t lines = 0, n = 0;
+  char last = '\n';
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    for (size_t i = 0; i < n; ++i) lines += buf[i] == '\n';
+    last = buf[n - 1];
+  }
+  std::fclose(f);
+  return lines + (last != '\n');
+}
+
+}  // namespace
 
 int run_index(int argc, char** argv) {
   std::string input, index_dir;
@@ -24,9 +45,13 @@ int run_index(int argc, char** argv) {
   if (!parse_options(argc, argv, "xmr index --input FILE.jsonl --index DIR [options]", o, vm)) return 0;
   check_analyzer_name(spec.analyzer);
   const bool quiet = vm["quiet"].as<bool>();
+  Progress progress("xmr index", quiet);
+  const size_t lines = quiet ? 0 : count_lines(input);
   const size_t n = build_lucene_index(input, index_dir, spec, [&](size_t done) {
-    if (!quiet) std::fprintf(stderr, "xmr index: %zu documents\n", done);
+    progress.update("documents", done, lines);
   });
+  progress.update("documents", n, lines);
+  progress.finish();
   if (!quiet) std::fprintf(stderr, "xmr index: wrote %zu documents to %s\n", n, index_dir.c_str());
   return 0;
 }

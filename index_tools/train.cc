@@ -9,6 +9,7 @@
 #include "index_tools/command.h"
 #include "index_tools/data_input.h"
 #include "index_tools/options.h"
+#include "index_tools/progress.h"
 #include "index_tools/vectorizer_options.h"
 #include "analyzers/lucene_index.h"
 #include "analyzers/text_model.h"
@@ -49,6 +50,10 @@ int run_train(int argc, char** argv) {
   po::variables_map vm;
   if (!parse_options(argc, argv, "xmr train --input FILE|DIR --format xc|jsonl|index --model PATH [options]", o, vm)) return 0;
   const bool quiet = vm["quiet"].as<bool>();
+  Progress progress("xmr train", quiet);
+  const ProgressFn report = [&](const std::string& step, size_t done, size_t total) {
+    progress.update(step, done, total);
+  };
   if (embedding != "pifa" && embedding != "pii") throw Error("unknown --embedding '" + embedding + "' (known: pifa, pii)");
   p.embedding = embedding == "pifa" ? LabelEmbeddingKind::kPifa : LabelEmbeddingKind::kPii;
   p.solver.kind = parse_solver(solver);
@@ -71,12 +76,13 @@ int run_train(int argc, char** argv) {
     TextTrainStats st;
     const TextModel tm = [&] {
       try {
-        return TextModel::train(text, vc, p, &st);
+        return TextModel::train(text, vc, p, &st, report);
       } catch (const Error& e) {
         throw Error(input + ": " + e.what());  // e.g. no documents, no labels
       }
     }();
     tm.save(model_path);
+    progress.finish();
     if (!quiet) {
       std::fprintf(stderr,
                    "xmr train: %zu texts, %zu features, %zu labels; read %.2fs, features %.2fs, train %.2fs "
@@ -104,7 +110,7 @@ int run_train(int argc, char** argv) {
                                        p.clustering);
     in.tree = &user_tree;
   }
-  if (!quiet) in.progress = [](const std::string& step) { std::fprintf(stderr, "xmr train: %s\n", step.c_str()); };
+  in.progress = report;
   TrainStats stats;
   const auto t1 = std::chrono::steady_clock::now();
   Model model = [&] {
@@ -116,6 +122,7 @@ int run_train(int argc, char** argv) {
   }();
   const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   model.save(model_path);
+  progress.finish();
   if (!quiet) {
     std::fprintf(stderr,
                  "xmr train: %zu instances, %zu features, %zu labels; read %.2fs, train %.2fs (embedding %.2fs, "
