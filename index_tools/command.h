@@ -21,5 +21,6 @@ int run_eval(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 int run_synth(int argc, char** argv);
 int run_search(int argc, char** argv);
+int run_catalog(int argc, char** argv);
 
 }  // namespace xmr::cli

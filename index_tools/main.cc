@@ -15,6 +15,7 @@ const xmr::cli::Command kCommands[] = {
     {"search", "run queries through the plugin pipeline over an index", xmr::cli::run_search},
     {"inspect", "describe a model file", xmr::cli::run_inspect},
     {"synth", "write a seeded synthetic XC data set", xmr::cli::run_synth},
+    {"catalog", "write the demo's synthetic product catalog and queries", xmr::cli::run_catalog},
 };
 
 void usage(FILE* out) {

@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: installs dependencies if missing,
-# builds, generates a seeded synthetic data set, trains a model, evaluates it
-# and shows a few predictions. Everything goes to ${XMR_DEMO_DIR:-build/demo}.
+# The main job, on an embedded default: installs dependencies if missing,
+# builds, generates a product catalog (1,015 leaf categories, 40,000
+# products, 2,000 shopper queries), indexes it into Lucene++, trains a model
+# from the index, then runs the queries through the plugin pipeline
+# (categorize + rerank) and prints a report. Everything goes to
+# ${XMR_DEMO_DIR:-build/demo}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "== building (Release) ..."
 bash scripts/build.sh >/dev/null
-xmr=${XMR_BUILD_DIR:-build}/index_tools/xmr
+build=${XMR_BUILD_DIR:-build}
+xmr=$build/index_tools/xmr
 out=${XMR_DEMO_DIR:-build/demo}
 mkdir -p "$out"
 
-echo "== generating a synthetic catalogue: 20,000 rows, 50,000 features, 5,000 Zipf-distributed labels"
-"$xmr" synth --train "$out/train.txt" --test "$out/test.txt" --rows 20000 --test-rows 2000 \
-  --features 50000 --labels 5000 --seed 7
-echo "== training (PIFA, B=16, leaf 100, L2-SVM)"
-"$xmr" train --input "$out/train.txt" --format xc --normalize --model "$out/model.xmr"
-echo "== the model"
-"$xmr" inspect --model "$out/model.xmr" | head -n 9
-echo "== evaluation on 2,000 held-out rows (beam 10)"
-"$xmr" eval --model "$out/model.xmr" --input "$out/test.txt" --format xc --normalize --k 5
-echo "== first three predictions"
-"$xmr" predict --model "$out/model.xmr" --input "$out/test.txt" --format xc --normalize --k 3 | head -n 3
+echo "== generating the catalog"
+"$xmr" catalog --products-out "$out/products.jsonl" --queries-out "$out/queries.jsonl" \
+  --products 40000 --queries 2000 --seed 1
+echo "== indexing it into Lucene++ ($out/index)"
+"$xmr" index --input "$out/products.jsonl" --index "$out/index" --overwrite \
+  --text-field title --label-field categories --key-field id
+echo "== training a model from the index (titles -> categories)"
+"$xmr" train --input "$out/index" --format index --text-field title --label-field categories \
+  --model "$out/products.xmr"
+cp examples/product_search.json "$out/pipeline.json"
+echo "== running the shopper queries through the plugin pipeline ($out/pipeline.json)"
+"$build/examples/product_search_demo" --index "$out/index" --config "$out/pipeline.json" \
+  --queries "$out/queries.jsonl" --plugin "$build/plugin/libxmr_plugin.so"
+echo
+echo "Try your own query:  $xmr search --index $out/index --config $out/pipeline.json -q \"womens running shoes\" --show title --explain"
