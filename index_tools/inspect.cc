@@ -1,3 +1,5 @@
+#include <rapidjson/document.h>
+
 #include <cstdio>
 
 #include "core/model.h"
@@ -23,7 +25,45 @@ int run_inspect(int argc, char** argv) {
     std::printf("  level %zu: %zu nodes under %zu parents, %zu weights (%.1f per node)\n", t + 1, L.num_children,
                 L.num_parents, L.nnz, L.num_children ? double(L.nnz) / L.num_children : 0.0);
   }
-  std::printf("weights      %zu\nmetadata     %s\n", total, m.metadata_json().c_str());
+  std::printf("weights      %zu\n", total);
+  // The file is memory-mapped (pages load on use); the heap holds only the
+  // label -> slot index built at load.
+  const size_t heap = (m.num_labels() + 1 + m.num_slots()) * sizeof(Index);
+  std::printf("memory       %.1f MiB mapped from the file + %.1f KiB heap\n", m.file_size() / 1048576.0, heap / 1024.0);
+
+  rapidjson::Document meta;
+  meta.Parse(m.metadata_json().c_str());
+  if (!meta.HasParseError() && meta.HasMember("train") && meta["train"].IsObject()) {
+    std::printf("training    ");
+    for (const auto& kv : meta["train"].GetObject()) {
+      if (kv.value.IsString()) std::printf(" %s=%s", kv.name.GetString(), kv.value.GetString());
+      else if (kv.value.IsNumber()) std::printf(" %s=%g", kv.name.GetString(), kv.value.GetDouble());
+    }
+    std::printf("\n");
+  }
+  const rapidjson::Value* parts = nullptr;
+  if (!meta.HasParseError() && meta.HasMember("user") && meta["user"].IsObject() && meta["user"].HasMember("vectorizer")) {
+    const auto& v = meta["user"]["vectorizer"];
+    if (v.IsObject() && v.HasMember("parts") && v["parts"].IsArray()) parts = &v["parts"];
+  }
+  if (parts) {
+    std::printf("vectorizer   (TF-IDF parts, stacked)\n  %-10s %-8s %-7s %-7s %-7s %-9s %-10s %-6s\n", "analyzer", "unit",
+                "ngrams", "min_df", "max_df", "max_feat", "tf", "idf");
+    for (const auto& part : parts->GetArray()) {
+      auto num = [&](const char* k) { return part.HasMember(k) && part[k].IsNumber() ? part[k].GetDouble() : 0.0; };
+      auto flag = [&](const char* k) { return part.HasMember(k) && part[k].IsBool() && part[k].GetBool(); };
+      auto str = [&](const char* k) { return part.HasMember(k) && part[k].IsString() ? part[k].GetString() : "?"; };
+      const char* tf = flag("binary") ? "binary" : flag("sublinear_tf") ? "sublinear" : "raw";
+      char ngrams[32];
+      std::snprintf(ngrams, sizeof ngrams, "%g-%g", num("ngram_min"), num("ngram_max"));
+      std::printf("  %-10s %-8s %-7s %-7g %-7g %-9g %-10s %-6s%s\n", str("analyzer"), str("unit"), ngrams, num("min_df"),
+                  num("max_df"), num("max_features"), tf, flag("smooth_idf") ? "smooth" : "plain",
+                  flag("norm_l2") ? "  L2-normalised" : "");
+    }
+  } else {
+    std::printf("vectorizer   none (a bag-of-words model: give it XC feature rows)\n");
+  }
+  std::printf("metadata     %s\n", m.metadata_json().c_str());
   return 0;
 }
 
