@@ -170,6 +170,7 @@ int run_search(int argc, char** argv) {
       if (!is_valid_utf8(line, &bad)) throw InputError(queries_path, line_no, "invalid UTF-8 at byte " + std::to_string(bad));
       if (!line.empty()) queries.push_back(line);
     }
+    if (queries.empty()) throw Error(queries_path + ": no queries (one per line expected)");
   }
   if (plugin.empty()) plugin = default_plugin_path();
   if (!plugin.empty()) load_plugin(plugin);

@@ -2,8 +2,8 @@
 // titles (title text + category field), a model trained on the same titles,
 // and the test titles as queries. Skips when ../shared/datasets is absent.
 //
-// Relevance of a hit for a query: the hit's categories include the query's
-// deepest category (its longest category path).
+// Relevance of a hit for a query (examples/search_evaluation.h): the hit's
+// categories include the query's deepest category.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -17,6 +17,7 @@
 #include "analyzers/lucene_index.h"
 #include "analyzers/text_model.h"
 #include "core/metrics.h"
+#include "examples/search_evaluation.h"
 #include "plugin/pipeline.h"
 #include "plugin_test_util.h"
 
@@ -25,18 +26,9 @@ namespace {
 
 const std::string kDir = std::string(XMR_DATASETS_DIR) + "/flipkart";
 
-std::string deepest(const std::vector<std::string>& labels) {
-  std::string best;
-  for (const auto& l : labels) {
-    if (l.size() > best.size()) best = l;  // a path is longer than each of its prefixes
-  }
-  return best;
-}
-
 struct Fixture {
   testing::TempDir dir;
   TextDataset test;
-  std::vector<std::string> relevant_category;  // per test query
   Lucene::IndexSearcherPtr searcher;
   Lucene::AnalyzerPtr analyzer;
   std::string model_a, model_b;
@@ -56,7 +48,6 @@ struct Fixture {
     other.seed = 1;
     TextModel::train(train, default_vectorizer_config(), other).save(model_b);
     test = read_jsonl_dataset(kDir + "/test.jsonl");
-    for (const auto& ls : test.labels) relevant_category.push_back(deepest(ls));
     searcher = testing::open_searcher(dir.file("index"));
     analyzer = make_lucene_analyzer("standard");
   }
@@ -67,10 +58,6 @@ struct Fixture {
                             searcher, analyzer, PipelineOptions{dir.path()});
   }
 
-  // How many index docs carry `category`.
-  int32_t doc_freq(const std::string& category) const {
-    return searcher->docFreq(Lucene::newLucene<Lucene::Term>(L"labels", utf8_to_wide(category)));
-  }
 };
 
 Fixture* fixture() {
@@ -86,37 +73,6 @@ bool have_data() {
 #define SKIP_WITHOUT_DATA()                                                                               \
   if (!have_data()) GTEST_SKIP() << "shared dataset absent: " << kDir << "/train.jsonl (run from a checkout " \
                                     "with ../shared/datasets)"
-
-struct RetrievalQuality {
-  double ndcg10 = 0, p10 = 0;
-};
-
-RetrievalQuality retrieval_quality(const Fixture& f, const Pipeline& p) {
-  RetrievalQuality q;
-  SearchRequest r;
-  r.num_hits = 10;
-  for (size_t i = 0; i < f.test.size(); ++i) {
-    r.text = f.test.texts[i];
-    const SearchResult res = p.search(r);
-    const std::string& want = f.relevant_category[i];
-    double dcg = 0;
-    int relevant = 0;
-    for (size_t k = 0; k < res.hits.size(); ++k) {
-      const auto labels = testing::stored_values(f.searcher, res.hits[k].doc, "labels");
-      if (std::find(labels.begin(), labels.end(), want) != labels.end()) {
-        dcg += 1.0 / std::log2(k + 2.0);
-        ++relevant;
-      }
-    }
-    double ideal = 0;
-    for (int k = 0; k < std::min(10, f.doc_freq(want)); ++k) ideal += 1.0 / std::log2(k + 2.0);
-    q.ndcg10 += ideal > 0 ? dcg / ideal : 0;
-    q.p10 += relevant / 10.0;
-  }
-  q.ndcg10 /= (double)f.test.size();
-  q.p10 /= (double)f.test.size();
-  return q;
-}
 
 TEST(FlipkartPlugin, CategorizationThroughThePluginEqualsTheCore) {
   SKIP_WITHOUT_DATA();
@@ -149,8 +105,7 @@ TEST(FlipkartPlugin, CategorizationThroughThePluginEqualsTheCore) {
 TEST(FlipkartPlugin, RerankingImprovesRetrieval) {
   SKIP_WITHOUT_DATA();
   const Fixture& f = *fixture();
-  const RetrievalQuality plain = retrieval_quality(f, *f.make(""));
-  std::printf("[flipkart] plain Lucene:                      nDCG@10 %.4f, P@10 %.4f\n", plain.ndcg10, plain.p10);
+  const auto plain = f.make("");
   // The stage defaults with a 100-hit window, and the settings the README
   // recommends for hierarchical category fields (sum over a hit's path).
   const char* configs[][2] = {
@@ -159,10 +114,11 @@ TEST(FlipkartPlugin, RerankingImprovesRetrieval) {
                                       "window_size": 100, "rescore_query_weight": 5, "label_score": "sum"})"},
   };
   for (const auto& c : configs) {
-    const RetrievalQuality q = retrieval_quality(f, *f.make(c[1]));
-    std::printf("[flipkart] Lucene + rerank (%s): nDCG@10 %.4f, P@10 %.4f\n", c[0], q.ndcg10, q.p10);
-    EXPECT_GT(q.ndcg10, plain.ndcg10) << c[0];
-    EXPECT_GT(q.p10, plain.p10) << c[0];
+    const SearchEvaluation e = evaluate_search(f.searcher, *plain, *f.make(c[1]), f.test, "labels");
+    std::printf("[flipkart] plain Lucene nDCG@10 %.4f, P@10 %.4f; + rerank (%s): nDCG@10 %.4f, P@10 %.4f\n",
+                e.plain_ndcg10, e.plain_p10, c[0], e.pipeline_ndcg10, e.pipeline_p10);
+    EXPECT_GT(e.pipeline_ndcg10, e.plain_ndcg10) << c[0];
+    EXPECT_GT(e.pipeline_p10, e.plain_p10) << c[0];
   }
 }
 
