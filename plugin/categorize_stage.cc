@@ -31,13 +31,7 @@ class CategorizeStage : public Stage, public Classifier {
     config.reject_unknown_keys({"type", "name"});
     if (mode_ != Mode::kAnnotate) {
       if (field_.empty()) config.fail("field", "is required in mode \"" + mode + "\"");
-      const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
-      require_indexed_field(reader, field_, config.context());
-      const LabelTermOverlap o = count_label_terms(reader, utf8_to_wide(field_), version->labels());
-      if (o.terms > 0 && o.labels == 0) {
-        config.fail("field", "none of the " + std::to_string(o.terms) + " terms of field \"" + field_ +
-                                 "\" is a label of model " + version->path());
-      }
+      require_label_field(config, "field", field_, *version, env.searcher()->getIndexReader());
     }
     field_wide_ = utf8_to_wide(field_);
   }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/filesystem.hpp>
 
+#include "analyzers/utf8.h"
 #include "core/error.h"
 #include "plugin/json_config.h"
 
@@ -77,6 +78,16 @@ ModelBinding bind_model(const JsonConfig& config, const StageSpec& spec, StageEn
   b.slot = env.resource(name, [&] { return std::make_shared<ModelHandle>(path.string()); });
   b.handle = std::static_pointer_cast<ModelHandle>(env.resource_at(b.slot));
   return b;
+}
+
+void require_label_field(const JsonConfig& config, const char* key, const std::string& field,
+                         const ModelVersion& model, const Lucene::IndexReaderPtr& reader) {
+  require_indexed_field(reader, field, config.context());
+  const LabelTermOverlap o = count_label_terms(reader, utf8_to_wide(field), model.labels());
+  if (o.terms > 0 && o.labels == 0) {
+    config.fail(key, "none of the " + std::to_string(o.terms) + " terms of field \"" + field +
+                         "\" is a label of model " + model.path());
+  }
 }
 
 const SparseVectorView& vectorize_query(const ModelVersion& model, const std::string& text) {

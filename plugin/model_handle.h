@@ -101,6 +101,12 @@ struct ModelBinding {
 // under that name.
 ModelBinding bind_model(const JsonConfig& config, const StageSpec& spec, StageEnv& env);
 
+// Checks the stage option `key`, naming index field `field`: it must be an
+// indexed field of `reader`, and (unless it has no terms) some of its terms
+// must be labels of `model`. Fails through `config` otherwise.
+void require_label_field(const JsonConfig& config, const char* key, const std::string& field,
+                         const ModelVersion& model, const Lucene::IndexReaderPtr& reader);
+
 // The TF-IDF vector of `text` under `model`, cached per thread so the stages
 // of one query vectorize it once. Valid until the calling thread vectorizes
 // another (model, text).

@@ -37,14 +37,8 @@ class RerankStage : public Stage {
     config.reject_unknown_keys({"type", "name"});
 
     const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
-    require_indexed_field(reader, field_, config.context());
+    require_label_field(config, "label_field", field_, *model_.handle->current_version(), reader);
     field_wide_ = utf8_to_wide(field_);
-    const auto version = model_.handle->current_version();
-    const LabelTermOverlap o = count_label_terms(reader, field_wide_, version->labels());
-    if (o.terms > 0 && o.labels == 0) {
-      config.fail("label_field", "none of the " + std::to_string(o.terms) + " terms of field \"" + field_ +
-                                     "\" is a label of model " + version->path());
-    }
     segments_ = map_segments(reader);
     model_.handle->warm_segment_labels(segments_.segments, field_wide_);
   }
