@@ -117,22 +117,27 @@ std::vector<Index> balanced_spherical_kmeans(const CsrMatrix& E, const std::vect
     state = splitmix64(state);
     std::swap(order[c], order[c + state % (n - c)]);
   }
-  std::vector<float> centroid(k * F, 0.0f);
+  // Centroids are stored feature-major (centroid[f * k + c]) so each non-zero
+  // of an item touches k adjacent floats: the similarity loop vectorises and
+  // reads one cache line per feature instead of k scattered ones.
+  std::vector<float> centroid(F * k, 0.0f);
   for (size_t c = 0; c < k; ++c) {
     const Index i = order[c];
-    for (Offset p = X.ptr[i]; p < X.ptr[i + 1]; ++p) centroid[c * F + X.col[p]] = X.val[p];
+    for (Offset p = X.ptr[i]; p < X.ptr[i + 1]; ++p) centroid[size_t(X.col[p]) * k + c] = X.val[p];
   }
 
   std::vector<float> sim(n * k);
   std::vector<Index> prev(n, Index(-1));
+  std::vector<double> norm_sq(k);
   for (int iter = 0; iter <= max_iter; ++iter) {
 #pragma omp parallel for schedule(static) if (n * k > 65536)
     for (size_t i = 0; i < n; ++i) {
-      for (size_t c = 0; c < k; ++c) {
-        const float* w = centroid.data() + c * F;
-        float s = 0.0f;
-        for (Offset p = X.ptr[i]; p < X.ptr[i + 1]; ++p) s += X.val[p] * w[X.col[p]];
-        sim[i * k + c] = s;
+      float* s = sim.data() + i * k;
+      std::fill(s, s + k, 0.0f);
+      for (Offset p = X.ptr[i]; p < X.ptr[i + 1]; ++p) {
+        const float v = X.val[p];
+        const float* w = centroid.data() + size_t(X.col[p]) * k;
+        for (size_t c = 0; c < k; ++c) s[c] += v * w[c];
       }
     }
     balanced_assign(sim, n, k, assign);
@@ -140,17 +145,17 @@ std::vector<Index> balanced_spherical_kmeans(const CsrMatrix& E, const std::vect
     prev = assign;
     std::fill(centroid.begin(), centroid.end(), 0.0f);
     for (size_t i = 0; i < n; ++i) {
-      float* w = centroid.data() + size_t(assign[i]) * F;
-      for (Offset p = X.ptr[i]; p < X.ptr[i + 1]; ++p) w[X.col[p]] += X.val[p];
+      const size_t c = assign[i];
+      for (Offset p = X.ptr[i]; p < X.ptr[i + 1]; ++p) centroid[size_t(X.col[p]) * k + c] += X.val[p];
     }
-    for (size_t c = 0; c < k; ++c) {
-      float* w = centroid.data() + c * F;
-      double sq = 0;
-      for (size_t f = 0; f < F; ++f) sq += double(w[f]) * w[f];
-      if (sq > 0) {
-        const float inv = float(1.0 / std::sqrt(sq));
-        for (size_t f = 0; f < F; ++f) w[f] *= inv;
-      }
+    std::fill(norm_sq.begin(), norm_sq.end(), 0.0);
+    for (size_t f = 0; f < F; ++f) {
+      for (size_t c = 0; c < k; ++c) norm_sq[c] += double(centroid[f * k + c]) * centroid[f * k + c];
+    }
+    std::vector<float> inv(k);
+    for (size_t c = 0; c < k; ++c) inv[c] = norm_sq[c] > 0 ? float(1.0 / std::sqrt(norm_sq[c])) : 0.0f;
+    for (size_t f = 0; f < F; ++f) {
+      for (size_t c = 0; c < k; ++c) centroid[f * k + c] *= inv[c];
     }
   }
   return assign;

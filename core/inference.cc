@@ -45,7 +45,10 @@ void slots_to_labels(const TreeView& tree, std::vector<Node>& nodes, size_t k, R
                      std::vector<ScoredLabel>& out) {
   for (Node& n : nodes) n.id = tree.slot_label[n.id];
   if (tree.repeated_labels) {
-    std::sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) { return a.id < b.id; });
+    // By score within a label too, so a mean sums in the same order whatever
+    // order the slots arrived in (batch and single-query paths agree).
+    std::sort(nodes.begin(), nodes.end(),
+              [](const Node& a, const Node& b) { return a.id < b.id || (a.id == b.id && a.score < b.score); });
     size_t w = 0;
     for (size_t r = 0; r < nodes.size();) {
       size_t e = r;
@@ -84,6 +87,43 @@ void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictP
     return;
   }
   slots_to_labels(tree, ws.beam, size_t(params.top_k), params.repeated, out);
+}
+
+void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, size_t end, const PredictParams& params,
+                       BatchWorkspace& ws, std::vector<ScoredLabel>* out) {
+  const size_t n = end - begin;
+  const size_t depth = tree.layers.size();
+  if (ws.beams.size() < n) {
+    ws.beams.resize(n);
+    ws.candidates.resize(n);
+  }
+  for (size_t i = 0; i < n; ++i) ws.beams[i].assign(1, {0, postprocess_initial(params.postprocessor)});
+  for (size_t t = 0; t < depth; ++t) {
+    const LayerView& layer = tree.layers[t];
+    ws.pairs.clear();
+    for (size_t i = 0; i < n; ++i) {
+      for (const Node& node : ws.beams[i]) ws.pairs.push_back({node.id, Index(i), node.score});
+      ws.candidates[i].clear();
+    }
+    std::sort(ws.pairs.begin(), ws.pairs.end(), [](const BatchWorkspace::Pair& a, const BatchWorkspace::Pair& b) {
+      return a.parent < b.parent || (a.parent == b.parent && a.query < b.query);
+    });
+    for (const BatchWorkspace::Pair& pair : ws.pairs) {
+      const size_t width = layer.num_children_of(pair.parent);
+      if (ws.raw.size() < width) ws.raw.resize(width);
+      layer.score_chunk(pair.parent, X.row(begin + pair.query), ws.raw.data());
+      const Index first = layer.child_ptr[pair.parent];
+      auto& cand = ws.candidates[pair.query];
+      for (size_t j = 0; j < width; ++j) {
+        cand.push_back({Index(first + j), postprocess_combine(params.postprocessor, pair.score, ws.raw[j])});
+      }
+    }
+    for (size_t i = 0; i < n; ++i) {
+      std::swap(ws.beams[i], ws.candidates[i]);
+      if (t + 1 < depth) keep_best(ws.beams[i], size_t(params.beam_size));
+    }
+  }
+  for (size_t i = 0; i < n; ++i) slots_to_labels(tree, ws.beams[i], size_t(params.top_k), params.repeated, out[i]);
 }
 
 void score_labels(const TreeView& tree, const SparseVectorView& q, const Index* labels, size_t n, PostProcessor post,

@@ -66,6 +66,26 @@ struct InferenceWorkspace {
 void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                  std::vector<ScoredLabel>& out, size_t stop_layer = SIZE_MAX);
 
+// Workspace of beam_search_batch; reused across batches.
+struct BatchWorkspace {
+  struct Pair {
+    Index parent;
+    Index query;  // position within the batch
+    float score;  // the parent's combined score for that query
+  };
+  std::vector<Pair> pairs;
+  std::vector<std::vector<InferenceWorkspace::Node>> beams, candidates;
+  std::vector<float> raw;
+};
+
+// Beam search for rows [begin, end) of X, one level at a time for the whole
+// batch: each level's (parent, query) pairs are scored in parent order, so a
+// chunk is read once per batch while it is hot in cache instead of once per
+// query. out[i - begin] gets row i's labels; results equal beam_search's on
+// each row exactly.
+void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, size_t end, const PredictParams& params,
+                       BatchWorkspace& ws, std::vector<ScoredLabel>* out);
+
 // The combined score of each of `labels` for query q, as beam search would give
 // it if the label were reached (max or mean over its slots). Labels must be
 // < num_labels. Shared ancestors are scored once per call.

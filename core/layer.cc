@@ -27,6 +27,33 @@ inline const Index* gallop(const Index* f, const Index* end, Index key) {
 }  // namespace
 
 void LayerView::score_chunk(size_t parent, const SparseVectorView& q, float* out) const {
+  if (lookup == nullptr || lookup->chunks[parent].count == 0) {
+    score_chunk_search(parent, q, out);
+    return;
+  }
+  const size_t first_child = child_ptr[parent];
+  const size_t width = child_ptr[parent + 1] - first_child;
+  for (size_t j = 0; j < width; ++j) out[j] = bias[first_child + j];
+
+  const ChunkBuckets& c = lookup->chunks[parent];
+  const uint32_t* start = lookup->bucket_start.data() + c.first;
+  const Offset chunk_begin = chunk_ptr[parent];
+  const Index* f = feat_ids + chunk_begin;
+  for (size_t k = 0; k < q.nnz; ++k) {
+    const Index feature = q.indices[k];
+    if (feature < c.base) continue;
+    const size_t b = size_t(feature - c.base) >> c.shift;
+    if (b >= c.count) break;  // query features ascend: the rest are past the chunk too
+    for (uint32_t pos = start[b], end = start[b + 1]; pos < end; ++pos) {
+      if (f[pos] >= feature) {
+        if (f[pos] == feature) add_feature(*this, size_t(chunk_begin + pos), q.values[k], out);
+        break;
+      }
+    }
+  }
+}
+
+void LayerView::score_chunk_search(size_t parent, const SparseVectorView& q, float* out) const {
   const size_t first_child = child_ptr[parent];
   const size_t width = child_ptr[parent + 1] - first_child;
   for (size_t j = 0; j < width; ++j) out[j] = bias[first_child + j];
@@ -40,6 +67,30 @@ void LayerView::score_chunk(size_t parent, const SparseVectorView& q, float* out
     f = gallop(f, f_end, q.indices[k]);
     if (f != f_end && *f == q.indices[k]) add_feature(*this, size_t(f - feat_ids), q.values[k], out);
   }
+}
+
+LayerLookup build_lookup(const LayerView& L) {
+  LayerLookup lookup;
+  lookup.chunks.resize(L.num_parents);
+  for (size_t p = 0; p < L.num_parents; ++p) {
+    const Index* f = L.feat_ids + L.chunk_ptr[p];
+    const size_t n = size_t(L.chunk_ptr[p + 1] - L.chunk_ptr[p]);
+    if (n < kMinIndexedChunkFeatures) continue;
+    ChunkBuckets& c = lookup.chunks[p];
+    c.base = f[0];
+    const uint64_t range = uint64_t(f[n - 1]) - f[0] + 1;
+    const uint64_t target = std::max<uint64_t>(1, n / 2);
+    while (((range - 1) >> c.shift) + 1 > target) ++c.shift;
+    c.count = uint32_t(((range - 1) >> c.shift) + 1);
+    c.first = lookup.bucket_start.size();
+    // bucket_start[b] = first position whose bucket is >= b
+    size_t pos = 0;
+    for (uint32_t b = 0; b <= c.count; ++b) {
+      while (pos < n && (size_t(f[pos] - c.base) >> c.shift) < b) ++pos;
+      lookup.bucket_start.push_back(uint32_t(pos));
+    }
+  }
+  return lookup;
 }
 
 LayerView LayerData::view() const {

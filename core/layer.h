@@ -12,6 +12,13 @@
 // so scoring a sparse query against a chunk is a merge-join of two sorted
 // feature lists. bias[c] is child c's constant term. LayerView points into
 // memory owned elsewhere (a model blob, mapped or not); LayerData owns it.
+//
+// Finding a query's features in a large chunk is the cost of inference, so a
+// loaded model adds a ChunkLookup to each level: every chunk's features are
+// cut into buckets of equal id range (about two features each), and a query
+// feature is found by one shift and a short scan instead of a search. The
+// lookup changes how slots are found, never which ones, so scores are
+// bit-identical with and without it.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +32,22 @@ namespace xmr {
 using ChildSlot = uint16_t;  // a child's index within its parent's chunk
 constexpr size_t kMaxChildrenPerNode = 65535;
 
+// Per-chunk bucket index (see above). Chunks with few features have none.
+struct ChunkBuckets {
+  Index base = 0;        // the chunk's smallest feature id
+  uint32_t shift = 0;    // bucket of feature f: (f - base) >> shift
+  uint32_t count = 0;    // number of buckets; 0 = not indexed
+  Offset first = 0;      // the chunk's first entry in LayerLookup::bucket_start
+};
+
+struct LayerLookup {
+  std::vector<ChunkBuckets> chunks;  // one per parent
+  // For an indexed chunk c: bucket b holds the chunk's features at positions
+  // [bucket_start[c.first + b], bucket_start[c.first + b + 1]) relative to the
+  // chunk's start (count + 1 entries per chunk).
+  std::vector<uint32_t> bucket_start;
+};
+
 struct LayerView {
   size_t num_parents = 0;
   size_t num_children = 0;
@@ -37,12 +60,23 @@ struct LayerView {
   const ChildSlot* entry_child = nullptr;  // nnz
   const float* entry_value = nullptr;      // nnz
   const float* bias = nullptr;             // num_children
+  const LayerLookup* lookup = nullptr;     // optional, see build_lookup()
 
   size_t num_children_of(size_t p) const { return child_ptr[p + 1] - child_ptr[p]; }
 
-  // out[j] = raw score of the j-th child of `parent` for query q.
+  // out[j] = raw score of the j-th child of `parent` for query q (sorted
+  // unique feature ids). Uses the lookup when there is one.
   void score_chunk(size_t parent, const SparseVectorView& q, float* out) const;
+
+  // The same scores found by searching the chunk's sorted feature list
+  // (galloping), without the lookup: the reference the fast path must equal.
+  void score_chunk_search(size_t parent, const SparseVectorView& q, float* out) const;
 };
+
+// Builds the bucket index of every chunk of L with at least
+// kMinIndexedChunkFeatures features (L's features must be sorted per chunk).
+constexpr size_t kMinIndexedChunkFeatures = 8;
+LayerLookup build_lookup(const LayerView& L);
 
 struct LayerData {
   std::vector<Index> child_ptr{0};

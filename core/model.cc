@@ -196,6 +196,14 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
     m.tree_.layers.push_back(L);
     parents = L.num_children;
   }
+  // Lookups are built after every level is read so the vector never moves
+  // under the views that point into it.
+  m.lookups_ = std::make_shared<std::vector<LayerLookup>>();
+  m.lookups_->reserve(depth);
+  for (LayerView& L : m.tree_.layers) {
+    m.lookups_->push_back(build_lookup(L));
+    L.lookup = &m.lookups_->back();
+  }
   const size_t num_slots = parents;
   m.tree_.num_labels = num_labels;
   m.tree_.slot_label = array_section<Index>(m.file_, name, "tree/slot_label", num_slots);
@@ -253,19 +261,32 @@ void Model::predict(const SparseVectorView& q, const PredictParams& params, Infe
   beam_search(tree_, q, params, ws, out);
 }
 
-std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, const PredictParams& params,
-                                                           int threads) const {
+std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, const PredictParams& params, int threads,
+                                                           BatchOrder order) const {
   params.validate();
   if (X.cols > num_features_) {
     throw Error("query matrix has " + std::to_string(X.cols) + " features, the model " + std::to_string(num_features_));
   }
   std::vector<std::vector<ScoredLabel>> out(X.rows);
   const int nt = threads > 0 ? threads : omp_get_max_threads();
+  if (order == BatchOrder::kByQuery) {
+#pragma omp parallel num_threads(nt)
+    {
+      InferenceWorkspace ws;
+#pragma omp for schedule(dynamic, 64)
+      for (size_t i = 0; i < X.rows; ++i) beam_search(tree_, X.row(i), params, ws, out[i]);
+    }
+    return out;
+  }
+  const size_t blocks = (X.rows + kBatchBlockRows - 1) / kBatchBlockRows;
 #pragma omp parallel num_threads(nt)
   {
-    InferenceWorkspace ws;
-#pragma omp for schedule(dynamic, 64)
-    for (size_t i = 0; i < X.rows; ++i) beam_search(tree_, X.row(i), params, ws, out[i]);
+    BatchWorkspace ws;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t b = 0; b < blocks; ++b) {
+      const size_t begin = b * kBatchBlockRows, end = std::min(X.rows, begin + kBatchBlockRows);
+      beam_search_batch(tree_, X, begin, end, params, ws, out.data() + begin);
+    }
   }
   return out;
 }
