@@ -22,5 +22,6 @@ int run_inspect(int argc, char** argv);
 int run_synth(int argc, char** argv);
 int run_search(int argc, char** argv);
 int run_catalog(int argc, char** argv);
+int run_bench(int argc, char** argv);
 
 }  // namespace xmr::cli

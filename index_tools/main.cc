@@ -16,6 +16,7 @@ const xmr::cli::Command kCommands[] = {
     {"inspect", "describe a model file", xmr::cli::run_inspect},
     {"synth", "write a seeded synthetic XC data set", xmr::cli::run_synth},
     {"catalog", "write the demo's synthetic product catalog and queries", xmr::cli::run_catalog},
+    {"bench", "benchmark training, loading and inference from 10^3 to 10^6 labels", xmr::cli::run_bench},
 };
 
 void usage(FILE* out) {

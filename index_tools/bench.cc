@@ -1,0 +1,173 @@
+// xmr bench: the benchmark table. Each set runs in a child process (this
+// binary with --run-one) so that its peak memory and its page cache state are
+// its own; the parent collects one JSON object per set, prints the table and
+// optionally writes all objects as a JSON array.
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "index_tools/bench_run.h"
+#include "index_tools/command.h"
+#include "index_tools/options.h"
+
+extern char** environ;
+
+namespace xmr::cli {
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::vector<int> parse_threads(const std::string& s) {
+  std::vector<int> out;
+  for (const std::string& item : split_list(s)) {
+    size_t used = 0;
+    int t = 0;
+    try {
+      t = std::stoi(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || t < 1 || t > 256) throw Error("--train-threads: '" + item + "' is not a thread count");
+    out.push_back(t);
+  }
+  if (out.empty()) throw Error("--train-threads: give at least one thread count");
+  return out;
+}
+
+// Runs `argv` and returns its standard output; throws when it fails.
+std::string run_child(const std::vector<std::string>& args, const std::string& set) {
+  int pipe_fd[2];
+  if (::pipe(pipe_fd) != 0) throw Error("bench: pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fd[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fd[0]);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fd[1]);
+  if (rc != 0) {
+    ::close(pipe_fd[0]);
+    throw Error("bench: cannot start a child process for " + set);
+  }
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  ::close(pipe_fd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error("bench: the run for " + set + " failed" +
+                (WIFSIGNALED(status) ? " (killed by signal " + std::to_string(WTERMSIG(status)) + ")" : std::string()));
+  }
+  return out;
+}
+
+double num(const rapidjson::Value& o, const char* key) {
+  return o.HasMember(key) && o[key].IsNumber() ? o[key].GetDouble() : 0.0;
+}
+
+// Training seconds of the run with `threads` threads, or 0.
+double train_seconds(const rapidjson::Value& o, int threads, const char* key) {
+  for (const auto& t : o["training"].GetArray()) {
+    if (t["threads"].GetInt() == threads) return num(t, key);
+  }
+  return 0;
+}
+
+void print_table(const rapidjson::Document& runs, const std::vector<int>& threads) {
+  std::printf("%-18s %8s %8s %8s", "set", "labels", "rows", "tree s");
+  for (int t : threads) std::printf(" %9s", ("train " + std::to_string(t) + "t").c_str());
+  std::printf(" %8s %8s %8s %9s %9s %9s %8s %8s %6s %6s\n", "model MB", "peak MB", "load ms", "ms/q 1t", "chunk 1t",
+              "ms/q 2t", "p50 us", "p99 us", "P@1", "P@5");
+  for (const auto& o : runs.GetArray()) {
+    std::printf("%-18s %8.0f %8.0f %8.2f", o["set"].GetString(), num(o, "labels"), num(o, "rows"),
+                train_seconds(o, threads.front(), "seconds_tree"));
+    for (int t : threads) std::printf(" %9.2f", train_seconds(o, t, "seconds"));
+    std::printf(" %8.1f %8.0f %8.2f %9.4f %9.4f %9.4f %8.1f %8.1f %6.2f %6.2f\n", num(o, "model_bytes") / 1e6,
+                num(o, "peak_rss_mib"), num(o, "load_ms_median"), num(o, "batch_ms_per_query_1t"),
+                num(o, "batch_by_chunk_ms_per_query_1t"), num(o, "batch_ms_per_query_2t"), num(o, "latency_us_p50"),
+                num(o, "latency_us_p99"), num(o, "P@1"), num(o, "P@5"));
+  }
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  BenchConfig config;
+  std::string labels, threads, json_path, run_one;
+  std::vector<std::string> datasets;
+  po::options_description o("xmr bench options");
+  o.add_options()
+      ("labels", po::value(&labels)->default_value("1000,10000,100000"),
+       "synthetic label counts, comma-separated (e.g. 1000,10000,100000,1000000); empty for none")
+      ("dataset", po::value(&datasets)->composing(),
+       "a data set directory (train.txt/test.txt or train.jsonl/test.jsonl); repeatable")
+      ("train-threads", po::value(&threads)->default_value("1,2"), "thread counts to train with, comma-separated")
+      ("queries", po::value(&config.queries)->default_value(2000), "synthetic test queries")
+      ("beam-size", po::value(&config.beam_size)->default_value(10), "beam width")
+      ("top-k", po::value(&config.top_k)->default_value(10), "labels returned")
+      ("seed", po::value(&config.seed)->default_value(0), "data and training seed")
+      ("work-dir", po::value(&config.work_dir)->default_value("/tmp"), "where model files are written and removed")
+      ("json", po::value(&json_path), "also write the results as a JSON array here (atomically)")
+      ("quiet,q", po::bool_switch(&config.quiet), "no progress lines")
+      ("run-one", po::value(&run_one), "internal: measure one set and print its JSON object");
+  po::variables_map vm;
+  if (!parse_options(argc, argv, "xmr bench [--labels 1000,10000,...] [--dataset DIR]... [--json FILE]", o, vm)) {
+    return 0;
+  }
+  config.train_threads = parse_threads(threads);
+  if (config.queries < 1) throw Error("--queries must be >= 1");
+  if (config.beam_size < 1 || config.top_k < 1) throw Error("--beam-size and --top-k must be >= 1");
+  if (!run_one.empty()) {
+    std::printf("%s\n", run_bench_set(run_one, config).c_str());
+    return 0;
+  }
+
+  std::vector<std::string> sets;
+  for (const std::string& l : split_list(labels)) sets.push_back("synthetic:" + l);
+  for (const std::string& d : datasets) sets.push_back(d);
+  if (sets.empty()) throw Error("nothing to run: give --labels and/or --dataset");
+
+  rapidjson::Document runs(rapidjson::kArrayType);
+  for (const std::string& set : sets) {
+    std::vector<std::string> args = {"xmr", "bench", "--run-one", set, "--train-threads", threads,
+                                     "--queries", std::to_string(config.queries), "--beam-size",
+                                     std::to_string(config.beam_size), "--top-k", std::to_string(config.top_k),
+                                     "--seed", std::to_string(config.seed), "--work-dir", config.work_dir};
+    if (config.quiet) args.push_back("-q");
+    const std::string out = run_child(args, set);
+    rapidjson::Document one;
+    if (one.Parse(out.c_str()).HasParseError() || !one.IsObject()) throw Error("bench: bad output from the run for " + set);
+    runs.PushBack(rapidjson::Value(one, runs.GetAllocator()), runs.GetAllocator());
+  }
+  print_table(runs, config.train_threads);
+  if (!json_path.empty()) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    runs.Accept(w);
+    write_file_atomic(json_path, std::string(buf.GetString()) + "\n");
+  }
+  return 0;
+}
+
+}  // namespace xmr::cli

@@ -1,0 +1,229 @@
+#include "index_tools/bench_run.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "analyzers/text_dataset.h"
+#include "analyzers/text_model.h"
+#include "analyzers/vectorizer.h"
+#include "core/error.h"
+#include "core/metrics.h"
+#include "core/model.h"
+#include "core/trainer.h"
+#include "core/xc_format.h"
+#include "examples/synthetic_xc.h"
+
+namespace xmr::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+double peak_rss_mib() {
+  struct rusage ru;
+  ::getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+double current_rss_mib() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return double(resident) * double(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+struct BenchData {
+  std::string name;
+  bool text = false;
+  CsrMatrix X_train, Y_train, X_test, Y_test;
+};
+
+BenchData synthetic_data(const std::string& set, const BenchConfig& config) {
+  const std::string count = set.substr(std::string("synthetic:").size());
+  size_t labels = 0;
+  try {
+    size_t used = 0;
+    labels = std::stoul(count, &used);
+    if (used != count.size()) throw Error("");
+  } catch (const std::exception&) {
+    throw Error("bench set '" + set + "': expected synthetic:<label count>");
+  }
+  if (labels < 2 || labels > 10'000'000) throw Error("bench set '" + set + "': label count must be in 2..10000000");
+  const ScaleShape shape = scale_shape(labels);
+  SyntheticXcParams p;
+  p.rows = shape.rows + config.queries;
+  p.features = shape.features;
+  p.labels = shape.labels;
+  p.seed = config.seed + 1;
+  XcDataset all = generate_synthetic_xc(p);
+  all.features.normalize_rows_l2();
+  std::vector<Index> train_rows, test_rows;
+  for (size_t i = 0; i < all.features.rows; ++i) (i < shape.rows ? train_rows : test_rows).push_back(Index(i));
+  BenchData d;
+  d.name = "synthetic-" + std::to_string(labels);
+  d.X_train = all.features.select_rows(train_rows);
+  d.Y_train = all.labels.select_rows(train_rows);
+  d.X_test = all.features.select_rows(test_rows);
+  d.Y_test = all.labels.select_rows(test_rows);
+  return d;
+}
+
+BenchData directory_data(const std::string& dir) {
+  BenchData d;
+  const size_t slash = dir.find_last_of('/', dir.size() > 1 ? dir.size() - 2 : 0);
+  d.name = dir.substr(slash == std::string::npos ? 0 : slash + 1);
+  if (!d.name.empty() && d.name.back() == '/') d.name.pop_back();
+  if (exists(dir + "/train.txt") && exists(dir + "/test.txt")) {
+    XcDataset train = read_xc_file(dir + "/train.txt"), test = read_xc_file(dir + "/test.txt");
+    train.features.normalize_rows_l2();
+    test.features.normalize_rows_l2();
+    d.X_train = std::move(train.features);
+    d.Y_train = std::move(train.labels);
+    d.X_test = std::move(test.features);
+    d.Y_test = std::move(test.labels);
+    if (d.X_test.cols < d.X_train.cols) d.X_test.cols = d.X_train.cols;
+    if (d.X_test.cols > d.X_train.cols) throw Error(dir + "/test.txt: more features than the training file");
+    return d;
+  }
+  if (exists(dir + "/train.jsonl") && exists(dir + "/test.jsonl")) {
+    const TextDataset train = read_jsonl_dataset(dir + "/train.jsonl"), test = read_jsonl_dataset(dir + "/test.jsonl");
+    const TextVectorizer vectorizer = TextVectorizer::fit(train.texts, default_vectorizer_config(), &d.X_train);
+    d.X_test = vectorizer.transform_batch(test.texts);
+    const LabelVocabulary labels = LabelVocabulary::from_dataset(train);
+    d.Y_train = labels.label_matrix(train, false);
+    d.Y_test = labels.label_matrix(test, true);
+    d.text = true;
+    return d;
+  }
+  throw Error("bench set '" + dir + "': no train.txt/test.txt or train.jsonl/test.jsonl there");
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
+}
+
+}  // namespace
+
+ScaleShape scale_shape(size_t labels) {
+  const size_t rows = std::max<size_t>(labels, 20000);
+  return {rows, 2 * rows, labels};
+}
+
+std::string run_bench_set(const std::string& set, const BenchConfig& config) {
+  auto note = [&](const std::string& what) {
+    if (!config.quiet) std::fprintf(stderr, "xmr bench: %s: %s\n", set.c_str(), what.c_str());
+  };
+  note("preparing data");
+  auto t0 = Clock::now();
+  BenchData data = set.rfind("synthetic:", 0) == 0 ? synthetic_data(set, config) : directory_data(set);
+  const double seconds_data = seconds_since(t0);
+  const double data_rss = current_rss_mib();
+
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("set"), w.String(data.name.c_str());
+  w.Key("rows"), w.Uint64(data.X_train.rows);
+  w.Key("features"), w.Uint64(data.X_train.cols);
+  w.Key("labels"), w.Uint64(data.Y_train.cols);
+  w.Key("nnz_per_row"), w.Double(data.X_train.rows ? double(data.X_train.nnz()) / double(data.X_train.rows) : 0.0);
+  w.Key("test_rows"), w.Uint64(data.X_test.rows);
+  w.Key("seconds_data"), w.Double(seconds_data);
+  w.Key("data_rss_mib"), w.Double(data_rss);
+
+  TrainParams params = data.text ? default_text_train_params() : TrainParams{};
+  params.seed = config.seed;
+  ModelParts parts;
+  w.Key("training"), w.StartArray();
+  for (int threads : config.train_threads) {
+    note("training on " + std::to_string(threads) + " thread(s)");
+    params.threads = threads;
+    TrainStats st;
+    t0 = Clock::now();
+    parts = train_model_parts(data.X_train, data.Y_train, params, {}, &st);
+    const double secs = seconds_since(t0);
+    w.StartObject();
+    w.Key("threads"), w.Int(threads);
+    w.Key("seconds"), w.Double(secs);
+    w.Key("seconds_tree"), w.Double(st.seconds_embedding + st.seconds_clustering);
+    w.Key("seconds_matching"), w.Double(st.seconds_matching);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("peak_rss_mib"), w.Double(peak_rss_mib());
+
+  const std::string path = config.work_dir + "/xmr-bench-" + std::to_string(::getpid()) + ".xmr";
+  Model::from_parts(parts).save(path);
+  parts = ModelParts{};
+  std::vector<double> load_ms;
+  Model model;
+  for (int i = 0; i < 5; ++i) {
+    t0 = Clock::now();
+    model = Model::load(path);
+    load_ms.push_back(1e3 * seconds_since(t0));
+  }
+  w.Key("model_bytes"), w.Uint64(model.file_size());
+  w.Key("depth"), w.Uint64(model.depth());
+  w.Key("load_ms_median"), w.Double(percentile(load_ms, 0.5));
+
+  note("inference");
+  PredictParams p = model.default_predict_params();
+  p.beam_size = config.beam_size;
+  p.top_k = config.top_k;
+  const CsrMatrix& X = data.X_test;
+  model.predict_batch(X, p, 1);  // warm-up: page the mapped model in
+  auto timed_batch = [&](int threads, Model::BatchOrder order) {
+    const auto start = Clock::now();
+    auto pred = model.predict_batch(X, p, threads, order);
+    return std::make_pair(1e3 * seconds_since(start) / double(std::max<size_t>(1, X.rows)), std::move(pred));
+  };
+  const auto by_query_1 = timed_batch(1, Model::BatchOrder::kByQuery);
+  const auto by_chunk_1 = timed_batch(1, Model::BatchOrder::kByChunk);
+  const auto by_query_2 = timed_batch(2, Model::BatchOrder::kByQuery);
+  if (by_chunk_1.second != by_query_1.second) throw Error("bench: chunk-ordered batch differs from per-query search");
+  w.Key("batch_ms_per_query_1t"), w.Double(by_query_1.first);
+  w.Key("batch_by_chunk_ms_per_query_1t"), w.Double(by_chunk_1.first);
+  w.Key("batch_ms_per_query_2t"), w.Double(by_query_2.first);
+
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> out;
+  std::vector<double> latency_us;
+  latency_us.reserve(X.rows);
+  for (int pass = 0; pass < 2; ++pass) {  // the first pass warms the workspace
+    latency_us.clear();
+    for (size_t i = 0; i < X.rows; ++i) {
+      const auto start = Clock::now();
+      model.predict(X.row(i), p, ws, out);
+      latency_us.push_back(1e6 * seconds_since(start));
+    }
+  }
+  w.Key("latency_us_p50"), w.Double(percentile(latency_us, 0.5));
+  w.Key("latency_us_p99"), w.Double(percentile(latency_us, 0.99));
+
+  const RankingMetrics m = evaluate_ranking(by_query_1.second, data.Y_test, 5);
+  w.Key("P@1"), w.Double(100 * m.precision[0]);
+  w.Key("P@3"), w.Double(100 * m.precision[2]);
+  w.Key("P@5"), w.Double(100 * m.precision[4]);
+  w.EndObject();
+  model = Model{};
+  ::unlink(path.c_str());
+  return buf.GetString();
+}
+
+}  // namespace xmr::cli
