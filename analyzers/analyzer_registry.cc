@@ -26,6 +26,7 @@
 #include <lucene++/WhitespaceAnalyzer.h>
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 #include "analyzers/lucene_analyzers.h"
@@ -146,11 +147,28 @@ Lucene::AnalyzerPtr create_analyzer(const std::string& name) {
   throw Error("unknown analyzer '" + name + "'");
 }
 
+// Lucene++ builds some shared tables (stop sets, character maps) lazily on
+// first use without locking, and two threads doing that at once crashed
+// about one `xmr train` run in 150. So each thread's first analyzer of a
+// kind is made, and run once, under one lock; later use needs no lock.
+Lucene::AnalyzerPtr create_warmed_analyzer(const std::string& name) {
+  static std::mutex first_use;
+  std::lock_guard<std::mutex> lock(first_use);
+  Lucene::AnalyzerPtr analyzer = create_analyzer(name);
+  Lucene::TokenStreamPtr stream = analyzer->reusableTokenStream(
+      L"text", Lucene::newLucene<Lucene::StringReader>(L"Warming the Analyzers' tables: 42 cafés, e-mail a@b.com"));
+  stream->reset();
+  while (stream->incrementToken()) {
+  }
+  stream->end();
+  return analyzer;
+}
+
 }  // namespace
 
 Lucene::AnalyzerPtr make_lucene_analyzer(const std::string& name) {
   check_analyzer_name(name);
-  return create_analyzer(name);
+  return create_warmed_analyzer(name);
 }
 
 std::vector<std::string> analyzer_names() {
@@ -177,7 +195,7 @@ void TextAnalyzer::tokenize(const std::string& text, std::vector<std::string>& o
   thread_local std::unordered_map<std::string, Lucene::AnalyzerPtr> analyzers;
   Lucene::AnalyzerPtr& analyzer = analyzers[name_];
   try {
-    if (!analyzer) analyzer = create_analyzer(name_);
+    if (!analyzer) analyzer = create_warmed_analyzer(name_);
     Lucene::TokenStreamPtr stream =
         analyzer->reusableTokenStream(utf8_to_wide(field), Lucene::newLucene<Lucene::StringReader>(utf8_to_wide(text)));
     Lucene::TermAttributePtr term = stream->addAttribute<Lucene::TermAttribute>();
