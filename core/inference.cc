@@ -11,6 +11,12 @@ void PredictParams::validate() const {
   if (top_k < 1) throw Error("top_k must be >= 1, got " + std::to_string(top_k));
 }
 
+RepeatedLabelScore parse_repeated_label_score(const std::string& name) {
+  if (name == "max") return RepeatedLabelScore::kMax;
+  if (name == "mean") return RepeatedLabelScore::kMean;
+  throw Error("unknown repeated-label score '" + name + "' (known: max, mean)");
+}
+
 namespace {
 
 using Node = InferenceWorkspace::Node;
@@ -40,27 +46,47 @@ void expand(const LayerView& layer, const SparseVectorView& q, PostProcessor pos
   }
 }
 
-// Maps slots to labels, merging repeated labels, then keeps the top k.
+// Maps slots to labels, merging repeated labels, then keeps the top k. A
+// label's scores are combined in double precision, so a mean does not depend
+// on the order the slots arrived in (batch and single-query paths agree).
 void slots_to_labels(const TreeView& tree, std::vector<Node>& nodes, size_t k, RepeatedLabelScore repeated,
-                     std::vector<ScoredLabel>& out) {
+                     LabelMergeScratch& m, std::vector<ScoredLabel>& out) {
   for (Node& n : nodes) n.id = tree.slot_label[n.id];
   if (tree.repeated_labels) {
-    // By score within a label too, so a mean sums in the same order whatever
-    // order the slots arrived in (batch and single-query paths agree).
-    std::sort(nodes.begin(), nodes.end(),
-              [](const Node& a, const Node& b) { return a.id < b.id || (a.id == b.id && a.score < b.score); });
+    size_t table = 16;
+    while (table < 2 * nodes.size()) table *= 2;
+    if (m.keys.size() < table) {
+      m.keys.assign(table, LabelMergeScratch::kEmpty);
+      m.slot.resize(table);
+    }
+    const size_t mask = m.keys.size() - 1;
+    m.sum.clear();
+    m.count.clear();
     size_t w = 0;
-    for (size_t r = 0; r < nodes.size();) {
-      size_t e = r;
-      float best = nodes[r].score, sum = 0.0f;
-      for (; e < nodes.size() && nodes[e].id == nodes[r].id; ++e) {
-        best = std::max(best, nodes[e].score);
-        sum += nodes[e].score;
+    for (size_t r = 0; r < nodes.size(); ++r) {
+      const Node n = nodes[r];
+      size_t h = (size_t(n.id) * 0x9E3779B1u) & mask;
+      while (m.keys[h] != LabelMergeScratch::kEmpty && m.keys[h] != n.id) h = (h + 1) & mask;
+      if (m.keys[h] == LabelMergeScratch::kEmpty) {
+        m.keys[h] = n.id;
+        m.slot[h] = uint32_t(w);
+        m.sum.push_back(n.score);
+        m.count.push_back(1);
+        nodes[w++] = n;
+      } else {
+        Node& first = nodes[m.slot[h]];
+        first.score = std::max(first.score, n.score);
+        m.sum[m.slot[h]] += n.score;
+        ++m.count[m.slot[h]];
       }
-      nodes[w++] = {nodes[r].id, repeated == RepeatedLabelScore::kMax ? best : sum / float(e - r)};
-      r = e;
     }
     nodes.resize(w);
+    for (size_t j = 0; j < w; ++j) {
+      size_t h = (size_t(nodes[j].id) * 0x9E3779B1u) & mask;
+      while (m.keys[h] != nodes[j].id) h = (h + 1) & mask;
+      m.keys[h] = LabelMergeScratch::kEmpty;
+      if (repeated == RepeatedLabelScore::kMean) nodes[j].score = float(m.sum[j] / double(m.count[j]));
+    }
   }
   keep_best(nodes, k);
   out.clear();
@@ -86,7 +112,7 @@ void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictP
     for (const Node& n : ws.beam) out.push_back({n.id, n.score});
     return;
   }
-  slots_to_labels(tree, ws.beam, size_t(params.top_k), params.repeated, out);
+  slots_to_labels(tree, ws.beam, size_t(params.top_k), params.repeated, ws.merge, out);
 }
 
 void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, size_t end, const PredictParams& params,
@@ -123,7 +149,7 @@ void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, s
       if (t + 1 < depth) keep_best(ws.beams[i], size_t(params.beam_size));
     }
   }
-  for (size_t i = 0; i < n; ++i) slots_to_labels(tree, ws.beams[i], size_t(params.top_k), params.repeated, out[i]);
+  for (size_t i = 0; i < n; ++i) slots_to_labels(tree, ws.beams[i], size_t(params.top_k), params.repeated, ws.merge, out[i]);
 }
 
 void score_labels(const TreeView& tree, const SparseVectorView& q, const Index* labels, size_t n, PostProcessor post,
@@ -171,7 +197,8 @@ void score_labels(const TreeView& tree, const SparseVectorView& q, const Index* 
   const auto& slots = ws.needed[depth];
   const auto& score = ws.combined[depth];
   for (size_t i = 0; i < n; ++i) {
-    float best = 0.0f, sum = 0.0f;
+    float best = 0.0f;
+    double sum = 0.0;  // as beam search combines a label's slots
     const Index b = tree.label_slot_ptr[labels[i]], e = tree.label_slot_ptr[labels[i] + 1];
     for (Index s = b; s < e; ++s) {
       const size_t pos = size_t(std::lower_bound(slots.begin(), slots.end(), tree.label_slots[s]) - slots.begin());
@@ -179,7 +206,7 @@ void score_labels(const TreeView& tree, const SparseVectorView& q, const Index* 
       best = (s == b) ? v : std::max(best, v);
       sum += v;
     }
-    out[i] = repeated == RepeatedLabelScore::kMax ? best : sum / float(e - b);
+    out[i] = repeated == RepeatedLabelScore::kMax ? best : float(sum / double(e - b));
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/layer.h"
@@ -23,6 +24,7 @@ struct ScoredLabel {
 };
 
 enum class RepeatedLabelScore { kMax, kMean };
+RepeatedLabelScore parse_repeated_label_score(const std::string& name);  // "max", "mean"; throws xmr::Error
 
 struct PredictParams {
   int beam_size = 10;  // nodes kept at each level above the labels
@@ -46,6 +48,16 @@ struct TreeView {
 
 // Buffers reused across queries; after the first few queries of a given beam
 // size, predict() does not allocate.
+// Scratch for merging the slots of repeated labels: an open-addressing table
+// from label to its position in the merged list (linear time, no sort).
+struct LabelMergeScratch {
+  std::vector<Index> keys;     // label, or kEmpty; size is a power of two
+  std::vector<uint32_t> slot;  // position of the label in the merged list
+  std::vector<double> sum;     // per merged label (mean)
+  std::vector<uint32_t> count;
+  static constexpr Index kEmpty = Index(-1);
+};
+
 struct InferenceWorkspace {
   struct Node {
     Index id;
@@ -53,6 +65,7 @@ struct InferenceWorkspace {
   };
   std::vector<Node> beam, candidates;
   std::vector<float> raw;
+  LabelMergeScratch merge;
   // pair scoring
   std::vector<std::vector<Index>> needed;
   std::vector<std::vector<float>> combined;
@@ -76,6 +89,7 @@ struct BatchWorkspace {
   std::vector<Pair> pairs;
   std::vector<std::vector<InferenceWorkspace::Node>> beams, candidates;
   std::vector<float> raw;
+  LabelMergeScratch merge;
 };
 
 // Beam search for rows [begin, end) of X, one level at a time for the whole

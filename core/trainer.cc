@@ -46,6 +46,7 @@ void TrainParams::validate() const {
   if (!(weight_threshold >= 0)) throw Error("weight_threshold must be >= 0");
   if (matcher_beam_size < 1) throw Error("matcher_beam_size must be >= 1");
   if (threads < 0) throw Error("threads must be >= 0");
+  disentangle.validate();
 }
 
 std::string TrainParams::to_json() const {
@@ -67,6 +68,14 @@ std::string TrainParams::to_json() const {
   w.Key("matcher_beam_size"); w.Int(matcher_beam_size);
   w.Key("postprocessor"); w.String(postprocessor_name(postprocessor));
   w.Key("seed"); w.Uint64(seed);
+  w.Key("disentangle_max_copies"); w.Int(disentangle.max_copies);
+  if (disentangle.enabled()) {
+    w.Key("disentangle_rounds"); w.Int(disentangle.rounds);
+    w.Key("disentangle_matcher_beam"); w.Int(disentangle.matcher_beam_size);
+    w.Key("disentangle_reach"); w.Int(disentangle.reach);
+    w.Key("disentangle_min_votes"); w.Uint64(disentangle.min_votes);
+    w.Key("disentangle_leaf_growth"); w.Double(disentangle.leaf_growth);
+  }
   w.EndObject();
   return buf.GetString();
 }
@@ -355,9 +364,26 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
     tree = build_label_tree(emb, cp);
     st.seconds_clustering = seconds_since(t0);
   }
-  const auto t0 = Clock::now();
+  auto t0 = Clock::now();
   ModelParts parts = train_on_tree(X, Y, tree, params, inputs.progress);
   st.seconds_matching = seconds_since(t0);
+  if (params.disentangle.enabled() && tree.depth() >= 2) {
+    t0 = Clock::now();
+    const size_t original_max_leaf = max_leaf_size(tree);
+    for (int round = 1; round <= params.disentangle.rounds; ++round) {
+      const std::string step = "disentangle round " + std::to_string(round);
+      if (inputs.progress) inputs.progress(step, 0, 0);
+      const Model matcher = Model::from_parts(parts);
+      DisentangleRound r;
+      LabelTree next = disentangle_tree(tree, matcher.tree(), X, Y, params.disentangle, original_max_leaf,
+                                        params.threads, params.postprocessor, &r);
+      st.disentangle_rounds.push_back(r);
+      if (r.copies_added == 0) break;
+      tree = std::move(next);
+      parts = train_on_tree(X, Y, tree, params, inputs.progress);
+    }
+    st.seconds_disentangle = seconds_since(t0);
+  }
   parts.label_names = inputs.label_names;
   return parts;
 }

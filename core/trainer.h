@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/clustering.h"
+#include "core/disentangle.h"
 #include "core/label_embedding.h"
 #include "core/label_tree.h"
 #include "core/linear_solver.h"
@@ -43,6 +44,8 @@ struct TrainParams {
   PostProcessor postprocessor = PostProcessor::kL3Hinge;
   uint64_t seed = 0;           // also seeds clustering (overrides clustering.seed)
   int threads = 0;             // 0 = OpenMP default
+  // Off by default (max_copies 1); see core/disentangle.h.
+  DisentangleParams disentangle;
 
   void validate() const;
   std::string to_json() const;  // recorded in the model's metadata
@@ -64,9 +67,13 @@ struct TrainInputs {
 
 struct TrainStats {
   double seconds_embedding = 0, seconds_clustering = 0, seconds_matching = 0;
+  double seconds_disentangle = 0;  // matcher passes and retraining, all rounds
+  std::vector<DisentangleRound> disentangle_rounds;
 };
 
-// X: N x D features (rows usually L2-normalised), Y: N x L labels.
+// X: N x D features (rows usually L2-normalised), Y: N x L labels. With
+// params.disentangle enabled, the plain model is trained first, then each
+// round reassigns labels from its matcher and retrains on the new tree.
 // Throws xmr::Error on inconsistent shapes or parameters.
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                              const TrainInputs& inputs = {}, TrainStats* stats = nullptr);

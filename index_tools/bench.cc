@@ -128,6 +128,11 @@ int run_bench(int argc, char** argv) {
       ("top-k", po::value(&config.top_k)->default_value(10), "labels returned")
       ("seed", po::value(&config.seed)->default_value(0), "data and training seed")
       ("work-dir", po::value(&config.work_dir)->default_value("/tmp"), "where model files are written and removed")
+      ("disentangle", po::value(&config.disentangle.max_copies)->default_value(1),
+       "train with label disentanglement, K leaf clusters per label at most (1 = off)")
+      ("disentangle-reach", po::value(&config.disentangle.reach)->default_value(1), "see xmr train")
+      ("disentangle-min-votes", po::value(&config.disentangle.min_votes)->default_value(2), "see xmr train")
+      ("disentangle-growth", po::value(&config.disentangle.leaf_growth)->default_value(0.25), "see xmr train")
       ("json", po::value(&json_path), "also write the results as a JSON array here (atomically)")
       ("quiet,q", po::bool_switch(&config.quiet), "no progress lines")
       ("run-one", po::value(&run_one), "internal: measure one set and print its JSON object");
@@ -136,6 +141,7 @@ int run_bench(int argc, char** argv) {
     return 0;
   }
   config.train_threads = parse_threads(threads);
+  config.disentangle.validate();
   if (config.queries < 1) throw Error("--queries must be >= 1");
   if (config.beam_size < 1 || config.top_k < 1) throw Error("--beam-size and --top-k must be >= 1");
   if (!run_one.empty()) {
@@ -153,7 +159,11 @@ int run_bench(int argc, char** argv) {
     std::vector<std::string> args = {"xmr", "bench", "--run-one", set, "--train-threads", threads,
                                      "--queries", std::to_string(config.queries), "--beam-size",
                                      std::to_string(config.beam_size), "--top-k", std::to_string(config.top_k),
-                                     "--seed", std::to_string(config.seed), "--work-dir", config.work_dir};
+                                     "--seed", std::to_string(config.seed), "--work-dir", config.work_dir,
+                                     "--disentangle", std::to_string(config.disentangle.max_copies),
+                                     "--disentangle-reach", std::to_string(config.disentangle.reach),
+                                     "--disentangle-min-votes", std::to_string(config.disentangle.min_votes),
+                                     "--disentangle-growth", std::to_string(config.disentangle.leaf_growth)};
     if (config.quiet) args.push_back("-q");
     const std::string out = run_child(args, set);
     rapidjson::Document one;

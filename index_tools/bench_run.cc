@@ -149,6 +149,7 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
 
   TrainParams params = data.text ? default_text_train_params() : TrainParams{};
   params.seed = config.seed;
+  params.disentangle = config.disentangle;
   ModelParts parts;
   w.Key("training"), w.StartArray();
   for (int threads : config.train_threads) {
@@ -180,6 +181,7 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   }
   w.Key("model_bytes"), w.Uint64(model.file_size());
   w.Key("depth"), w.Uint64(model.depth());
+  w.Key("slots"), w.Uint64(model.num_slots());
   w.Key("load_ms_median"), w.Double(percentile(load_ms, 0.5));
 
   note("inference");

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/disentangle.h"
+
 namespace xmr::cli {
 
 struct BenchConfig {
@@ -16,6 +18,7 @@ struct BenchConfig {
   int top_k = 10;
   uint64_t seed = 0;
   std::string work_dir;  // where the model file is written (then removed)
+  DisentangleParams disentangle;  // off unless max_copies > 1
   bool quiet = false;
 };
 

@@ -23,6 +23,8 @@ int run_eval(int argc, char** argv) {
       ("k", po::value(&k)->default_value(5), "report metrics @1..k")
       ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
       ("postprocessor", po::value(&post), "override the model's score combination")
+      ("repeated-score", po::value<std::string>()->default_value("max"),
+       "score of a label reached through several leaves (disentangled models): max | mean")
       ("threads", po::value(&threads)->default_value(0), "threads (0 = all)")
       ("json", po::bool_switch(), "print one JSON object");
   po::variables_map vm;
@@ -31,6 +33,7 @@ int run_eval(int argc, char** argv) {
   const Model model = Model::load(model_path);
   pp.top_k = k;
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
+  pp.repeated = parse_repeated_label_score(vm["repeated-score"].as<std::string>());
   pp.validate();
   const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model, model_path);
   const auto t0 = std::chrono::steady_clock::now();

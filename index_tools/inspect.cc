@@ -1,6 +1,7 @@
 #include <rapidjson/document.h>
 
 #include <cstdio>
+#include <vector>
 
 #include "core/model.h"
 #include "index_tools/command.h"
@@ -26,6 +27,19 @@ int run_inspect(int argc, char** argv) {
                 L.num_parents, L.nnz, L.num_children ? double(L.nnz) / L.num_children : 0.0);
   }
   std::printf("weights      %zu\n", total);
+  // Leaf clusters per label: all 1 unless the model was disentangled.
+  const TreeView& tree = m.tree();
+  std::vector<size_t> copies;
+  for (size_t l = 0; l < m.num_labels(); ++l) {
+    const size_t c = tree.label_slot_ptr[l + 1] - tree.label_slot_ptr[l];
+    if (copies.size() <= c) copies.resize(c + 1, 0);
+    ++copies[c];
+  }
+  std::printf("leaves/label");
+  for (size_t c = 1; c < copies.size(); ++c) {
+    if (copies[c]) std::printf(" %zu: %zu labels%s", c, copies[c], c + 1 < copies.size() ? "," : "");
+  }
+  std::printf("\n");
   // The file is memory-mapped (pages load on use); the heap holds only the
   // label -> slot index built at load.
   const size_t heap = (m.num_labels() + 1 + m.num_slots()) * sizeof(Index);

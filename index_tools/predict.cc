@@ -28,12 +28,15 @@ int run_predict(int argc, char** argv) {
       ("k", po::value(&pp.top_k)->default_value(10), "labels per line")
       ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
       ("postprocessor", po::value(&post), "override the model's score combination")
+      ("repeated-score", po::value<std::string>()->default_value("max"),
+       "score of a label reached through several leaves (disentangled models): max | mean")
       ("threads", po::value(&threads)->default_value(0), "threads (0 = all)")
       ("output,o", po::value(&output), "write here (atomically) instead of stdout");
   po::variables_map vm;
   if (!parse_options(argc, argv, "xmr predict --model PATH (--input FILE --format xc|jsonl | --text TEXT) --k K", o, vm)) return 0;
   const Model model = Model::load(model_path);
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
+  pp.repeated = parse_repeated_label_score(vm["repeated-score"].as<std::string>());
   pp.validate();
   if (input.empty() == texts.empty()) throw Error("give either --input FILE or --text TEXT");
   std::vector<std::vector<ScoredLabel>> pred;

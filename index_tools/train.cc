@@ -16,6 +16,22 @@
 
 namespace xmr::cli {
 
+namespace {
+
+// ", disentanglement 1.23s: +N copies[, +M ...]" or "" when it did not run.
+std::string disentangle_summary(const TrainStats& st) {
+  if (st.disentangle_rounds.empty()) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, ", disentanglement %.2fs:", st.seconds_disentangle);
+  std::string out = buf;
+  for (size_t r = 0; r < st.disentangle_rounds.size(); ++r) {
+    out += (r ? ", +" : " +") + std::to_string(st.disentangle_rounds[r].copies_added) + " copies";
+  }
+  return out;
+}
+
+}  // namespace
+
 int run_train(int argc, char** argv) {
   std::string input, format, model_path, embedding, solver, negatives, post, label_features, tree_file;
   TrainParams p;
@@ -45,6 +61,17 @@ int run_train(int argc, char** argv) {
       ("postprocessor", po::value(&post)->default_value("l3-hinge"), "default score combination of the model")
       ("seed", po::value(&p.seed)->default_value(0), "random seed")
       ("threads", po::value(&p.threads)->default_value(0), "threads (0 = all)")
+      ("disentangle", po::value(&p.disentangle.max_copies)->default_value(1),
+       "label disentanglement: leaf clusters a label may sit in, 1..6 (1 = off)")
+      ("disentangle-rounds", po::value(&p.disentangle.rounds)->default_value(1), "reassign-and-retrain rounds")
+      ("disentangle-beam", po::value(&p.disentangle.matcher_beam_size)->default_value(10),
+       "clusters the matcher keeps per training instance")
+      ("disentangle-reach", po::value(&p.disentangle.reach)->default_value(1),
+       "a label in one of the instance's top N clusters counts as reached")
+      ("disentangle-min-votes", po::value(&p.disentangle.min_votes)->default_value(2),
+       "missed instances a cluster needs before a label is copied there")
+      ("disentangle-growth", po::value(&p.disentangle.leaf_growth)->default_value(0.25),
+       "leaves may grow to (1 + this) x the largest original leaf")
       ("quiet,q", po::bool_switch(), "no progress output");
   add_vectorizer_options(o);
   po::variables_map vm;
@@ -86,10 +113,10 @@ int run_train(int argc, char** argv) {
     if (!quiet) {
       std::fprintf(stderr,
                    "xmr train: %zu texts, %zu features, %zu labels; read %.2fs, features %.2fs, train %.2fs "
-                   "(clustering %.2fs, levels %.2fs); wrote %s (%zu bytes)\n",
+                   "(clustering %.2fs, levels %.2fs%s); wrote %s (%zu bytes)\n",
                    text.size(), tm.model().num_features(), tm.model().num_labels(), load_s, st.seconds_features,
-                   st.seconds_train, st.train.seconds_clustering, st.train.seconds_matching, model_path.c_str(),
-                   tm.model().file_size());
+                   st.seconds_train, st.train.seconds_clustering, st.train.seconds_matching,
+                   disentangle_summary(st.train).c_str(), model_path.c_str(), tm.model().file_size());
     }
     return 0;
   }
@@ -126,9 +153,10 @@ int run_train(int argc, char** argv) {
   if (!quiet) {
     std::fprintf(stderr,
                  "xmr train: %zu instances, %zu features, %zu labels; read %.2fs, train %.2fs (embedding %.2fs, "
-                 "clustering %.2fs, levels %.2fs); wrote %s (%zu bytes)\n",
+                 "clustering %.2fs, levels %.2fs%s); wrote %s (%zu bytes)\n",
                  data.X.rows, data.X.cols, data.Y.cols, load_s, train_s, stats.seconds_embedding,
-                 stats.seconds_clustering, stats.seconds_matching, model_path.c_str(), model.file_size());
+                 stats.seconds_clustering, stats.seconds_matching, disentangle_summary(stats).c_str(),
+                 model_path.c_str(), model.file_size());
   }
   return 0;
 }

@@ -1,0 +1,197 @@
+#include "core/disentangle.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/trainer.h"
+#include "tests/core/synthetic.h"
+
+namespace xmr {
+namespace {
+
+// Nine labels in two clusters: A = {0..3, 8}, B = {4..7}. Label 8 ("apple")
+// has two kinds of instances: some with features of its own, some that look
+// exactly like label 5's instances (cluster B). The matcher cannot send the
+// second kind to A, so disentanglement must copy label 8 into B.
+struct SplitLabelCase {
+  CsrMatrix X, Y;
+  LabelTree tree;
+};
+
+SplitLabelCase split_label_case() {
+  SplitLabelCase c;
+  c.X.cols = 100;
+  c.Y.cols = 9;
+  auto add = [&](std::vector<Index> feats, Index label) {
+    std::vector<std::pair<Index, float>> f, l{{label, 1.0f}};
+    for (Index x : feats) f.emplace_back(x, 1.0f);
+    c.X.append_row(f);
+    c.Y.append_row(l);
+  };
+  for (int rep = 0; rep < 30; ++rep) {
+    for (Index a = 0; a < 4; ++a) add({Index(10 * a), Index(10 * a + 1), Index(10 * a + 2)}, a);
+    for (Index b = 4; b < 8; ++b) add({Index(10 * b + 10), Index(10 * b + 11), Index(10 * b + 12)}, b);
+    if (rep % 3 == 0) add({60, 61, 62}, 8);   // looks like label 5 (features 60..62)
+    if (rep % 3 == 1) add({95, 96, 2}, 8);    // apple's own features, near cluster A
+  }
+  c.X.normalize_rows_l2();
+  c.tree.num_labels = 9;
+  c.tree.child_ptr = {{0, 2}, {0, 5, 9}};
+  c.tree.slot_label = {0, 1, 2, 3, 8, 4, 5, 6, 7};
+  return c;
+}
+
+bool leaf_has(const TreeView& t, size_t depth, Index leaf, Index label) {
+  const LayerView& last = t.layers[depth - 1];
+  for (Index s = last.child_ptr[leaf]; s < last.child_ptr[leaf + 1]; ++s) {
+    if (t.slot_label[s] == label) return true;
+  }
+  return false;
+}
+
+TEST(Disentangle, LabelSplitBetweenTwoClustersGetsBoth) {
+  const SplitLabelCase c = split_label_case();
+  TrainParams p;
+  TrainInputs in;
+  in.tree = &c.tree;
+  const Model plain = train_model(c.X, c.Y, p, in);
+  p.disentangle.max_copies = 2;
+  TrainStats st;
+  const Model dis = train_model(c.X, c.Y, p, in, &st);
+
+  ASSERT_EQ(plain.num_slots(), 9u);
+  ASSERT_EQ(dis.num_slots(), 10u);  // exactly one copy added: label 8 into B
+  EXPECT_TRUE(leaf_has(dis.tree(), dis.depth(), 0, 8));
+  EXPECT_TRUE(leaf_has(dis.tree(), dis.depth(), 1, 8));
+  ASSERT_EQ(st.disentangle_rounds.size(), 1u);
+  EXPECT_EQ(st.disentangle_rounds[0].copies_added, 1u);
+
+  // With a beam of one cluster, an apple that looks like cluster B is found
+  // only by the disentangled model.
+  PredictParams pp;
+  pp.beam_size = 1;
+  pp.top_k = 5;
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> out;
+  const std::vector<Index> idx{60, 61, 62};
+  const std::vector<float> val(3, 1.0f / std::sqrt(3.0f));
+  const SparseVectorView q{idx.data(), val.data(), 3};
+  auto has8 = [&](const std::vector<ScoredLabel>& o) {
+    for (const auto& s : o) if (s.label == 8) return true;
+    return false;
+  };
+  plain.predict(q, pp, ws, out);
+  EXPECT_FALSE(has8(out));
+  dis.predict(q, pp, ws, out);
+  EXPECT_TRUE(has8(out));
+}
+
+TEST(Disentangle, OutputsNeverListALabelTwice) {
+  const auto d = testing::make_synthetic(3000, 150, 120, 41);
+  TrainParams p;
+  p.clustering.branching = 4;
+  p.clustering.max_leaf_size = 10;
+  p.disentangle.max_copies = 4;
+  p.disentangle.min_votes = 1;
+  p.disentangle.leaf_growth = 1.0;
+  p.disentangle.rounds = 2;
+  TrainStats st;
+  const Model m = train_model(d.X, d.Y, p, {}, &st);
+  ASSERT_GT(m.num_slots(), m.num_labels()) << "the test needs a model with repeated labels";
+  for (RepeatedLabelScore rep : {RepeatedLabelScore::kMax, RepeatedLabelScore::kMean}) {
+    PredictParams pp;
+    pp.top_k = 30;
+    pp.beam_size = 8;
+    pp.repeated = rep;
+    const auto pred = m.predict_batch(d.X, pp, 2);
+    for (size_t i = 0; i < pred.size(); ++i) {
+      std::set<Index> seen;
+      for (const auto& s : pred[i]) ASSERT_TRUE(seen.insert(s.label).second) << "row " << i << " label " << s.label;
+    }
+  }
+  // Leaves stay within the growth bound of the original tree's largest leaf.
+  const LayerView& last = m.tree().layers.back();
+  for (size_t c = 0; c < last.num_parents; ++c) EXPECT_LE(last.num_children_of(c), size_t(std::ceil(2.0 * 10)));
+  // No label has more than K leaves.
+  for (size_t l = 0; l < m.num_labels(); ++l) {
+    EXPECT_LE(m.tree().label_slot_ptr[l + 1] - m.tree().label_slot_ptr[l], 4u);
+  }
+}
+
+TEST(Disentangle, KOfOneReproducesThePlainModelExactly) {
+  const auto d = testing::make_synthetic(1500, 90, 100, 43);
+  TrainParams p;
+  p.clustering.branching = 4;
+  p.clustering.max_leaf_size = 8;
+  const Model plain = train_model(d.X, d.Y, p);
+  p.disentangle.max_copies = 1;
+  p.disentangle.rounds = 3;  // ignored when K = 1
+  p.disentangle.min_votes = 1;
+  TrainStats st;
+  const Model k1 = train_model(d.X, d.Y, p, {}, &st);
+  EXPECT_TRUE(st.disentangle_rounds.empty());
+  const std::string dir = ::testing::TempDir();
+  plain.save(dir + "/plain.xmr");
+  k1.save(dir + "/k1.xmr");
+  EXPECT_EQ(read_file_bytes(dir + "/plain.xmr"), read_file_bytes(dir + "/k1.xmr"));
+}
+
+TEST(Disentangle, NothingQualifyingLeavesTheTreeAndPredictionsAlone) {
+  const auto d = testing::make_synthetic(1500, 90, 100, 44);
+  TrainParams p;
+  p.clustering.branching = 4;
+  p.clustering.max_leaf_size = 8;
+  const Model plain = train_model(d.X, d.Y, p);
+  p.disentangle.max_copies = 3;
+  p.disentangle.min_votes = 1000000;
+  TrainStats st;
+  const Model m = train_model(d.X, d.Y, p, {}, &st);
+  ASSERT_EQ(st.disentangle_rounds.size(), 1u);
+  EXPECT_EQ(st.disentangle_rounds[0].copies_added, 0u);
+  EXPECT_EQ(m.num_slots(), plain.num_slots());
+  PredictParams pp;
+  EXPECT_EQ(m.predict_batch(d.X, pp), plain.predict_batch(d.X, pp));
+}
+
+TEST(Disentangle, SavedModelKeepsTheOverlappingAssignment) {
+  const auto d = testing::make_synthetic(2000, 120, 100, 45);
+  TrainParams p;
+  p.clustering.branching = 4;
+  p.clustering.max_leaf_size = 10;
+  p.disentangle.max_copies = 3;
+  p.disentangle.min_votes = 1;
+  const Model m = train_model(d.X, d.Y, p);
+  ASSERT_GT(m.num_slots(), m.num_labels());
+  const std::string path = ::testing::TempDir() + "/dis.xmr";
+  m.save(path);
+  const Model back = Model::load(path);
+  EXPECT_EQ(back.num_slots(), m.num_slots());
+  PredictParams pp;
+  pp.repeated = RepeatedLabelScore::kMean;
+  EXPECT_EQ(back.predict_batch(d.X, pp), m.predict_batch(d.X, pp));
+}
+
+TEST(Disentangle, RejectsBadParameters) {
+  DisentangleParams p;
+  p.max_copies = 7;
+  EXPECT_THROW(p.validate(), Error);
+  p.max_copies = 0;
+  EXPECT_THROW(p.validate(), Error);
+  p = {};
+  p.reach = 11;  // beyond the matcher beam of 10
+  EXPECT_THROW(p.validate(), Error);
+  p = {};
+  p.leaf_growth = -0.5;
+  EXPECT_THROW(p.validate(), Error);
+  p = {};
+  p.rounds = 0;
+  EXPECT_THROW(p.validate(), Error);
+  EXPECT_THROW(parse_repeated_label_score("median"), Error);
+}
+
+}  // namespace
+}  // namespace xmr
