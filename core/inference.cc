@@ -7,8 +7,12 @@
 namespace xmr {
 
 void PredictParams::validate() const {
-  if (beam_size < 1) throw Error("beam_size must be >= 1, got " + std::to_string(beam_size));
-  if (top_k < 1) throw Error("top_k must be >= 1, got " + std::to_string(top_k));
+  if (beam_size < 1 || beam_size > kMaxBeamSize) {
+    throw Error("beam_size must be in 1.." + std::to_string(kMaxBeamSize) + ", got " + std::to_string(beam_size));
+  }
+  if (top_k < 1 || top_k > kMaxTopK) {
+    throw Error("top_k must be in 1.." + std::to_string(kMaxTopK) + ", got " + std::to_string(top_k));
+  }
 }
 
 RepeatedLabelScore parse_repeated_label_score(const std::string& name) {
@@ -52,6 +56,18 @@ void expand(const LayerView& layer, const SparseVectorView& q, PostProcessor pos
 void slots_to_labels(const TreeView& tree, std::vector<Node>& nodes, size_t k, RepeatedLabelScore repeated,
                      LabelMergeScratch& m, std::vector<ScoredLabel>& out) {
   for (Node& n : nodes) n.id = tree.slot_label[n.id];
+  if (tree.repeated_labels && repeated == RepeatedLabelScore::kMax && tree.max_label_slots > 0) {
+    // A top-k label's best slot is among the best k * max_label_slots slots
+    // (every slot above it belongs to one of fewer than k better labels), so
+    // only those, and any tied with the last, need merging.
+    const size_t keep = k * tree.max_label_slots;
+    if (nodes.size() > keep) {
+      std::nth_element(nodes.begin(), nodes.begin() + keep - 1, nodes.end(), better);
+      const float boundary = nodes[keep - 1].score;
+      const auto end = std::partition(nodes.begin() + keep, nodes.end(), [&](const Node& n) { return n.score >= boundary; });
+      nodes.resize(size_t(end - nodes.begin()));
+    }
+  }
   if (tree.repeated_labels) {
     size_t table = 16;
     while (table < 2 * nodes.size()) table *= 2;

@@ -26,14 +26,18 @@ struct ScoredLabel {
 enum class RepeatedLabelScore { kMax, kMean };
 RepeatedLabelScore parse_repeated_label_score(const std::string& name);  // "max", "mean"; throws xmr::Error
 
+// Upper bounds of PredictParams: work and memory per query grow with both.
+constexpr int kMaxBeamSize = 100000;
+constexpr int kMaxTopK = 100000;
+
 struct PredictParams {
-  int beam_size = 10;  // nodes kept at each level above the labels
-  int top_k = 10;      // labels returned
+  int beam_size = 10;  // nodes kept at each level above the labels, 1..kMaxBeamSize
+  int top_k = 10;      // labels returned, 1..kMaxTopK
   PostProcessor postprocessor = PostProcessor::kL3Hinge;
   // How a label reached through several leaf slots is scored (disentangled trees).
   RepeatedLabelScore repeated = RepeatedLabelScore::kMax;
 
-  void validate() const;  // throws xmr::Error when beam_size or top_k < 1
+  void validate() const;  // throws xmr::Error when beam_size or top_k is out of range
 };
 
 struct TreeView {
@@ -44,6 +48,7 @@ struct TreeView {
   const Index* label_slot_ptr = nullptr;
   const Index* label_slots = nullptr;
   bool repeated_labels = false;
+  size_t max_label_slots = 0;  // most slots of one label; 0 = unknown
 };
 
 // Buffers reused across queries; after the first few queries of a given beam

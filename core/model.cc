@@ -205,6 +205,12 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
     L.lookup = &m.lookups_->back();
   }
   const size_t num_slots = parents;
+  // Every label needs a slot, so a header claiming more labels than slots
+  // is corrupt: refuse it before allocating per-label arrays.
+  if (num_labels == 0 || num_labels > num_slots) {
+    throw Error(name + ": corrupt model: " + std::to_string(num_labels) + " labels for " + std::to_string(num_slots) +
+                " leaf slots");
+  }
   m.tree_.num_labels = num_labels;
   m.tree_.slot_label = array_section<Index>(m.file_, name, "tree/slot_label", num_slots);
   // label -> slots (counting sort keeps each label's slots in increasing order)
@@ -225,6 +231,7 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
   m.tree_.label_slot_ptr = ptr.data();
   m.tree_.label_slots = m.label_slots_->data();
   m.tree_.repeated_labels = num_slots != num_labels;
+  for (size_t l = 0; l < num_labels; ++l) m.tree_.max_label_slots = std::max<size_t>(m.tree_.max_label_slots, ptr[l + 1] - ptr[l]);
 
   if (m.file_.find("labels/name_offsets")) {
     const auto* bytes = m.file_.find("labels/name_bytes");

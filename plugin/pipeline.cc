@@ -210,7 +210,18 @@ void Pipeline::Impl::run_stage(const NamedStage& s, QueryContext& ctx, SearchRes
 
 SearchResult Pipeline::search(const SearchRequest& request) const {
   const Impl& p = *impl_;
-  if (request.num_hits < 0) throw Error("search: num_hits must be >= 0");
+  if (request.num_hits < 0 || request.num_hits > kMaxNumHits) {
+    throw Error("search: num_hits must be in 0.." + std::to_string(kMaxNumHits) + ", got " +
+                std::to_string(request.num_hits));
+  }
+  if (request.text.size() > kMaxQueryTextBytes) {
+    throw Error("search: the query text is " + std::to_string(request.text.size()) + " bytes; the limit is " +
+                std::to_string(kMaxQueryTextBytes));
+  }
+  size_t bad = 0;
+  if (!is_valid_utf8(request.text, &bad)) {
+    throw Error("search: the query text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  }
   SearchResult result;
   QueryContext ctx;
   ctx.text = request.text;

@@ -37,10 +37,14 @@
 
 namespace xmr {
 
+// Limits of one request; larger ones are refused with an xmr::Error.
+constexpr size_t kMaxQueryTextBytes = size_t(1) << 20;  // 1 MiB
+constexpr int kMaxNumHits = 100000;
+
 struct SearchRequest {
-  std::string text;          // the user's query text (UTF-8)
+  std::string text;          // the user's query text (valid UTF-8, at most kMaxQueryTextBytes)
   Lucene::QueryPtr query;    // optional: the host's own query, used instead of parsing `text`
-  int num_hits = 10;         // hits returned
+  int num_hits = 10;         // hits returned, 0..kMaxNumHits
   bool explain = false;      // ask rescoring stages for per-hit explanations
 };
 

@@ -11,6 +11,8 @@ packages=(
   libboost-program-options-dev libboost-iostreams-dev libboost-system-dev
   libeigen3-dev rapidjson-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer, and the OpenMP runtime clang links
+  clang libclang-rt-14-dev libomp-14-dev
 )
 
 missing=()

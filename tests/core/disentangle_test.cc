@@ -108,9 +108,18 @@ TEST(Disentangle, OutputsNeverListALabelTwice) {
     pp.beam_size = 8;
     pp.repeated = rep;
     const auto pred = m.predict_batch(d.X, pp, 2);
+    // The max shortcut (merging only the best top_k * max_label_slots slots)
+    // must equal merging every slot.
+    TreeView full_merge = m.tree();
+    ASSERT_GT(full_merge.max_label_slots, 1u);
+    full_merge.max_label_slots = 0;
+    InferenceWorkspace ws;
+    std::vector<ScoredLabel> expected;
     for (size_t i = 0; i < pred.size(); ++i) {
       std::set<Index> seen;
       for (const auto& s : pred[i]) ASSERT_TRUE(seen.insert(s.label).second) << "row " << i << " label " << s.label;
+      beam_search(full_merge, d.X.row(i), pp, ws, expected);
+      ASSERT_EQ(pred[i], expected) << "row " << i;
     }
   }
   // Leaves stay within the growth bound of the original tree's largest leaf.
