@@ -403,6 +403,7 @@ TextVectorizer TextVectorizer::deserialize(const std::string& config_json, const
   auto fail = [](const std::string& what) { return Error("corrupt vectorizer vocabulary: " + what); };
   auto take = [&](void* dst, size_t n) {
     if (n > vocab.size() - pos) throw fail("ends early");
+    if (n == 0) return;  // dst may be an empty vector's null data()
     std::memcpy(dst, vocab.data() + pos, n);
     pos += n;
   };
@@ -417,7 +418,7 @@ TextVectorizer TextVectorizer::deserialize(const std::string& config_json, const
     p.config = impl->config.parts[k];
     uint64_t count;
     take(&count, 8);
-    if (count > vocab.size()) throw fail("term count larger than the data");
+    if (count > (vocab.size() - pos) / 4) throw fail("term count larger than the data");  // >= 4 bytes a term
     p.terms.resize(count);
     for (auto& t : p.terms) {
       uint32_t len;

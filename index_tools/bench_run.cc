@@ -190,10 +190,16 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   p.top_k = config.top_k;
   const CsrMatrix& X = data.X_test;
   model.predict_batch(X, p, 1);  // warm-up: page the mapped model in
+  // Best of 5 passes: the machine's noise only ever adds time.
   auto timed_batch = [&](int threads, Model::BatchOrder order) {
-    const auto start = Clock::now();
-    auto pred = model.predict_batch(X, p, threads, order);
-    return std::make_pair(1e3 * seconds_since(start) / double(std::max<size_t>(1, X.rows)), std::move(pred));
+    double best = 1e300;
+    std::vector<std::vector<ScoredLabel>> pred;
+    for (int pass = 0; pass < 5; ++pass) {
+      const auto start = Clock::now();
+      pred = model.predict_batch(X, p, threads, order);
+      best = std::min(best, 1e3 * seconds_since(start) / double(std::max<size_t>(1, X.rows)));
+    }
+    return std::make_pair(best, std::move(pred));
   };
   const auto by_query_1 = timed_batch(1, Model::BatchOrder::kByQuery);
   const auto by_chunk_1 = timed_batch(1, Model::BatchOrder::kByChunk);

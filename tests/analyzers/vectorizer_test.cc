@@ -169,5 +169,27 @@ TEST(Vectorizer, SerializeRoundTripAndCorruption) {
   EXPECT_THROW(bad.validate(), Error);
 }
 
+// Found by fuzz_vectorizer: a part with no terms made deserialize memcpy into
+// an empty vector's null data() (undefined behaviour under UBSan).
+TEST(Vectorizer, PartWithNoTermsDeserializes) {
+  VectorizerConfig c;  // one word part
+  std::string vocab("XMRVOCA1", 8);
+  const uint64_t parts = 1, terms = 0;
+  vocab.append(reinterpret_cast<const char*>(&parts), 8);
+  vocab.append(reinterpret_cast<const char*>(&terms), 8);
+  const TextVectorizer v = TextVectorizer::deserialize(c.to_json(), vocab);
+  EXPECT_EQ(v.num_features(), 0u);
+  std::vector<Index> idx;
+  std::vector<float> val;
+  v.transform("anything at all", idx, val);
+  EXPECT_TRUE(idx.empty());
+  // A term count the remaining bytes cannot hold is refused before allocating.
+  const uint64_t huge = uint64_t(1) << 40;
+  std::string bad("XMRVOCA1", 8);
+  bad.append(reinterpret_cast<const char*>(&parts), 8);
+  bad.append(reinterpret_cast<const char*>(&huge), 8);
+  EXPECT_THROW(TextVectorizer::deserialize(c.to_json(), bad), Error);
+}
+
 }  // namespace
 }  // namespace xmr

@@ -127,8 +127,9 @@ printf 'ok\n\377bad\n' >"$work/badq.txt"
 expect_fail "invalid utf-8 query" "badq.txt:2: invalid UTF-8" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --queries "$work/badq.txt"
 : >"$work/noq.txt"
 expect_fail "empty query file" "noq.txt: no queries" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --queries "$work/noq.txt"
-out=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "$(printf 'bad \377 bytes')" -q "" --jsonl | wc -l)
-[ "$out" -eq 2 ] && ok || bad "search with invalid UTF-8 / empty query: $out lines"
+expect_fail "invalid utf-8 on the command line" "not valid UTF-8 (byte 4)" "$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "$(printf 'bad \377 bytes')"
+out=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "" --jsonl | wc -l)
+[ "$out" -eq 1 ] && ok || bad "search with an empty query: $out lines"
 expect_fail "bad plugin" "libnope.so: plugin not found" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --plugin "$work/libnope.so" -q x
 
 # predict --text

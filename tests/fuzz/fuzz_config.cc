@@ -28,6 +28,12 @@ std::string pin_plugins(const std::string& text, const std::string& plugin) {
 
 }  // namespace
 
+// The fixture (index, model) takes seconds to build: not part of any input's time.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  xmr::fuzz::fixture();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const xmr::fuzz::Fixture& f = xmr::fuzz::fixture();
   const std::string config =

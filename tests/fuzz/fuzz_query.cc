@@ -25,12 +25,21 @@ std::unique_ptr<xmr::Pipeline> make(const std::string& syntax) {
 
 }  // namespace
 
+std::unique_ptr<xmr::Pipeline> g_plain, g_lucene;
+std::unique_ptr<xmr::TextModel> g_model;
+
+// The fixture (index, model) and pipelines take seconds to build: not part of
+// any input's time.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  g_plain = make("plain");
+  g_lucene = make("lucene");
+  g_model = std::make_unique<xmr::TextModel>(xmr::TextModel::load(xmr::fuzz::fixture().dir + "/products.xmr"));
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto plain = make("plain");
-  static const auto lucene = make("lucene");
-  static const xmr::TextModel model = xmr::TextModel::load(xmr::fuzz::fixture().dir + "/products.xmr");
   const std::string text(reinterpret_cast<const char*>(data), size);
-  for (const auto* p : {plain.get(), lucene.get()}) {
+  for (const auto* p : {g_plain.get(), g_lucene.get()}) {
     xmr::fuzz::expect_only_xmr_errors([&] {
       xmr::SearchRequest r;
       r.text = text;
@@ -41,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   xmr::fuzz::expect_only_xmr_errors([&] {
     std::vector<xmr::Index> idx;
     std::vector<float> val;
-    model.vectorizer().transform(text, idx, val);
+    g_model->vectorizer().transform(text, idx, val);
   });
   return 0;
 }

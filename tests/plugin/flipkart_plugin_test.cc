@@ -135,8 +135,8 @@ Outcome outcome(const SearchResult& r) {
   return o;
 }
 
-// 8 threads query while another swaps the model between two files every
-// 20 ms: every query must succeed and equal exactly what one of the two
+// 8 threads query while another swaps the model between two files 32 times,
+// 20 ms apart: every query must succeed and equal exactly what one of the two
 // models gives (never a mix of the two).
 TEST(FlipkartPlugin, ConcurrentQueriesDuringModelSwapsLoseNothing) {
   SKIP_WITHOUT_DATA();
@@ -184,8 +184,8 @@ TEST(FlipkartPlugin, ConcurrentQueriesDuringModelSwapsLoseNothing) {
       }
     });
   }
-  const auto t0 = std::chrono::steady_clock::now();
-  for (bool to_b = true; std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3); to_b = !to_b) {
+  // A fixed number of swaps, not a fixed time: sanitizer builds are slower.
+  for (bool to_b = true; swaps < 32; to_b = !to_b) {
     live->reload("products", to_b ? f.model_b : f.model_a);
     swaps++;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -199,7 +199,6 @@ TEST(FlipkartPlugin, ConcurrentQueriesDuringModelSwapsLoseNothing) {
   EXPECT_EQ(mixed, 0u);
   EXPECT_GT(from_a, 0u);
   EXPECT_GT(from_b, 0u);
-  EXPECT_GT(swaps, 10u);
 }
 
 }  // namespace
