@@ -81,8 +81,9 @@ class Model {
   // (0 = default). Throws if X has more columns than the model has features.
   // kByChunk (the default) searches blocks of kBatchBlockRows rows level by
   // level (beam_search_batch), reading each chunk once per block; kByQuery
-  // searches row after row. Both give the same results. kByChunk measured
-  // 8-11% faster on most sets and 9% slower on one (README, "Performance").
+  // searches row after row. Both give the same results; kByChunk measured
+  // faster on eight of nine benchmark sets and equal on one (README,
+  // "Performance").
   enum class BatchOrder { kByQuery, kByChunk };
   static constexpr size_t kBatchBlockRows = 256;
   std::vector<std::vector<ScoredLabel>> predict_batch(const CsrMatrix& X, const PredictParams& params,

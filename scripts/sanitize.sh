@@ -3,8 +3,8 @@
 #
 #   scripts/sanitize.sh asan   the whole test suite under ASan + UBSan (build-asan/)
 #   scripts/sanitize.sh tsan   the concurrency tests under TSan (build-tsan/):
-#                              the model-swap test on flipkart, the soak smoke,
-#                              the plugin pipeline tests
+#                              the model-swap test on flipkart (8 query threads,
+#                              32 swaps) and the plugin pipeline tests
 #
 # Suppressions (tests/sanitizers/*.supp) cover only code that is not ours.
 set -euo pipefail
@@ -25,10 +25,12 @@ case "$kind" in
   tsan)
     build=${XMR_TSAN_BUILD_DIR:-$root/build-tsan}
     cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXMR_TSAN=ON -DXMR_BUILD_BENCHMARKS=OFF >/dev/null
-    cmake --build "$build" --target plugin_tests plugin_flipkart_tests pipeline_soak
+    cmake --build "$build" --target plugin_tests plugin_flipkart_tests
     export TSAN_OPTIONS="suppressions=$root/tests/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1"
+    # libgomp is not instrumented, so TSan cannot see OpenMP's barriers: the
+    # fixtures train on one thread, and the threads under test are std::threads.
+    export OMP_NUM_THREADS=1
     "$build/tests/plugin_flipkart_tests" --gtest_filter='*Concurrent*'
-    "$build/tests/pipeline_soak" --seconds 10 --swap-ms 100
     "$build/tests/plugin_tests"
     ;;
   *)

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "core/error.h"
+
 namespace xmr::fuzz {
 
 struct Fixture {
@@ -18,19 +20,14 @@ struct Fixture {
 
 const Fixture& fixture();
 
-// Catches what a parser may legitimately throw on bad input (xmr::Error);
-// anything else escapes and libFuzzer reports it as a crash.
+// Runs f, catching what a parser may legitimately throw on bad input
+// (xmr::Error); anything else escapes and libFuzzer reports it as a crash.
 template <typename F>
-void expect_only_xmr_errors(F&& f);
-
-}  // namespace xmr::fuzz
-
-#include "core/error.h"
-
-template <typename F>
-void xmr::fuzz::expect_only_xmr_errors(F&& f) {
+void expect_only_xmr_errors(F&& f) {
   try {
     f();
-  } catch (const xmr::Error&) {
+  } catch (const Error&) {
   }
 }
+
+}  // namespace xmr::fuzz
