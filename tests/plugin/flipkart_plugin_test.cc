@@ -19,6 +19,7 @@
 #include "core/metrics.h"
 #include "examples/search_evaluation.h"
 #include "plugin/pipeline.h"
+#include "tests/plugin/search_outcome.h"
 #include "plugin_test_util.h"
 
 namespace xmr {
@@ -122,18 +123,8 @@ TEST(FlipkartPlugin, RerankingImprovesRetrieval) {
   }
 }
 
-struct Outcome {
-  std::vector<std::pair<int32_t, double>> hits;
-  std::vector<std::pair<std::string, float>> categories;
-  bool operator==(const Outcome& o) const { return hits == o.hits && categories == o.categories; }
-};
-
-Outcome outcome(const SearchResult& r) {
-  Outcome o;
-  for (const auto& h : r.hits) o.hits.emplace_back(h.doc, h.score);
-  for (const auto& c : r.categories) o.categories.emplace_back(c.label, c.score);
-  return o;
-}
+using Outcome = testing::SearchOutcome;
+using testing::outcome_of;
 
 // 8 threads query while another swaps the model between two files 32 times,
 // 20 ms apart: every query must succeed and equal exactly what one of the two
@@ -156,8 +147,8 @@ TEST(FlipkartPlugin, ConcurrentQueriesDuringModelSwapsLoseNothing) {
     SearchRequest r;
     for (size_t i = 0; i < n; ++i) {
       r.text = f.test.texts[i];
-      expect_a.push_back(outcome(pa->search(r)));
-      expect_b.push_back(outcome(pb->search(r)));
+      expect_a.push_back(outcome_of(pa->search(r)));
+      expect_b.push_back(outcome_of(pb->search(r)));
     }
   }
   size_t differ = 0;
@@ -174,7 +165,7 @@ TEST(FlipkartPlugin, ConcurrentQueriesDuringModelSwapsLoseNothing) {
       for (size_t i = (size_t)t * 50; !stop; i = (i + 1) % n) {
         r.text = f.test.texts[i];
         try {
-          const Outcome o = outcome(live->search(r));
+          const Outcome o = outcome_of(live->search(r));
           const bool a = o == expect_a[i], b = o == expect_b[i];
           (a ? from_a : b ? from_b : mixed)++;
         } catch (const std::exception& e) {

@@ -28,6 +28,7 @@
 #include "analyzers/utf8.h"
 #include "examples/catalog.h"
 #include "plugin/pipeline.h"
+#include "tests/plugin/search_outcome.h"
 
 #include <lucene++/LuceneHeaders.h>
 
@@ -43,19 +44,8 @@ double rss_mib() {
   return double(resident) * double(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
-// What a query's result must match: hits and categories, with their scores.
-struct Outcome {
-  std::vector<std::pair<int32_t, double>> hits;
-  std::vector<std::pair<std::string, float>> categories;
-  bool operator==(const Outcome& o) const { return hits == o.hits && categories == o.categories; }
-};
-
-Outcome outcome(const SearchResult& r) {
-  Outcome o;
-  for (const Hit& h : r.hits) o.hits.emplace_back(h.doc, h.score);
-  for (const auto& c : r.categories) o.categories.emplace_back(c.label, c.score);
-  return o;
-}
+using Outcome = testing::SearchOutcome;
+using testing::outcome_of;
 
 int run(int argc, char** argv) {
   double seconds = 60;
@@ -126,8 +116,8 @@ int run(int argc, char** argv) {
     SearchRequest r;
     for (const std::string& q : queries) {
       r.text = q;
-      expect_a.push_back(outcome(pa->search(r)));
-      expect_b.push_back(outcome(pb->search(r)));
+      expect_a.push_back(outcome_of(pa->search(r)));
+      expect_b.push_back(outcome_of(pb->search(r)));
     }
   }
   const auto live = make("a.xmr");
@@ -145,7 +135,7 @@ int run(int argc, char** argv) {
         r.text = queries[i];
         const auto t0 = Clock::now();
         try {
-          const Outcome o = outcome(live->search(r));
+          const Outcome o = outcome_of(live->search(r));
           lat.push_back(float(std::chrono::duration<double, std::micro>(Clock::now() - t0).count()));
           (o == expect_a[i] ? from_a : o == expect_b[i] ? from_b : mixed)++;
         } catch (const std::exception& e) {
