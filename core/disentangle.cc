@@ -36,17 +36,64 @@ struct Vote {
   bool operator==(const Vote& o) const { return label == o.label && cluster == o.cluster; }
 };
 
+// Step 4: each positive pair of Y goes to the copy of its label in the cluster
+// ranked highest for its instance; to every copy when none is ranked.
+CsrMatrix route_positives(const LabelTree& tree, const std::vector<Index>& ranked,
+                          const std::vector<uint16_t>& ranked_count, size_t beam, const CsrMatrix& Y) {
+  const auto& leaf_ptr = tree.child_ptr.back();
+  struct Copy {
+    Index cluster, slot;
+  };
+  std::vector<std::vector<Copy>> copies(tree.num_labels);
+  for (size_t c = 0; c + 1 < leaf_ptr.size(); ++c) {
+    for (Index s = leaf_ptr[c]; s < leaf_ptr[c + 1]; ++s) copies[tree.slot_label[s]].push_back({Index(c), s});
+  }
+  CsrMatrix out;
+  out.rows = Y.rows;
+  out.cols = tree.slot_label.size();
+  out.indices.reserve(Y.nnz());
+  std::vector<Index> row;
+  for (size_t i = 0; i < Y.rows; ++i) {
+    row.clear();
+    const Index* mine = ranked.data() + i * beam;
+    const SparseVectorView y = Y.row(i);
+    for (size_t k = 0; k < y.nnz; ++k) {
+      const auto& cs = copies[y.indices[k]];
+      if (cs.size() == 1) {
+        row.push_back(cs[0].slot);
+        continue;
+      }
+      size_t best_rank = beam;
+      Index best_slot = 0;
+      for (const Copy& c : cs) {
+        const size_t rank = size_t(std::find(mine, mine + ranked_count[i], c.cluster) - mine);
+        if (rank < ranked_count[i] && rank < best_rank) best_rank = rank, best_slot = c.slot;
+      }
+      if (best_rank < beam) {
+        row.push_back(best_slot);
+      } else {
+        for (const Copy& c : cs) row.push_back(c.slot);
+      }
+    }
+    std::sort(row.begin(), row.end());
+    out.indices.insert(out.indices.end(), row.begin(), row.end());
+    out.indptr.push_back(out.indices.size());
+  }
+  out.values.assign(out.indices.size(), 1.0f);
+  return out;
+}
+
 }  // namespace
 
-LabelTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const CsrMatrix& X, const CsrMatrix& Y,
-                           const DisentangleParams& params, size_t original_max_leaf, int threads, PostProcessor post,
-                           DisentangleRound* round) {
+DisentangledTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const CsrMatrix& X,
+                                  const CsrMatrix& Y, const DisentangleParams& params, size_t original_max_leaf,
+                                  int threads, PostProcessor post, DisentangleRound* round) {
   params.validate();
   DisentangleRound local;
   DisentangleRound& r = round ? *round : local;
   r = {};
   const size_t depth = tree.depth();
-  if (depth < 2 || !params.enabled()) return tree;  // a single leaf cluster leaves nothing to choose
+  if (depth < 2 || !params.enabled()) return {tree, {}};  // a single leaf cluster leaves nothing to choose
   if (matcher.layers.size() != depth) throw Error("disentanglement: the matcher's depth differs from the tree's");
   if (Y.cols != tree.num_labels || X.rows != Y.rows) throw Error("disentanglement: data does not match the tree");
 
@@ -62,6 +109,10 @@ LabelTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const
   pp.beam_size = params.matcher_beam_size;
   pp.postprocessor = post;
   const int nt = threads > 0 ? threads : omp_get_max_threads();
+  // The matcher's clusters for instance i, best first: ranked[i * beam + j] for j < ranked_count[i].
+  const size_t beam = size_t(params.matcher_beam_size);
+  std::vector<Index> ranked(params.route_positives ? X.rows * beam : 0);
+  std::vector<uint16_t> ranked_count(params.route_positives ? X.rows : 0);
   std::vector<std::vector<Vote>> votes_of(static_cast<size_t>(nt));
 #pragma omp parallel num_threads(nt)
   {
@@ -71,6 +122,10 @@ LabelTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const
 #pragma omp for schedule(dynamic, 256)
     for (size_t i = 0; i < X.rows; ++i) {
       beam_search(matcher, X.row(i), pp, ws, reached, depth - 2);
+      if (params.route_positives) {
+        ranked_count[i] = uint16_t(std::min(reached.size(), beam));
+        for (size_t j = 0; j < ranked_count[i]; ++j) ranked[i * beam + j] = reached[j].label;
+      }
       if (reached.empty()) continue;
       const size_t top = std::min(reached.size(), size_t(params.reach));
       const SparseVectorView y = Y.row(i);
@@ -114,9 +169,10 @@ LabelTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const
     ++size[c];
     ++r.copies_added;
   }
-  if (r.copies_added == 0) return tree;
+  if (r.copies_added == 0) return {tree, {}};
 
-  LabelTree next;
+  DisentangledTree out;
+  LabelTree& next = out.tree;
   next.num_labels = tree.num_labels;
   next.child_ptr.assign(tree.child_ptr.begin(), tree.child_ptr.end() - 1);
   std::vector<Index> new_leaf_ptr{0};
@@ -129,7 +185,8 @@ LabelTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const
   }
   next.child_ptr.push_back(std::move(new_leaf_ptr));
   next.validate();
-  return next;
+  if (params.route_positives) out.slot_positives = route_positives(next, ranked, ranked_count, beam, Y);
+  return out;
 }
 
 }  // namespace xmr

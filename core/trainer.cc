@@ -75,6 +75,7 @@ std::string TrainParams::to_json() const {
     w.Key("disentangle_reach"); w.Int(disentangle.reach);
     w.Key("disentangle_min_votes"); w.Uint64(disentangle.min_votes);
     w.Key("disentangle_leaf_growth"); w.Double(disentangle.leaf_growth);
+    w.Key("disentangle_route_positives"); w.Bool(disentangle.route_positives);
   }
   w.EndObject();
   return buf.GetString();
@@ -95,7 +96,9 @@ struct NodeSets {
 };
 
 // Positives per tree layer: result[t] for t = 1..depth (result[0] unused).
-std::vector<NodeSets> positive_nodes(const CsrMatrix& Y, const LabelTree& tree) {
+// Every slot of an instance's labels is a positive slot; the clusters above
+// follow `slot_positives` when given (the routed copies), else every slot.
+std::vector<NodeSets> positive_nodes(const CsrMatrix& Y, const LabelTree& tree, const CsrMatrix* slot_positives) {
   const size_t depth = tree.depth();
   const auto parent = tree.parents();
   std::vector<std::vector<Index>> label_slots(tree.num_labels);
@@ -114,6 +117,10 @@ std::vector<NodeSets> positive_nodes(const CsrMatrix& Y, const LabelTree& tree) 
       row.erase(std::unique(row.begin(), row.end()), row.end());
       pos[t].ids.insert(pos[t].ids.end(), row.begin(), row.end());
       pos[t].ptr.push_back(pos[t].ids.size());
+      if (t == depth && slot_positives) {
+        const SparseVectorView routed = slot_positives->row(i);
+        row.assign(routed.indices, routed.indices + routed.nnz);
+      }
     }
   }
   return pos;
@@ -200,7 +207,7 @@ void train_child(const GatheredRows& g, const std::vector<Index>& instances, con
 }  // namespace
 
 ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
-                         const ProgressFn& progress) {
+                         const ProgressFn& progress, const CsrMatrix* slot_positives) {
   params.validate();
   tree.validate();
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
@@ -208,7 +215,10 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
   const int threads = params.threads > 0 ? params.threads : omp_get_max_threads();
   const size_t depth = tree.depth();
   const size_t N = X.rows;
-  const std::vector<NodeSets> pos = positive_nodes(Y, tree);
+  if (slot_positives && (slot_positives->rows != Y.rows || slot_positives->cols != tree.slot_label.size())) {
+    throw Error("slot positives have the wrong shape for the tree");
+  }
+  const std::vector<NodeSets> pos = positive_nodes(Y, tree, slot_positives);
 
   ModelParts parts;
   parts.num_features = X.cols;
@@ -375,12 +385,13 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
       if (inputs.progress) inputs.progress(step, 0, 0);
       const Model matcher = Model::from_parts(parts);
       DisentangleRound r;
-      LabelTree next = disentangle_tree(tree, matcher.tree(), X, Y, params.disentangle, original_max_leaf,
-                                        params.threads, params.postprocessor, &r);
+      DisentangledTree next = disentangle_tree(tree, matcher.tree(), X, Y, params.disentangle, original_max_leaf,
+                                               params.threads, params.postprocessor, &r);
       st.disentangle_rounds.push_back(r);
       if (r.copies_added == 0) break;
-      tree = std::move(next);
-      parts = train_on_tree(X, Y, tree, params, inputs.progress);
+      tree = std::move(next.tree);
+      parts = train_on_tree(X, Y, tree, params, inputs.progress,
+                            next.slot_positives.rows ? &next.slot_positives : nullptr);
     }
     st.seconds_disentangle = seconds_since(t0);
   }

@@ -84,8 +84,13 @@ inline Model train_model(const CsrMatrix& X, const CsrMatrix& Y, const TrainPara
 }
 
 // Trains the levels of `tree` (exposed so label disentanglement can retrain on
-// a new tree). Returns parts without label names or user data.
+// a new tree). Instance i is a positive of every slot of each of its labels,
+// and of their ancestors; when `slot_positives` (N x slots) is given, the
+// ancestors are those of the slots in its row there instead. So routing
+// decides which clusters an instance is taught to reach, while a label's
+// ranker in any cluster the instance is active at still counts it a positive.
+// Returns parts without label names or user data.
 ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
-                         const ProgressFn& progress = {});
+                         const ProgressFn& progress = {}, const CsrMatrix* slot_positives = nullptr);
 
 }  // namespace xmr

@@ -110,6 +110,26 @@ void print_table(const rapidjson::Document& runs, const std::vector<int>& thread
   }
 }
 
+// The plain-against-disentangled comparison of runs made with --disentangle.
+void print_disentangle_table(const rapidjson::Document& runs) {
+  bool any = false;
+  for (const auto& o : runs.GetArray()) any = any || o.HasMember("plain");
+  if (!any) return;
+  std::printf("\n%-18s %7s %21s %21s %7s %9s %9s %7s %8s %7s\n", "disentangled", "copies", "P@1/3/5 plain",
+              "P@1/3/5 disentangled", "dP@5", "ms/q plain", "ms/q dis", "time x", "weights x", "size x");
+  for (const auto& o : runs.GetArray()) {
+    if (!o.HasMember("plain")) continue;
+    const auto& pl = o["plain"];
+    const double copies = num(o["training"].GetArray()[o["training"].Size() - 1], "copies_added");
+    std::printf("%-18s %7.0f %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %+7.2f %9.4f %9.4f %7.2f %8.2f %7.2f\n",
+                o["set"].GetString(), copies, num(pl, "P@1"), num(pl, "P@3"), num(pl, "P@5"), num(o, "P@1"),
+                num(o, "P@3"), num(o, "P@5"), num(o, "P@5") - num(pl, "P@5"), num(pl, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(pl, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "weights") / num(pl, "weights"), num(o, "model_bytes") / num(pl, "model_bytes"));
+  }
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -129,10 +149,12 @@ int run_bench(int argc, char** argv) {
       ("seed", po::value(&config.seed)->default_value(0), "data and training seed")
       ("work-dir", po::value(&config.work_dir)->default_value("/tmp"), "where model files are written and removed")
       ("disentangle", po::value(&config.disentangle.max_copies)->default_value(1),
-       "train with label disentanglement, K leaf clusters per label at most (1 = off)")
+       "train with label disentanglement, K leaf clusters per label at most (1 = off); also trains the plain "
+       "model and compares the two")
       ("disentangle-reach", po::value(&config.disentangle.reach)->default_value(1), "see xmr train")
       ("disentangle-min-votes", po::value(&config.disentangle.min_votes)->default_value(2), "see xmr train")
       ("disentangle-growth", po::value(&config.disentangle.leaf_growth)->default_value(0.25), "see xmr train")
+      ("disentangle-route", po::value(&config.disentangle.route_positives)->default_value(false), "see xmr train")
       ("json", po::value(&json_path), "also write the results as a JSON array here (atomically)")
       ("quiet,q", po::bool_switch(&config.quiet), "no progress lines")
       ("run-one", po::value(&run_one), "internal: measure one set and print its JSON object");
@@ -163,7 +185,8 @@ int run_bench(int argc, char** argv) {
                                      "--disentangle", std::to_string(config.disentangle.max_copies),
                                      "--disentangle-reach", std::to_string(config.disentangle.reach),
                                      "--disentangle-min-votes", std::to_string(config.disentangle.min_votes),
-                                     "--disentangle-growth", std::to_string(config.disentangle.leaf_growth)};
+                                     "--disentangle-growth", std::to_string(config.disentangle.leaf_growth),
+                                     "--disentangle-route", config.disentangle.route_positives ? "true" : "false"};
     if (config.quiet) args.push_back("-q");
     const std::string out = run_child(args, set);
     rapidjson::Document one;
@@ -171,6 +194,7 @@ int run_bench(int argc, char** argv) {
     runs.PushBack(rapidjson::Value(one, runs.GetAllocator()), runs.GetAllocator());
   }
   print_table(runs, config.train_threads);
+  print_disentangle_table(runs);
   if (!json_path.empty()) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);

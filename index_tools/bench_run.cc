@@ -112,6 +112,12 @@ BenchData directory_data(const std::string& dir) {
   throw Error("bench set '" + dir + "': no train.txt/test.txt or train.jsonl/test.jsonl there");
 }
 
+size_t total_weights(const Model& model) {
+  size_t n = 0;
+  for (const LayerView& l : model.tree().layers) n += l.nnz;
+  return n;
+}
+
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -164,9 +170,25 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
     w.Key("seconds"), w.Double(secs);
     w.Key("seconds_tree"), w.Double(st.seconds_embedding + st.seconds_clustering);
     w.Key("seconds_matching"), w.Double(st.seconds_matching);
+    if (config.disentangle.enabled()) {
+      w.Key("seconds_disentangle"), w.Double(st.seconds_disentangle);
+      w.Key("copies_added"), w.Uint64(st.disentangle_rounds.empty() ? 0 : st.disentangle_rounds.back().copies_added);
+    }
     w.EndObject();
   }
   w.EndArray();
+  // The plain model of a disentangled run, trained and timed beside it so the
+  // ratio comes from one process on one machine state.
+  ModelParts plain_parts;
+  if (config.disentangle.enabled()) {
+    note("training the plain model for comparison");
+    params.disentangle = DisentangleParams{};
+    params.threads = config.train_threads.back();
+    t0 = Clock::now();
+    plain_parts = train_model_parts(data.X_train, data.Y_train, params, {});
+    w.Key("plain_train_seconds"), w.Double(seconds_since(t0));
+    w.Key("plain_train_threads"), w.Int(params.threads);
+  }
   w.Key("peak_rss_mib"), w.Double(peak_rss_mib());
 
   const std::string path = config.work_dir + "/xmr-bench-" + std::to_string(::getpid()) + ".xmr";
@@ -182,6 +204,7 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   w.Key("model_bytes"), w.Uint64(model.file_size());
   w.Key("depth"), w.Uint64(model.depth());
   w.Key("slots"), w.Uint64(model.num_slots());
+  w.Key("weights"), w.Uint64(total_weights(model));
   w.Key("load_ms_median"), w.Double(percentile(load_ms, 0.5));
 
   note("inference");
@@ -228,6 +251,47 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   w.Key("P@1"), w.Double(100 * m.precision[0]);
   w.Key("P@3"), w.Double(100 * m.precision[2]);
   w.Key("P@5"), w.Double(100 * m.precision[4]);
+
+  if (config.disentangle.enabled()) {
+    note("inference, plain against disentangled");
+    // Loaded from a file like the disentangled model, so both are mapped alike.
+    const std::string plain_path = path + ".plain";
+    Model::from_parts(plain_parts).save(plain_path);
+    plain_parts = ModelParts{};
+    const Model plain = Model::load(plain_path);
+    ::unlink(plain_path.c_str());
+    PredictParams pp = plain.default_predict_params();
+    pp.beam_size = config.beam_size;
+    pp.top_k = config.top_k;
+    // Passes alternate between the models (and which goes first), best of 8
+    // each, so that a slow spell of the machine hits both alike.
+    double best_plain = 1e300, best_dis = 1e300;
+    std::vector<std::vector<ScoredLabel>> plain_pred = plain.predict_batch(X, pp, 1);
+    auto time_pass = [&](const Model& m, const PredictParams& params, double* best) {
+      const auto start = Clock::now();
+      m.predict_batch(X, params, 1);
+      *best = std::min(*best, 1e3 * seconds_since(start) / double(std::max<size_t>(1, X.rows)));
+    };
+    for (int pass = 0; pass < 8; ++pass) {
+      if (pass % 2 == 0) {
+        time_pass(plain, pp, &best_plain);
+        time_pass(model, p, &best_dis);
+      } else {
+        time_pass(model, p, &best_dis);
+        time_pass(plain, pp, &best_plain);
+      }
+    }
+    const RankingMetrics pm = evaluate_ranking(plain_pred, data.Y_test, 5);
+    w.Key("plain"), w.StartObject();
+    w.Key("model_bytes"), w.Uint64(plain.file_size());
+    w.Key("weights"), w.Uint64(total_weights(plain));
+    w.Key("batch_by_chunk_ms_per_query_1t"), w.Double(best_plain);
+    w.Key("P@1"), w.Double(100 * pm.precision[0]);
+    w.Key("P@3"), w.Double(100 * pm.precision[2]);
+    w.Key("P@5"), w.Double(100 * pm.precision[4]);
+    w.EndObject();
+    w.Key("paired_batch_by_chunk_ms_per_query_1t"), w.Double(best_dis);
+  }
   w.EndObject();
   model = Model{};
   ::unlink(path.c_str());

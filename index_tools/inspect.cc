@@ -52,6 +52,7 @@ int run_inspect(int argc, char** argv) {
     for (const auto& kv : meta["train"].GetObject()) {
       if (kv.value.IsString()) std::printf(" %s=%s", kv.name.GetString(), kv.value.GetString());
       else if (kv.value.IsNumber()) std::printf(" %s=%g", kv.name.GetString(), kv.value.GetDouble());
+      else if (kv.value.IsBool()) std::printf(" %s=%s", kv.name.GetString(), kv.value.GetBool() ? "true" : "false");
     }
     std::printf("\n");
   }

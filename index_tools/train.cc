@@ -72,6 +72,9 @@ int run_train(int argc, char** argv) {
        "missed instances a cluster needs before a label is copied there")
       ("disentangle-growth", po::value(&p.disentangle.leaf_growth)->default_value(0.25),
        "leaves may grow to (1 + this) x the largest original leaf")
+      ("disentangle-route", po::value(&p.disentangle.route_positives)->default_value(false),
+       "true: teach the matcher to send each positive only to its label's copy that it ranks highest; "
+       "false: to every cluster holding the label")
       ("quiet,q", po::bool_switch(), "no progress output");
   add_vectorizer_options(o);
   po::variables_map vm;

@@ -41,6 +41,19 @@ if [ "$(wc -l <"$work/pred.jsonl")" -eq 100 ] && python3 -c "import json,sys; [j
 if "$XMR" inspect --model "$work/m.xmr" | grep -q "labels       20"; then ok; else bad "inspect"; fi
 if "$XMR" train --help | grep -q -- "--branching"; then ok; else bad "train --help"; fi
 
+# Disentanglement: copies recorded, shown by inspect, every label listed once.
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/d.xmr" -B 4 --max-leaf-size 5 -q \
+    --disentangle 3 --disentangle-min-votes 1 --disentangle-growth 1 --disentangle-route true; then ok; else bad "train --disentangle"; fi
+info=$("$XMR" inspect --model "$work/d.xmr")
+if grep -q "leaves/label 1: [0-9]* labels, 2: " <<<"$info" && grep -q "disentangle_route_positives=true" <<<"$info"; then ok; else bad "inspect of a disentangled model: $info"; fi
+"$XMR" predict --model "$work/d.xmr" --input "$work/test.txt" --format xc --normalize --k 10 --repeated-score mean -o "$work/dpred.jsonl"
+if python3 -c "
+import json,sys
+for l in open(sys.argv[1]):
+    r=json.loads(l); assert len(r['labels'])==len(set(r['labels']))==10, r
+" "$work/dpred.jsonl"; then ok; else bad "disentangled predictions list a label twice"; fi
+expect_fail "disentangle K out of range" "K (max copies) must be in 1..6, got 7" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --disentangle 7
+
 # Bad inputs.
 expect_fail "missing input" "nope.txt: cannot open" "$XMR" train --input "$work/nope.txt" --format xc --model "$work/x.xmr"
 printf '2 5 3\n0 1:1\n0 1:1 x\n' >"$work/malformed.txt"

@@ -19,23 +19,38 @@ struct Reference {
   double reference_train_seconds;
 };
 
-void check_dataset(const Reference& ref) {
-  const std::string dir = std::string(XMR_DATASETS_DIR) + "/" + ref.name;
+// Reads the set's train and test files (rows L2-normalised); false when absent.
+bool load_dataset(const char* name, XcDataset* train, XcDataset* test) {
+  const std::string dir = std::string(XMR_DATASETS_DIR) + "/" + name;
   struct stat st;
-  if (::stat((dir + "/train.txt").c_str(), &st) != 0) {
-    GTEST_SKIP() << "shared dataset absent: " << dir << "/train.txt (run from a checkout with ../shared/datasets)";
+  if (::stat((dir + "/train.txt").c_str(), &st) != 0) return false;
+  *train = read_xc_file(dir + "/train.txt");
+  *test = read_xc_file(dir + "/test.txt");
+  train->features.normalize_rows_l2();
+  test->features.normalize_rows_l2();
+  return true;
+}
+
+#define LOAD_OR_SKIP(name, train, test)                                                                  \
+  if (!load_dataset(name, &train, &test)) {                                                              \
+    GTEST_SKIP() << "shared dataset absent: " << XMR_DATASETS_DIR << "/" << name                         \
+                 << "/train.txt (run from a checkout with ../shared/datasets)";                           \
   }
-  XcDataset train = read_xc_file(dir + "/train.txt");
-  XcDataset test = read_xc_file(dir + "/test.txt");
-  train.features.normalize_rows_l2();
-  test.features.normalize_rows_l2();
+
+RankingMetrics evaluate(const Model& model, const XcDataset& test) {
+  PredictParams p = model.default_predict_params();  // beam 10
+  p.top_k = 5;
+  return evaluate_ranking(model.predict_batch(test.features, p), test.labels, 5);
+}
+
+void check_dataset(const Reference& ref) {
+  XcDataset train, test;
+  LOAD_OR_SKIP(ref.name, train, test);
   TrainParams params;  // defaults: PIFA, B = 16, leaf 100, L2-SVM, C = 1, threshold 0.1, seed 0
   const auto t0 = std::chrono::steady_clock::now();
   const Model model = train_model(train.features, train.labels, params);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  PredictParams p = model.default_predict_params();  // beam 10
-  p.top_k = 5;
-  const RankingMetrics m = evaluate_ranking(model.predict_batch(test.features, p), test.labels, 5);
+  const RankingMetrics m = evaluate(model, test);
   std::printf("[%s] P@1/3/5 = %.2f / %.2f / %.2f (reference %.1f / %.1f / %.1f); train %.2f s (reference %.1f s)\n",
               ref.name, 100 * m.precision[0], 100 * m.precision[2], 100 * m.precision[4], ref.p1, ref.p3, ref.p5, secs,
               ref.reference_train_seconds);
@@ -44,6 +59,28 @@ void check_dataset(const Reference& ref) {
 
 TEST(DatasetAccuracy, Bibtex) { check_dataset({"bibtex", 63.4, 38.7, 28.1, 0.5}); }
 TEST(DatasetAccuracy, Delicious) { check_dataset({"delicious", 66.0, 60.0, 55.3, 3.8}); }
+
+// Label disentanglement (K = 2, defaults otherwise) must not cost more than
+// 0.2 points of P@5 against the plain model, and must add copies.
+void check_disentangled(const char* name, bool route) {
+  XcDataset train, test;
+  LOAD_OR_SKIP(name, train, test);
+  TrainParams params;
+  const RankingMetrics plain = evaluate(train_model(train.features, train.labels, params), test);
+  params.disentangle.max_copies = 2;
+  params.disentangle.route_positives = route;
+  TrainStats st;
+  const Model model = train_model(train.features, train.labels, params, {}, &st);
+  const RankingMetrics dis = evaluate(model, test);
+  std::printf("[%s, disentangled%s] %zu copies; P@5 %.2f -> %.2f\n", name, route ? ", routed" : "",
+              model.num_slots() - model.num_labels(), 100 * plain.precision[4], 100 * dis.precision[4]);
+  EXPECT_GT(model.num_slots(), model.num_labels());
+  EXPECT_GE(100 * dis.precision[4], 100 * plain.precision[4] - 0.2) << name;
+}
+
+TEST(DatasetAccuracy, DisentangledBibtex) { check_disentangled("bibtex", false); }
+TEST(DatasetAccuracy, DisentangledBibtexRouted) { check_disentangled("bibtex", true); }
+TEST(DatasetAccuracy, DisentangledDelicious) { check_disentangled("delicious", false); }
 
 }  // namespace
 }  // namespace xmr

@@ -53,13 +53,16 @@ bool leaf_has(const TreeView& t, size_t depth, Index leaf, Index label) {
   return false;
 }
 
-TEST(Disentangle, LabelSplitBetweenTwoClustersGetsBoth) {
+class DisentangleSplit : public ::testing::TestWithParam<bool> {};  // parameter: route positives
+
+TEST_P(DisentangleSplit, LabelSplitBetweenTwoClustersGetsBoth) {
   const SplitLabelCase c = split_label_case();
   TrainParams p;
   TrainInputs in;
   in.tree = &c.tree;
   const Model plain = train_model(c.X, c.Y, p, in);
   p.disentangle.max_copies = 2;
+  p.disentangle.route_positives = GetParam();
   TrainStats st;
   const Model dis = train_model(c.X, c.Y, p, in, &st);
 
@@ -88,6 +91,54 @@ TEST(Disentangle, LabelSplitBetweenTwoClustersGetsBoth) {
   EXPECT_FALSE(has8(out));
   dis.predict(q, pp, ws, out);
   EXPECT_TRUE(has8(out));
+}
+
+INSTANTIATE_TEST_SUITE_P(Disentangle, DisentangleSplit, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) { return info.param ? "Routed" : "Unrouted"; });
+
+TEST(Disentangle, EachPositiveTrainsTheCopyItsInstanceReaches) {
+  const SplitLabelCase c = split_label_case();
+  TrainParams p;
+  TrainInputs in;
+  in.tree = &c.tree;
+  const Model plain = train_model(c.X, c.Y, p, in);
+  DisentangleParams dp;
+  dp.max_copies = 2;
+  dp.route_positives = true;
+  const DisentangledTree d =
+      disentangle_tree(c.tree, plain.tree(), c.X, c.Y, dp, max_leaf_size(c.tree), 1, p.postprocessor);
+  ASSERT_EQ(d.tree.slot_label.size(), 10u);
+  ASSERT_EQ(d.tree.slot_label[4], 8u);  // label 8 in A, as clustered
+  ASSERT_EQ(d.tree.slot_label[9], 8u);  // its copy in B
+  ASSERT_EQ(d.slot_positives.rows, c.Y.rows);
+  ASSERT_EQ(d.slot_positives.cols, 10u);
+  size_t b_like = 0, a_like = 0;
+  for (size_t i = 0; i < c.Y.rows; ++i) {
+    const Index label = c.Y.row(i).indices[0];
+    const SparseVectorView slots = d.slot_positives.row(i);
+    ASSERT_EQ(slots.nnz, 1u) << "row " << i;
+    EXPECT_EQ(d.tree.slot_label[slots.indices[0]], label) << "row " << i;
+    if (label != 8) continue;
+    if (c.X.row(i).indices[0] == 60) {
+      EXPECT_EQ(slots.indices[0], 9u) << "row " << i << " looks like cluster B";
+      ++b_like;
+    } else {
+      EXPECT_EQ(slots.indices[0], 4u) << "row " << i << " has apple's own features";
+      ++a_like;
+    }
+  }
+  EXPECT_EQ(b_like, 10u);
+  EXPECT_EQ(a_like, 10u);
+
+  dp.route_positives = false;
+  const DisentangledTree unrouted =
+      disentangle_tree(c.tree, plain.tree(), c.X, c.Y, dp, max_leaf_size(c.tree), 1, p.postprocessor);
+  EXPECT_EQ(unrouted.tree.slot_label, d.tree.slot_label);
+  EXPECT_EQ(unrouted.slot_positives.rows, 0u);
+
+  CsrMatrix wrong_shape = d.slot_positives;
+  wrong_shape.cols = 9;
+  EXPECT_THROW(train_on_tree(c.X, c.Y, d.tree, p, {}, &wrong_shape), Error);
 }
 
 TEST(Disentangle, OutputsNeverListALabelTwice) {
