@@ -20,6 +20,12 @@ namespace {
 struct SplitLabelCase {
   CsrMatrix X, Y;
   LabelTree tree;
+
+  Model train(const TrainParams& p, TrainStats* st = nullptr) const {
+    TrainInputs in;
+    in.tree = &tree;
+    return train_model(X, Y, p, in, st);
+  }
 };
 
 SplitLabelCase split_label_case() {
@@ -58,13 +64,11 @@ class DisentangleSplit : public ::testing::TestWithParam<bool> {};  // parameter
 TEST_P(DisentangleSplit, LabelSplitBetweenTwoClustersGetsBoth) {
   const SplitLabelCase c = split_label_case();
   TrainParams p;
-  TrainInputs in;
-  in.tree = &c.tree;
-  const Model plain = train_model(c.X, c.Y, p, in);
+  const Model plain = c.train(p);
   p.disentangle.max_copies = 2;
   p.disentangle.route_positives = GetParam();
   TrainStats st;
-  const Model dis = train_model(c.X, c.Y, p, in, &st);
+  const Model dis = c.train(p, &st);
 
   ASSERT_EQ(plain.num_slots(), 9u);
   ASSERT_EQ(dis.num_slots(), 10u);  // exactly one copy added: label 8 into B
@@ -98,10 +102,8 @@ INSTANTIATE_TEST_SUITE_P(Disentangle, DisentangleSplit, ::testing::Values(false,
 
 TEST(Disentangle, EachPositiveTrainsTheCopyItsInstanceReaches) {
   const SplitLabelCase c = split_label_case();
-  TrainParams p;
-  TrainInputs in;
-  in.tree = &c.tree;
-  const Model plain = train_model(c.X, c.Y, p, in);
+  const TrainParams p;
+  const Model plain = c.train(p);
   DisentangleParams dp;
   dp.max_copies = 2;
   dp.route_positives = true;
