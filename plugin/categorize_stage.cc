@@ -24,6 +24,7 @@ class CategorizeStage : public Stage, public Classifier {
     top_k_ = (int)config.get_int("top_k", 5, 1, 10000);
     beam_size_ = (int)config.get_int("beam_size", 10, 1, 100000);
     min_score_ = (float)config.get_double("min_score", 0.0, -1e30, 1e30);
+    repeated_ = parse_repeated_label_score(config.get_choice("repeated_score", "max", {"max", "mean"}));
     const std::string mode = config.get_choice("mode", "annotate", {"annotate", "boost", "filter"});
     mode_ = mode == "boost" ? Mode::kBoost : mode == "filter" ? Mode::kFilter : Mode::kAnnotate;
     field_ = config.get_string("field", "");
@@ -81,6 +82,7 @@ class CategorizeStage : public Stage, public Classifier {
     PredictParams p = m.model().default_predict_params();  // the model's post-processor
     p.beam_size = beam_size_;
     p.top_k = top_k;
+    p.repeated = repeated_;
     m.model().predict(vectorize_query(m, text), p, ws, top);
     out.clear();
     for (const auto& s : top) {
@@ -92,6 +94,7 @@ class CategorizeStage : public Stage, public Classifier {
   int top_k_ = 5;
   int beam_size_ = 10;
   float min_score_ = 0;
+  RepeatedLabelScore repeated_ = RepeatedLabelScore::kMax;
   Mode mode_ = Mode::kAnnotate;
   std::string field_;
   std::wstring field_wide_;

@@ -34,6 +34,7 @@ class RerankStage : public Stage {
                                      : ScoreMode::kTotal;
     const std::string combine = config.get_choice("label_score", "max", {"max", "mean", "sum"});
     label_score_ = combine == "mean" ? LabelScore::kMean : combine == "sum" ? LabelScore::kSum : LabelScore::kMax;
+    repeated_ = parse_repeated_label_score(config.get_choice("repeated_score", "max", {"max", "mean"}));
     config.reject_unknown_keys({"type", "name"});
 
     const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
@@ -68,8 +69,10 @@ class RerankStage : public Stage {
     b.unique.erase(std::unique(b.unique.begin(), b.unique.end()), b.unique.end());
     b.scores.resize(b.unique.size());
     if (!b.unique.empty()) {
-      m.model().score_labels(vectorize_query(m, ctx.text), b.unique.data(), b.unique.size(),
-                             m.model().default_predict_params(), b.ws, b.scores.data());
+      PredictParams p = m.model().default_predict_params();
+      p.repeated = repeated_;
+      m.model().score_labels(vectorize_query(m, ctx.text), b.unique.data(), b.unique.size(), p, b.ws,
+                             b.scores.data());
     }
 
     // New scores for the window.
@@ -169,6 +172,7 @@ class RerankStage : public Stage {
   double query_weight_ = 1.0, rescore_weight_ = 1.0;
   ScoreMode score_mode_ = ScoreMode::kTotal;
   LabelScore label_score_ = LabelScore::kMax;
+  RepeatedLabelScore repeated_ = RepeatedLabelScore::kMax;  // a label with several leaves
   SegmentMap segments_;
 };
 

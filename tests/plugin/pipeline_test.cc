@@ -276,6 +276,69 @@ TEST_F(PipelineTest, DocumentsAreLabelsThroughAKeyField) {
   EXPECT_EQ(testing::stored_values(searcher_, res.hits[0].doc, "id")[0], "p42");
 }
 
+TEST_F(PipelineTest, RepeatedScoreSetsHowADisentangledLabelsLeavesCombine) {
+  const TextDataset data = read_jsonl_dataset(dir_->file("catalog.jsonl"));
+  TrainParams tp = default_text_train_params();
+  tp.clustering.max_leaf_size = 2;
+  tp.disentangle.max_copies = 3;
+  tp.disentangle.min_votes = 1;
+  tp.disentangle.leaf_growth = 1.0;
+  const TextModel host = TextModel::train(data, default_vectorizer_config(), tp);
+  ASSERT_GT(host.model().num_slots(), host.model().num_labels()) << "the test needs labels with several leaves";
+  host.save(dir_->file("dis.xmr"));
+  const LabelVocabulary vocab = host.labels();
+  std::vector<Index> all(vocab.size());
+  for (size_t l = 0; l < all.size(); ++l) all[l] = Index(l);
+
+  SearchRequest r;
+  r.text = "acme leather backpack shoes";
+  r.explain = true;
+  std::vector<Index> qi;
+  std::vector<float> qv;
+  host.vectorizer().transform(r.text, qi, qv);
+  const SparseVectorView q{qi.data(), qv.data(), qi.size()};
+  bool max_and_mean_differ = false;
+  for (const std::string rep : {"max", "mean"}) {
+    SCOPED_TRACE(rep);
+    PredictParams pp = host.model().default_predict_params();
+    pp.repeated = parse_repeated_label_score(rep);
+    pp.top_k = 8;
+    InferenceWorkspace ws;
+    std::vector<ScoredLabel> expected;
+    host.model().predict(q, pp, ws, expected);
+    std::vector<float> label_scores(all.size());
+    host.model().score_labels(q, all.data(), all.size(), pp, ws, label_scores.data());
+    PredictParams other = pp;
+    other.repeated = rep == "max" ? RepeatedLabelScore::kMean : RepeatedLabelScore::kMax;
+    std::vector<float> other_scores(all.size());
+    host.model().score_labels(q, all.data(), all.size(), other, ws, other_scores.data());
+    max_and_mean_differ = max_and_mean_differ || label_scores != other_scores;
+
+    const auto p = make(R"({"type": "categorize", "model": "dis.xmr", "top_k": 8, "min_score": -1e9,
+                           "repeated_score": ")" + rep + R"("},
+                          {"type": "rerank", "model": "dis.xmr", "label_field": "labels", "window_size": 20,
+                           "repeated_score": ")" + rep + "\"}");
+    const SearchResult res = p->search(r);
+    ASSERT_EQ(res.categories.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(res.categories[i].label, host.model().label_name(expected[i].label));
+      EXPECT_FLOAT_EQ(res.categories[i].score, expected[i].score);
+    }
+    size_t checked = 0;
+    for (const auto& e : res.explanations) {
+      for (const auto& l : e.labels) {
+        EXPECT_FLOAT_EQ(l.score, label_scores[size_t(vocab.id(l.label))]) << l.label;
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 0u);
+  }
+  EXPECT_TRUE(max_and_mean_differ) << "max and mean agree on every label: the test cannot tell them apart";
+  EXPECT_NE(error_of([&] { make(R"({"type": "categorize", "model": "dis.xmr", "repeated_score": "median"})"); })
+                .find("\"median\" is not one of"),
+            std::string::npos);
+}
+
 TEST_F(PipelineTest, BadConfigsFailAtCreationWithAClearMessage) {
   auto has = [](const std::string& msg, const std::string& part) {
     return msg.find(part) != std::string::npos ? ::testing::AssertionSuccess()
