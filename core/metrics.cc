@@ -51,4 +51,11 @@ RankingMetrics evaluate_ranking(const std::vector<std::vector<ScoredLabel>>& pre
   return m;
 }
 
+double percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0;
+  const size_t rank = std::min(values.size() - 1, size_t(std::max(0.0, q) * double(values.size())));
+  std::nth_element(values.begin(), values.begin() + rank, values.end());
+  return values[rank];
+}
+
 }  // namespace xmr

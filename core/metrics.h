@@ -27,4 +27,8 @@ struct RankingMetrics {
 RankingMetrics evaluate_ranking(const std::vector<std::vector<ScoredLabel>>& predictions, const CsrMatrix& truth,
                                 int max_k);
 
+// The nearest-rank quantile q (in [0, 1]: 0.5 = median, 0.99 = p99) of
+// `values`, for latency reports; 0 when empty.
+double percentile(std::vector<double> values, double q);
+
 }  // namespace xmr

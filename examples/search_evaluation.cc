@@ -10,16 +10,11 @@
 #include "analyzers/utf8.h"
 #include "examples/catalog.h"
 #include "plugin/pipeline.h"
+#include "core/metrics.h"
 
 namespace xmr {
 
 namespace {
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, (size_t)(p / 100.0 * v.size()))];
-}
 
 std::vector<std::string> categories_of(const Lucene::IndexSearcherPtr& s, int32_t doc, const std::wstring& field) {
   std::vector<std::string> out;
@@ -91,10 +86,10 @@ SearchEvaluation evaluate_search(const Lucene::IndexSearcherPtr& searcher, const
                     &e.pipeline_ndcg10, &e.pipeline_p10}) {
     *x /= n;
   }
-  e.plain_p50_us = percentile(plain_us, 50);
-  e.plain_p99_us = percentile(plain_us, 99);
-  e.pipeline_p50_us = percentile(pipeline_us, 50);
-  e.pipeline_p99_us = percentile(pipeline_us, 99);
+  e.plain_p50_us = percentile(plain_us, 0.50);
+  e.plain_p99_us = percentile(plain_us, 0.99);
+  e.pipeline_p50_us = percentile(pipeline_us, 0.50);
+  e.pipeline_p99_us = percentile(pipeline_us, 0.99);
   return e;
 }
 

@@ -118,12 +118,6 @@ size_t total_weights(const Model& model) {
   return n;
 }
 
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
-}
-
 }  // namespace
 
 ScaleShape scale_shape(size_t labels) {

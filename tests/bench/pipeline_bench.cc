@@ -22,19 +22,11 @@
 #include "analyzers/text_model.h"
 #include "analyzers/utf8.h"
 #include "plugin/pipeline.h"
+#include "core/metrics.h"
 
 #include <lucene++/LuceneHeaders.h>
 
 using namespace xmr;
-
-namespace {
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, (size_t)(p / 100.0 * v.size()))];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   int rounds = 3;
@@ -111,13 +103,13 @@ int main(int argc, char** argv) {
     std::printf("flipkart: %zu index docs, %zu queries x %d rounds, top 10, one thread\n", train.size(),
                 test.size(), rounds);
     std::printf("%-26s %10s %10s %10s %12s\n", "pipeline", "p50 us", "p99 us", "mean us", "p50 added");
-    const double base_p50 = percentile(configs[0].micros, 50);
+    const double base_p50 = percentile(configs[0].micros, 0.50);
     std::string json = "[";
     for (const auto& c : configs) {
       double mean = 0;
       for (double x : c.micros) mean += x;
       mean /= (double)c.micros.size();
-      const double p50 = percentile(c.micros, 50), p99 = percentile(c.micros, 99);
+      const double p50 = percentile(c.micros, 0.50), p99 = percentile(c.micros, 0.99);
       std::string steps;
       for (const auto& [step, total] : c.stage_micros) {
         char buf[96];

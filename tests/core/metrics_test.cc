@@ -26,6 +26,15 @@ TEST(Metrics, HandComputedPrecisionRecallNdcg) {
   EXPECT_NEAR(m.ndcg[0], 0.5, 1e-12);
 }
 
+TEST(Metrics, PercentileIsTheNearestRank) {
+  const std::vector<double> v{5, 1, 4, 2, 3, 10, 9, 8, 7, 6};  // 1..10, shuffled
+  EXPECT_EQ(percentile(v, 0.0), 1);
+  EXPECT_EQ(percentile(v, 0.5), 6);   // rank 5 of 0..9
+  EXPECT_EQ(percentile(v, 0.99), 10);
+  EXPECT_EQ(percentile(v, 1.0), 10);  // clamped to the last
+  EXPECT_EQ(percentile({}, 0.5), 0);
+}
+
 TEST(Metrics, InstancesWithoutLabelsCountAsZero) {
   const CsrMatrix truth = testing::labels_to_csr({{0}, {}}, 2);
   const RankingMetrics m = evaluate_ranking({{{0, 1}}, {{1, 1}}}, truth, 1);
