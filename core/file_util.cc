@@ -1,11 +1,14 @@
 #include "core/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <random>
 
@@ -35,6 +38,32 @@ std::string directory_of(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+// Best effort: never throws, and leaves anything it is unsure of.
+void remove_stale_temp_files(const std::string& path) {
+  const std::string dir = directory_of(path);
+  const size_t slash = path.find_last_of('/');
+  const std::string prefix = (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp.";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  const time_t now = ::time(nullptr);
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    // <prefix><pid>.<digits>, nothing else.
+    const std::string rest = name.substr(prefix.size());
+    const size_t dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || dot + 1 == rest.size() || dot > 9) continue;
+    if (rest.find_first_not_of("0123456789.") != std::string::npos || rest.find('.', dot + 1) != std::string::npos) continue;
+    const pid_t pid = pid_t(std::stol(rest.substr(0, dot)));
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    const std::string full = dir + "/" + name;
+    struct stat st;
+    if (::lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || now - st.st_mtime < kStaleTempSeconds) continue;
+    ::unlink(full.c_str());
+  }
+  ::closedir(d);
 }
 
 }  // namespace
@@ -82,6 +111,7 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     ::fsync(dir);
     ::close(dir);
   }
+  remove_stale_temp_files(path);
 }
 
 }  // namespace xmr
