@@ -39,7 +39,7 @@ struct DisentangleParams {
   int reach = 1;              // a label in one of the top `reach` clusters counts as reached
   size_t min_votes = 2;       // fewer votes never add a copy
   double leaf_growth = 0.25;  // leaves may grow to (1 + growth) x the largest original leaf
-  bool route_positives = false; // step 4; off: an instance is a positive of every cluster holding its label
+  bool route_positives = false;  // step 4; off: an instance is a positive of every cluster holding its label
 
   bool enabled() const { return max_copies > 1; }
   void validate() const;  // throws xmr::Error naming the bad field
@@ -64,9 +64,9 @@ struct DisentangledTree {
 // copies by label id. Returns `tree` unchanged (and no routing) when nothing
 // qualifies. `original_max_leaf` is the largest leaf of the tree before any
 // round (the growth bound is relative to it).
-DisentangledTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const CsrMatrix& X, const CsrMatrix& Y,
-                           const DisentangleParams& params, size_t original_max_leaf, int threads, PostProcessor post,
-                           DisentangleRound* round = nullptr);
+DisentangledTree disentangle_tree(const LabelTree& tree, const TreeView& matcher, const CsrMatrix& X,
+                                  const CsrMatrix& Y, const DisentangleParams& params, size_t original_max_leaf,
+                                  int threads, PostProcessor post, DisentangleRound* round = nullptr);
 
 // Largest number of labels in one leaf cluster of `tree`.
 size_t max_leaf_size(const LabelTree& tree);

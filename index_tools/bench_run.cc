@@ -261,9 +261,9 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
     // each, so that a slow spell of the machine hits both alike.
     double best_plain = 1e300, best_dis = 1e300;
     std::vector<std::vector<ScoredLabel>> plain_pred = plain.predict_batch(X, pp, 1);
-    auto time_pass = [&](const Model& m, const PredictParams& params, double* best) {
+    auto time_pass = [&](const Model& m, const PredictParams& predict_params, double* best) {
       const auto start = Clock::now();
-      m.predict_batch(X, params, 1);
+      m.predict_batch(X, predict_params, 1);
       *best = std::min(*best, 1e3 * seconds_since(start) / double(std::max<size_t>(1, X.rows)));
     };
     for (int pass = 0; pass < 8; ++pass) {
