@@ -347,7 +347,7 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
 }
 
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
-                             const TrainInputs& inputs, TrainStats* stats) {
+                             const TrainInputs& inputs, TrainStats* stats, ModelParts* plain) {
   params.validate();
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
   if (X.rows == 0) throw Error("no training instances");
@@ -377,6 +377,13 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
   auto t0 = Clock::now();
   ModelParts parts = train_on_tree(X, Y, tree, params, inputs.progress);
   st.seconds_matching = seconds_since(t0);
+  if (plain) {
+    *plain = parts;
+    plain->label_names = inputs.label_names;
+    TrainParams plain_params = params;  // recorded as trained: without disentanglement
+    plain_params.disentangle = DisentangleParams{};
+    plain->train_params_json = plain_params.to_json();
+  }
   if (params.disentangle.enabled() && tree.depth() >= 2) {
     t0 = Clock::now();
     const size_t original_max_leaf = max_leaf_size(tree);

@@ -73,10 +73,13 @@ struct TrainStats {
 
 // X: N x D features (rows usually L2-normalised), Y: N x L labels. With
 // params.disentangle enabled, the plain model is trained first, then each
-// round reassigns labels from its matcher and retrains on the new tree.
+// round reassigns labels from its matcher and retrains on the new tree. A
+// non-null `plain` receives the model as it was before any round (for
+// comparisons, without training it again; its time is stats' embedding +
+// clustering + matching).
 // Throws xmr::Error on inconsistent shapes or parameters.
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
-                             const TrainInputs& inputs = {}, TrainStats* stats = nullptr);
+                             const TrainInputs& inputs = {}, TrainStats* stats = nullptr, ModelParts* plain = nullptr);
 
 inline Model train_model(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                          const TrainInputs& inputs = {}, TrainStats* stats = nullptr) {

@@ -66,11 +66,12 @@ void check_disentangled(const char* name, bool route) {
   XcDataset train, test;
   LOAD_OR_SKIP(name, train, test);
   TrainParams params;
-  const RankingMetrics plain = evaluate(train_model(train.features, train.labels, params), test);
   params.disentangle.max_copies = 2;
   params.disentangle.route_positives = route;
-  TrainStats st;
-  const Model model = train_model(train.features, train.labels, params, {}, &st);
+  ModelParts plain_parts;  // the model before disentanglement: the plain one
+  const Model model =
+      Model::from_parts(train_model_parts(train.features, train.labels, params, {}, nullptr, &plain_parts));
+  const RankingMetrics plain = evaluate(Model::from_parts(plain_parts), test);
   const RankingMetrics dis = evaluate(model, test);
   std::printf("[%s, disentangled%s] %zu copies; P@5 %.2f -> %.2f\n", name, route ? ", routed" : "",
               model.num_slots() - model.num_labels(), 100 * plain.precision[4], 100 * dis.precision[4]);

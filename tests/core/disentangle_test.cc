@@ -202,6 +202,23 @@ TEST(Disentangle, KOfOneReproducesThePlainModelExactly) {
   EXPECT_EQ(read_file_bytes(dir + "/plain.xmr"), read_file_bytes(dir + "/k1.xmr"));
 }
 
+TEST(Disentangle, ThePlainModelBeforeTheRoundsIsTheUndisentangledOne) {
+  const auto d = testing::make_synthetic(1500, 90, 100, 46);
+  TrainParams p;
+  p.clustering.branching = 4;
+  p.clustering.max_leaf_size = 8;
+  const Model expected = train_model(d.X, d.Y, p);
+  p.disentangle.max_copies = 2;
+  p.disentangle.min_votes = 1;
+  ModelParts plain;
+  const Model dis = Model::from_parts(train_model_parts(d.X, d.Y, p, {}, nullptr, &plain));
+  ASSERT_GT(dis.num_slots(), dis.num_labels()) << "the test needs copies";
+  const std::string dir = ::testing::TempDir();
+  expected.save(dir + "/expected.xmr");
+  Model::from_parts(plain).save(dir + "/plain.xmr");
+  EXPECT_EQ(read_file_bytes(dir + "/expected.xmr"), read_file_bytes(dir + "/plain.xmr"));
+}
+
 TEST(Disentangle, NothingQualifyingLeavesTheTreeAndPredictionsAlone) {
   const auto d = testing::make_synthetic(1500, 90, 100, 44);
   TrainParams p;
