@@ -3,7 +3,12 @@
 #include <cstring>
 #include <exception>
 
+#include <xmr/version.h>
+
+#include "core/model_format.h"
 #include "index_tools/command.h"
+#include "plugin/abi.h"
+#include "plugin/plugin_loader.h"
 
 namespace {
 
@@ -20,8 +25,20 @@ const xmr::cli::Command kCommands[] = {
 };
 
 void usage(FILE* out) {
-  std::fprintf(out, "usage: xmr <command> [options]   (xmr <command> --help for its options)\n\ncommands:\n");
+  std::fprintf(out,
+               "usage: xmr <command> [options]   (xmr <command> --help for its options)\n"
+               "       xmr --version\n\ncommands:\n");
   for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+}
+
+// What a bug report needs: versions of everything that must match.
+int print_version() {
+  std::string search_path;
+  for (const auto& dir : xmr::plugin_search_path()) search_path += (search_path.empty() ? "" : ":") + dir;
+  std::printf("xmr %s\nmodel format %u\nplugin ABI %u\nbuild %s\nplugin search path %s\n", XMR_VERSION_STRING,
+              unsigned(xmr::kModelFormatVersion), unsigned(XMR_PLUGIN_ABI_VERSION), xmr::build_fingerprint().c_str(),
+              search_path.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -31,6 +48,7 @@ int main(int argc, char** argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-V")) return print_version();
   for (const auto& c : kCommands) {
     if (std::strcmp(argv[1], c.name) == 0) {
       try {

@@ -3,7 +3,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/filesystem.hpp>
 #include <cstdio>
 #include <fstream>
@@ -22,17 +21,6 @@ namespace xmr::cli {
 namespace {
 
 namespace fs = boost::filesystem;
-
-// The plugin built or installed beside this executable, if any.
-std::string default_plugin_path() {
-  const fs::path exe_dir = boost::dll::program_location().parent_path();
-  for (const fs::path& p : {exe_dir / ".." / "plugin" / "libxmr_plugin.so", exe_dir / ".." / "lib" / "xmr" / "libxmr_plugin.so",
-                            exe_dir / "libxmr_plugin.so"}) {
-    boost::system::error_code ec;
-    if (fs::is_regular_file(p, ec)) return p.lexically_normal().string();
-  }
-  return "";
-}
 
 void write_string(rapidjson::Writer<rapidjson::StringBuffer>& w, const std::string& s) {
   w.String(s.data(), (rapidjson::SizeType)s.size());
@@ -148,7 +136,9 @@ int run_search(int argc, char** argv) {
       ("queries", po::value(&queries_path), "a file of queries, one per line")
       ("k", po::value(&k)->default_value(10), "hits per query")
       ("analyzer", po::value(&analyzer_name)->default_value("standard"), "analyzer for the query text (as at indexing)")
-      ("plugin", po::value(&plugin), "plugin library (default: the one built beside xmr, unless the config lists one)")
+      ("plugin", po::value(&plugin),
+       "plugin library (default: the config's \"plugins\", else libxmr_plugin.so from XMR_PLUGIN_PATH, the config's "
+       "directory or the install's lib/xmr/)")
       ("show", po::value(&fields)->multitoken(), "stored fields to print per hit")
       ("explain", po::bool_switch(), "per-hit rescoring explanations")
       ("jsonl", po::bool_switch(), "one JSON object per query instead of text")
@@ -172,7 +162,6 @@ int run_search(int argc, char** argv) {
     }
     if (queries.empty()) throw Error(queries_path + ": no queries (one per line expected)");
   }
-  if (plugin.empty()) plugin = default_plugin_path();
   if (!plugin.empty()) load_plugin(plugin);
 
   Lucene::IndexSearcherPtr searcher;

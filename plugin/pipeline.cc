@@ -26,10 +26,19 @@ double micros_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
 }
 
-std::string resolve(const std::string& base_dir, const std::string& path) {
-  boost::filesystem::path p(path);
-  if (p.is_absolute() || base_dir.empty()) return path;
-  return (boost::filesystem::path(base_dir) / p).string();
+// The first loaded plugin offering stage type `type`, or nullptr; `known`
+// gets every type offered.
+const LoadedPlugin* find_provider(const std::vector<LoadedPlugin>& plugins, const std::string& type,
+                                  std::string& known) {
+  const LoadedPlugin* provider = nullptr;
+  known.clear();
+  for (const auto& p : plugins) {
+    for (const auto& t : p.api->stage_types()) {
+      known += (known.empty() ? "" : ", ") + t;
+      if (t == type && !provider) provider = &p;
+    }
+  }
+  return provider;
 }
 
 struct NamedStage {
@@ -93,7 +102,9 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
 
   const JsonConfig config(config_json, "pipeline config");
   std::vector<const LoadedPlugin*> plugins;
-  for (const auto& p : config.get_string_array("plugins")) plugins.push_back(&load_plugin(resolve(options.base_dir, p)));
+  for (const auto& p : config.get_string_array("plugins")) {
+    plugins.push_back(&load_plugin(find_plugin(p, options.base_dir)));
+  }
   if (const rapidjson::Value* q = config.get_value("query")) {
     const JsonConfig query(*q, "pipeline config: \"query\"");
     impl->default_field = query.get_string("default_field", impl->default_field);
@@ -110,6 +121,8 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
   std::vector<LoadedPlugin> available = loaded_plugins();
   Env env(searcher, impl->resource_names, impl->resources);
   std::vector<std::string> stage_names;
+  bool tried_default_plugin = false;
+  std::string default_plugin_error;
   for (rapidjson::SizeType i = 0; stages && i < stages->Size(); ++i) {
     const std::string where = "pipeline config: stages[" + std::to_string(i) + "]";
     const rapidjson::Value& s = (*stages)[i];
@@ -129,18 +142,23 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
     spec.config_json = json_to_string(s);
     spec.base_dir = options.base_dir;
 
-    const LoadedPlugin* provider = nullptr;
     std::string known;
-    for (const auto& p : available) {
-      for (const auto& t : p.api->stage_types()) {
-        known += (known.empty() ? "" : ", ") + t;
-        if (t == spec.type && !provider) provider = &p;
+    const LoadedPlugin* provider = find_provider(available, spec.type, known);
+    if (!provider && !tried_default_plugin) {
+      // The xmr plugin, found by the search path, serves configs that list none.
+      tried_default_plugin = true;
+      try {
+        load_plugin(find_plugin(kDefaultPluginFile, options.base_dir));
+        available = loaded_plugins();
+        provider = find_provider(available, spec.type, known);
+      } catch (const std::exception& e) {
+        default_plugin_error = e.what();
       }
     }
     if (!provider) {
       throw Error(where + ": unknown stage type \"" + spec.type + "\" (" +
-                  (known.empty() ? std::string("no plugin is loaded; list one in \"plugins\"") : "known: " + known) +
-                  ")");
+                  (known.empty() ? std::string("no plugin is loaded") : "known: " + known) +
+                  (default_plugin_error.empty() ? "" : "; " + default_plugin_error) + ")");
     }
     std::unique_ptr<Stage> stage;
     try {

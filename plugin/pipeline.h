@@ -33,7 +33,7 @@
 #include <utility>
 #include <vector>
 
-#include "plugin/stage.h"
+#include "stage.h"  // same directory, in the tree and installed (<xmr/stage.h>)
 
 namespace xmr {
 

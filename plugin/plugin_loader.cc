@@ -1,7 +1,9 @@
 #include "plugin/plugin_loader.h"
 
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <boost/filesystem.hpp>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -76,6 +78,49 @@ std::vector<LoadedPlugin> loaded_plugins() {
   std::vector<LoadedPlugin> out;
   for (const auto& p : r.plugins) out.push_back(*p);
   return out;
+}
+
+std::vector<std::string> plugin_search_path(const std::string& config_dir) {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("XMR_PLUGIN_PATH")) {
+    const std::string value = env;
+    size_t start = 0;
+    while (start <= value.size()) {
+      const size_t end = std::min(value.find(':', start), value.size());
+      if (end > start) dirs.push_back(value.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  if (!config_dir.empty()) dirs.push_back(config_dir);
+  // This function's own shared library: libxmr_pipeline.so in the install's
+  // (or build tree's) lib directory.
+  boost::system::error_code ec;
+  const boost::filesystem::path self = boost::dll::this_line_location(ec);
+  if (!ec) {
+    // dladdr reports the path the loader used ("bin/../lib/..." through an $ORIGIN rpath).
+    boost::filesystem::path dir = boost::filesystem::canonical(self.parent_path(), ec);
+    if (ec) dir = self.parent_path().lexically_normal();
+    dirs.push_back((dir / XMR_PLUGIN_DIR_NAME).string());
+  }
+  return dirs;
+}
+
+std::string find_plugin(const std::string& name, const std::string& config_dir) {
+  namespace fs = boost::filesystem;
+  if (name.empty()) throw Error("plugin name is empty");
+  if (name.find('/') != std::string::npos) {
+    const fs::path p(name);
+    return p.is_absolute() || config_dir.empty() ? name : (fs::path(config_dir) / p).string();
+  }
+  std::string looked;
+  for (const std::string& dir : plugin_search_path(config_dir)) {
+    const fs::path candidate = fs::path(dir) / name;
+    boost::system::error_code ec;
+    if (fs::is_regular_file(candidate, ec)) return candidate.string();
+    looked += (looked.empty() ? "" : ", ") + dir;
+  }
+  throw Error(name + ": plugin not found (looked in " + (looked.empty() ? std::string("no directory") : looked) +
+              "; set XMR_PLUGIN_PATH or give a path)");
 }
 
 }  // namespace xmr

@@ -26,6 +26,6 @@ echo "== training a model from the index (titles -> categories)"
 cp examples/product_search.json "$out/pipeline.json"
 echo "== running the shopper queries through the plugin pipeline ($out/pipeline.json)"
 "$build/examples/product_search_demo" --index "$out/index" --config "$out/pipeline.json" \
-  --queries "$out/queries.jsonl" --plugin "$build/plugin/libxmr_plugin.so"
+  --queries "$out/queries.jsonl" --plugin "$build/lib/xmr/libxmr_plugin.so"
 echo
 echo "Try your own query:  $xmr search --index $out/index --config $out/pipeline.json -q \"womens running shoes\" --show title --explain"

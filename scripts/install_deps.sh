@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential dpkg-dev cmake ninja-build pkg-config
   liblucene++-dev
   # liblucene++-dev forgets these two; its headers need them.
   libboost-dev libboost-filesystem-dev
