@@ -1,9 +1,8 @@
 #include "analyzers/jsonl.h"
 
-#include <rapidjson/error/en.h>
-
 #include "analyzers/utf8.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 
 namespace xmr {
 
@@ -12,6 +11,7 @@ void for_each_jsonl_object(std::istream& in, const std::string& name,
   std::string line;
   size_t line_no = 0, first_blank = 0;
   rapidjson::Document doc;
+  std::string error;
   while (std::getline(in, line)) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) {
@@ -21,11 +21,7 @@ void for_each_jsonl_object(std::istream& in, const std::string& name,
     if (first_blank) throw InputError(name, first_blank, "blank line before the end of the file");
     size_t bad = 0;
     if (!is_valid_utf8(line, &bad)) throw InputError(name, line_no, "invalid UTF-8 at byte " + std::to_string(bad + 1) + " of the line");
-    doc.Parse(line.c_str(), line.size());
-    if (doc.HasParseError()) {
-      throw InputError(name, line_no, std::string("invalid JSON at column ") + std::to_string(doc.GetErrorOffset() + 1) +
-                                          ": " + rapidjson::GetParseError_En(doc.GetParseError()));
-    }
+    if (!parse_json(line, doc, error)) throw InputError(name, line_no, "invalid JSON: " + error);
     if (!doc.IsObject()) throw InputError(name, line_no, "expected a JSON object");
     visit(line_no, doc);
   }

@@ -8,6 +8,7 @@
 #include <boost/filesystem.hpp>
 #include <fstream>
 
+#include "analyzers/index_record.h"
 #include "analyzers/jsonl.h"
 #include "analyzers/lucene_analyzers.h"
 #include "analyzers/utf8.h"
@@ -94,6 +95,14 @@ size_t build_lucene_index(const std::string& jsonl_path, const std::string& inde
       add_documents(jsonl_path, writer, spec, progress, count);
       if (count == 0) throw Error(jsonl_path + ": no documents");
       writer->optimize();
+      IndexRecord record;
+      record.analyzer = spec.analyzer;
+      record.text_fields = spec.text_fields;
+      record.label_fields = spec.label_fields;
+      record.key_field = spec.key_field;
+      Lucene::MapStringString user_data = Lucene::MapStringString::newInstance();
+      for (const auto& kv : index_record_user_data(record)) user_data.put(utf8_to_wide(kv.first), utf8_to_wide(kv.second));
+      writer->commit(user_data);
       writer->close();
     } catch (...) {
       writer->rollback();
@@ -121,6 +130,7 @@ size_t build_lucene_index(const std::string& jsonl_path, const std::string& inde
     throw Error(index_dir + ": cannot move the new index into place: " + ec.message());
   }
   fs::remove_all(old, ec);
+  remove_stale_temp_files(target.string());  // what killed runs of this command left
   return count;
 }
 

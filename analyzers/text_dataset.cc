@@ -14,17 +14,30 @@ namespace xmr {
 
 namespace {
 
-TextDataset read_jsonl(std::istream& in, const std::string& name) {
+TextDataset read_jsonl(std::istream& in, const std::string& name, const JsonlFields& fields) {
   TextDataset d;
+  const char* text_key = fields.text.c_str();
+  const char* labels_key = fields.labels.c_str();
+  const std::string labels_shape = "\"" + fields.labels + "\" must be a string or an array of strings";
   for_each_jsonl_object(in, name, [&](size_t line_no, const rapidjson::Value& obj) {
-    if (!obj.HasMember("text") || !obj["text"].IsString()) throw InputError(name, line_no, "missing string field \"text\"");
-    d.texts.emplace_back(obj["text"].GetString(), obj["text"].GetStringLength());
+    const auto text = obj.FindMember(text_key);
+    if (text == obj.MemberEnd() || !text->value.IsString()) {
+      throw InputError(name, line_no, "missing string field \"" + fields.text + "\"");
+    }
+    d.texts.emplace_back(text->value.GetString(), text->value.GetStringLength());
     std::vector<std::string> labels;
-    if (obj.HasMember("labels")) {
-      if (!obj["labels"].IsArray()) throw InputError(name, line_no, "\"labels\" must be an array of strings");
-      for (const auto& l : obj["labels"].GetArray()) {
-        if (!l.IsString()) throw InputError(name, line_no, "\"labels\" must be an array of strings");
-        labels.emplace_back(l.GetString(), l.GetStringLength());
+    const auto found = obj.FindMember(labels_key);
+    if (found != obj.MemberEnd()) {
+      const rapidjson::Value& v = found->value;
+      if (v.IsString()) {
+        labels.emplace_back(v.GetString(), v.GetStringLength());
+      } else if (v.IsArray()) {
+        for (const auto& l : v.GetArray()) {
+          if (!l.IsString()) throw InputError(name, line_no, labels_shape);
+          labels.emplace_back(l.GetString(), l.GetStringLength());
+        }
+      } else {
+        throw InputError(name, line_no, labels_shape);
       }
       std::sort(labels.begin(), labels.end());
       labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
@@ -36,16 +49,16 @@ TextDataset read_jsonl(std::istream& in, const std::string& name) {
 
 }  // namespace
 
-TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name) {
+TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name, const JsonlFields& fields) {
   std::istringstream in(text);
-  return read_jsonl(in, name);
+  return read_jsonl(in, name, fields);
 }
 
-TextDataset read_jsonl_dataset(const std::string& path) {
+TextDataset read_jsonl_dataset(const std::string& path, const JsonlFields& fields) {
   check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
-  return read_jsonl(in, path);
+  return read_jsonl(in, path, fields);
 }
 
 LabelVocabulary::LabelVocabulary(std::vector<std::string> sorted_names) : names_(std::move(sorted_names)) {}

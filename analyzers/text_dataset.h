@@ -15,12 +15,19 @@ struct TextDataset {
   size_t size() const { return texts.size(); }
 };
 
-// Reads JSONL. Each line must be a JSON object with a string "text" and,
-// optionally, "labels": an array of strings (repeats merged). Blank lines are
-// allowed only at the end. Throws xmr::Error "path:line: problem" on invalid
-// JSON, invalid UTF-8, or a missing or mistyped field.
-TextDataset read_jsonl_dataset(const std::string& path);
-TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name);
+// The members of a JSONL line that hold the text and the labels.
+struct JsonlFields {
+  std::string text = "text";
+  std::string labels = "labels";
+};
+
+// Reads JSONL. Each line must be a JSON object with a string `fields.text`
+// and, optionally, `fields.labels`: a string or an array of strings (repeats
+// merged). Other members are ignored. Blank lines are allowed only at the end.
+// Throws xmr::Error "path:line: problem" on invalid JSON, invalid UTF-8, or a
+// missing or mistyped field.
+TextDataset read_jsonl_dataset(const std::string& path, const JsonlFields& fields = {});
+TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name, const JsonlFields& fields = {});
 
 // Label names -> ids: the sorted distinct names of a training set.
 class LabelVocabulary {

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 
 namespace xmr {
 
@@ -48,6 +49,10 @@ TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vcon
   if (progress) progress("features", 0, 0);
   CsrMatrix X;
   TextVectorizer vectorizer = TextVectorizer::fit(data.texts, vconfig, &X, params.threads);
+  if (vectorizer.num_features() == 0 || X.nnz() == 0) {
+    throw Error("the vectorizer kept no terms of the training texts (min_df " + std::to_string(vconfig.parts[0].min_df) +
+                ", max_df " + std::to_string(vconfig.parts[0].max_df) + " remove them all?); nothing to learn from");
+  }
   st.seconds_features = since(t0);
   const CsrMatrix Y = labels.label_matrix(data, false);
 
@@ -62,10 +67,12 @@ TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vcon
   return from_model(Model::from_parts(parts));
 }
 
+bool TextModel::is_text_model(const Model& model) { return model.user_section(kVocabularySection) != nullptr; }
+
 TextModel TextModel::from_model(Model model, const std::string& name) {
   rapidjson::Document user;
-  user.Parse(model.user_metadata_json().c_str());
-  if (user.HasParseError() || !user.IsObject() || !user.HasMember("vectorizer") || !user["vectorizer"].IsObject()) {
+  std::string error;
+  if (!parse_json(model.user_metadata_json(), user, error) || !user.IsObject() || !user.HasMember("vectorizer") || !user["vectorizer"].IsObject()) {
     throw Error(name + ": not a text model (no vectorizer in its metadata); train it from text");
   }
   const auto* section = model.user_section(kVocabularySection);

@@ -41,6 +41,8 @@ class TextModel {
   static TextModel load(const std::string& path, const LoadOptions& options = {});
   // Wraps a loaded Model (throws if it has no vectorizer).
   static TextModel from_model(Model model, const std::string& name = "<model>");
+  // True when `model` carries a vectorizer (was trained from text).
+  static bool is_text_model(const Model& model);
 
   const Model& model() const { return model_; }
   const TextVectorizer& vectorizer() const { return vectorizer_; }

@@ -13,6 +13,7 @@
 #include "analyzers/analyzer_registry.h"
 #include "analyzers/utf8.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 
 namespace xmr {
 
@@ -63,7 +64,9 @@ std::string VectorizerConfig::to_json() const {
 
 VectorizerConfig VectorizerConfig::from_json(const std::string& json) {
   rapidjson::Document d;
-  if (d.Parse(json.c_str()).HasParseError() || !d.IsObject()) throw Error("vectorizer config is not a JSON object");
+  std::string error;
+  if (!parse_json(json, d, error)) throw Error("vectorizer config: " + error);
+  if (!d.IsObject()) throw Error("vectorizer config is not a JSON object");
   auto fail = [](const std::string& key) { return Error("vectorizer config: '" + key + "' missing or of the wrong type"); };
   VectorizerConfig c;
   c.parts.clear();

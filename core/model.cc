@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "core/file_util.h"
 
 namespace xmr {
@@ -121,11 +122,12 @@ Model Model::from_parts(const ModelParts& parts) {
     w.add_section("labels/name_bytes", bytes.data(), bytes.size());
   }
   rapidjson::Document train, user;
-  if (train.Parse(parts.train_params_json.c_str()).HasParseError() || !train.IsObject()) {
-    throw Error("model: train_params_json is not a JSON object");
+  std::string error;
+  if (!parse_json(parts.train_params_json, train, error) || !train.IsObject()) {
+    throw Error("model: train_params_json is not a JSON object" + (error.empty() ? "" : ": " + error));
   }
-  if (user.Parse(parts.user_metadata_json.c_str()).HasParseError() || !user.IsObject()) {
-    throw Error("model: user_metadata_json is not a JSON object");
+  if (!parse_json(parts.user_metadata_json, user, error) || !user.IsObject()) {
+    throw Error("model: user_metadata_json is not a JSON object" + (error.empty() ? "" : ": " + error));
   }
   meta.AddMember("train", rapidjson::Value(train, a), a);
   meta.AddMember("user", rapidjson::Value(user, a), a);
@@ -148,8 +150,9 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
   Model m;
   m.file_ = ModelFileReader::open(std::move(blob), name, options.verify_checksums);
   rapidjson::Document meta;
-  if (meta.Parse(m.file_.metadata_json.c_str()).HasParseError() || !meta.IsObject()) {
-    throw Error(name + ": corrupt model: metadata is not a JSON object");
+  std::string error;
+  if (!parse_json(m.file_.metadata_json, meta, error) || !meta.IsObject()) {
+    throw Error(name + ": corrupt model: metadata is not a JSON object" + (error.empty() ? "" : ": " + error));
   }
   if (!meta.HasMember("format") || !meta["format"].IsString() || std::string(meta["format"].GetString()) != "xmr-model") {
     throw Error(name + ": not an xmr model (metadata format field)");

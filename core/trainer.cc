@@ -352,6 +352,7 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
   if (X.rows == 0) throw Error("no training instances");
   if (Y.cols == 0) throw Error("no labels to train on");
+  if (X.nnz() == 0) throw Error("every training instance has an empty feature vector; nothing to learn from");
   TrainStats local_stats;
   TrainStats& st = stats ? *stats : local_stats;
   if (params.threads > 0) omp_set_num_threads(params.threads);
@@ -401,6 +402,13 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
                             next.slot_positives.rows ? &next.slot_positives : nullptr);
     }
     st.seconds_disentangle = seconds_since(t0);
+  }
+  // A model whose rankers have no weight scores every label by its bias alone.
+  size_t ranker_weights = 0;
+  for (float v : parts.layers.back().entry_value) ranker_weights += v != 0.0f;
+  if (ranker_weights == 0) {
+    throw Error("the weight threshold " + std::to_string(params.weight_threshold) +
+                " removed every ranker weight, so the model would predict nothing from the features; lower it");
   }
   parts.label_names = inputs.label_names;
   return parts;

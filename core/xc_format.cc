@@ -158,7 +158,7 @@ void write_xc_file(const std::string& path, const XcDataset& data) {
     for (size_t k = 0; k < f.nnz; ++k) out << ' ' << f.indices[k] << ':' << f.values[k];
     out << '\n';
   }
-  write_file_atomic(path, out.str());
+  write_output(path, out.str());
 }
 
 }  // namespace xmr

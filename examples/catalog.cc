@@ -267,7 +267,7 @@ void write_catalog_products(const Catalog& catalog, const std::string& path) {
     w.EndObject();
     buf.Put('\n');
   }
-  write_file_atomic(path, buf.GetString(), buf.GetSize());
+  write_output(path, buf.GetString(), buf.GetSize());
 }
 
 void write_catalog_queries(const Catalog& catalog, const std::string& path) {
@@ -286,7 +286,7 @@ void write_catalog_queries(const Catalog& catalog, const std::string& path) {
     w.EndObject();
     buf.Put('\n');
   }
-  write_file_atomic(path, buf.GetString(), buf.GetSize());
+  write_output(path, buf.GetString(), buf.GetSize());
 }
 
 }  // namespace xmr

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "core/file_util.h"
 #include "index_tools/bench_run.h"
 #include "index_tools/command.h"
@@ -190,7 +191,8 @@ int run_bench(int argc, char** argv) {
     if (config.quiet) args.push_back("-q");
     const std::string out = run_child(args, set);
     rapidjson::Document one;
-    if (one.Parse(out.c_str()).HasParseError() || !one.IsObject()) throw Error("bench: bad output from the run for " + set);
+    std::string json_error;
+    if (!parse_json(out, one, json_error) || !one.IsObject()) throw Error("bench: bad output from the run for " + set);
     runs.PushBack(rapidjson::Value(one, runs.GetAllocator()), runs.GetAllocator());
   }
   print_table(runs, config.train_threads);
@@ -199,7 +201,7 @@ int run_bench(int argc, char** argv) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     runs.Accept(w);
-    write_file_atomic(json_path, std::string(buf.GetString()) + "\n");
+    write_output(json_path, std::string(buf.GetString()) + "\n");
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzers/text_dataset.h"
 #include "core/model.h"
 #include "core/sparse.h"
 
@@ -18,6 +19,14 @@ struct LabelledData {
 // Throws xmr::Error unless `format` is one of `known`, listing them.
 void check_format(const std::string& format, const std::vector<std::string>& known = {"xc", "jsonl"});
 
+// `format` when given; else the format of `path` as it looks: a directory is
+// "index", a .jsonl/.ndjson/.json file or one whose first line starts with '{'
+// is "jsonl", one whose first line is an XC header ("rows features labels")
+// is "xc". The result must be one of `known`. Throws xmr::Error naming `path`
+// when it cannot tell.
+std::string input_format(const std::string& format, const std::string& path,
+                         const std::vector<std::string>& known = {"xc", "jsonl"});
+
 // XC input; rows of X are L2-normalised when `normalize` is set.
 LabelledData load_xc(const std::string& path, bool normalize);
 
@@ -26,6 +35,6 @@ LabelledData load_xc(const std::string& path, bool normalize);
 // model's own vectorizer. Throws xmr::Error naming the file and line, or
 // `model_path` when the model cannot read the format.
 LabelledData load_for_model(const std::string& path, const std::string& format, bool normalize, const Model& model,
-                            const std::string& model_path);
+                            const std::string& model_path, const JsonlFields& fields = {});
 
 }  // namespace xmr::cli

@@ -18,7 +18,9 @@ int run_eval(int argc, char** argv) {
   o.add_options()
       ("model", po::value(&model_path)->required(), "model file")
       ("input", po::value(&input)->required(), "test data file")
-      ("format", po::value(&format)->default_value("xc"), "input format: xc | jsonl")
+      ("format", po::value(&format), "input format: xc | jsonl; default: from the input")
+      ("text-field", po::value<std::string>()->default_value("text"), "jsonl member holding the text")
+      ("label-field", po::value<std::string>()->default_value("labels"), "jsonl member holding the labels")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("k", po::value(&k)->default_value(5), "report metrics @1..k")
       ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
@@ -35,7 +37,9 @@ int run_eval(int argc, char** argv) {
   pp.postprocessor = vm.count("postprocessor") ? parse_postprocessor(post) : model.default_postprocessor();
   pp.repeated = parse_repeated_label_score(vm["repeated-score"].as<std::string>());
   pp.validate();
-  const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model, model_path);
+  const LabelledData data = load_for_model(input, input_format(format, input), vm["normalize"].as<bool>(), model,
+                                             model_path, JsonlFields{vm["text-field"].as<std::string>(),
+                                                                     vm["label-field"].as<std::string>()});
   const auto t0 = std::chrono::steady_clock::now();
   const auto pred = model.predict_batch(data.X, pp, threads);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

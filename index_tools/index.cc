@@ -1,7 +1,9 @@
+#include <csignal>
 #include <cstdio>
 
 #include "analyzers/analyzer_registry.h"
 #include "analyzers/lucene_index.h"
+#include "core/error.h"
 #include "index_tools/command.h"
 #include "index_tools/options.h"
 #include "index_tools/progress.h"
@@ -26,6 +28,11 @@ size_t count_lines(const std::string& path) {
   return lines + (last != '\n');
 }
 
+// Ctrl-C or a termination request stops indexing at the next progress step,
+// so the temporary index directory is removed rather than left behind.
+volatile std::sig_atomic_t interrupted = 0;
+extern "C" void on_interrupt(int) { interrupted = 1; }
+
 }  // namespace
 
 int run_index(int argc, char** argv) {
@@ -47,7 +54,12 @@ int run_index(int argc, char** argv) {
   const bool quiet = vm["quiet"].as<bool>();
   Progress progress("xmr index", quiet);
   const size_t lines = quiet ? 0 : count_lines(input);
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
   const size_t n = build_lucene_index(input, index_dir, spec, [&](size_t done) {
+    if (interrupted) throw Error(index_dir + ": interrupted; no index written");
     progress.update("documents", done, lines);
   });
   progress.update("documents", n, lines);

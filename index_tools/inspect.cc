@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "core/json_parse.h"
 #include "core/model.h"
 #include "index_tools/command.h"
 #include "index_tools/options.h"
@@ -46,8 +47,8 @@ int run_inspect(int argc, char** argv) {
   std::printf("memory       %.1f MiB mapped from the file + %.1f KiB heap\n", m.file_size() / 1048576.0, heap / 1024.0);
 
   rapidjson::Document meta;
-  meta.Parse(m.metadata_json().c_str());
-  if (!meta.HasParseError() && meta.HasMember("train") && meta["train"].IsObject()) {
+  std::string json_error;
+  if (parse_json(m.metadata_json(), meta, json_error) && meta.IsObject() && meta.HasMember("train") && meta["train"].IsObject()) {
     std::printf("training    ");
     for (const auto& kv : meta["train"].GetObject()) {
       if (kv.value.IsString()) std::printf(" %s=%s", kv.name.GetString(), kv.value.GetString());

@@ -5,6 +5,7 @@
 
 #include <xmr/version.h>
 
+#include "core/file_util.h"
 #include "core/model_format.h"
 #include "index_tools/command.h"
 #include "plugin/abi.h"
@@ -32,13 +33,12 @@ void usage(FILE* out) {
 }
 
 // What a bug report needs: versions of everything that must match.
-int print_version() {
+void print_version() {
   std::string search_path;
   for (const auto& dir : xmr::plugin_search_path()) search_path += (search_path.empty() ? "" : ":") + dir;
   std::printf("xmr %s\nmodel format %u\nplugin ABI %u\nbuild %s\nplugin search path %s\n", XMR_VERSION_STRING,
               unsigned(xmr::kModelFormatVersion), unsigned(XMR_PLUGIN_ABI_VERSION), xmr::build_fingerprint().c_str(),
               search_path.c_str());
-  return 0;
 }
 
 }  // namespace
@@ -48,11 +48,22 @@ int main(int argc, char** argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
-  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-V")) return print_version();
+  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-V")) {
+    try {
+      print_version();
+      xmr::finish_stdout();
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "xmr: error: %s\n", e.what());
+      return 1;
+    }
+  }
   for (const auto& c : kCommands) {
     if (std::strcmp(argv[1], c.name) == 0) {
       try {
-        return c.run(argc - 1, argv + 1);
+        const int code = c.run(argc - 1, argv + 1);
+        xmr::finish_stdout();  // a failed write to stdout (a full disk, a closed pipe) is a failure
+        return code;
       } catch (const std::exception& e) {
         std::fprintf(stderr, "xmr %s: error: %s\n", c.name, e.what());
         return 1;

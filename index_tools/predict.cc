@@ -23,7 +23,9 @@ int run_predict(int argc, char** argv) {
       ("model", po::value(&model_path)->required(), "model file")
       ("input", po::value(&input), "input file")
       ("text,t", po::value(&texts), "a text to label (repeatable; text models; instead of --input)")
-      ("format", po::value(&format)->default_value("xc"), "input format: xc | jsonl")
+      ("format", po::value(&format), "input format: xc | jsonl; default: from the input")
+      ("text-field", po::value<std::string>()->default_value("text"), "jsonl member holding the text")
+      ("label-field", po::value<std::string>()->default_value("labels"), "jsonl member holding the labels")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("k", po::value(&pp.top_k)->default_value(10), "labels per line")
       ("beam-size", po::value(&pp.beam_size)->default_value(10), "beam width")
@@ -43,7 +45,9 @@ int run_predict(int argc, char** argv) {
   if (!texts.empty()) {
     pred = TextModel::from_model(model, model_path).predict_batch(texts, pp, threads);
   } else {
-    const LabelledData data = load_for_model(input, format, vm["normalize"].as<bool>(), model, model_path);
+    const LabelledData data = load_for_model(input, input_format(format, input), vm["normalize"].as<bool>(), model,
+                                             model_path, JsonlFields{vm["text-field"].as<std::string>(),
+                                                                     vm["label-field"].as<std::string>()});
     pred = model.predict_batch(data.X, pp, threads);
   }
   rapidjson::StringBuffer buf;
@@ -71,7 +75,7 @@ int run_predict(int argc, char** argv) {
   if (output.empty()) {
     std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout);
   } else {
-    write_file_atomic(output, buf.GetString(), buf.GetSize());
+    write_output(output, buf.GetString(), buf.GetSize());
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "analyzers/index_record.h"
 #include "analyzers/lucene_analyzers.h"
 #include "analyzers/utf8.h"
 #include "core/error.h"
@@ -122,33 +123,50 @@ void append_json(rapidjson::StringBuffer& buf, const std::string& query, const S
   buf.Put('\n');
 }
 
+// The JSONL line of a query that failed: its place in the output is kept.
+void append_error_json(rapidjson::StringBuffer& buf, const std::string& query, const std::string& message) {
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("query");
+  write_string(w, query);
+  w.Key("error");
+  write_string(w, message);
+  w.EndObject();
+  buf.Put('\n');
+}
+
 }  // namespace
 
 int run_search(int argc, char** argv) {
   std::string index_dir, config_path, queries_path, analyzer_name, plugin, output;
   std::vector<std::string> queries, fields;
+  std::vector<std::string> query_places;  // where each query came from, for its errors
   int k = 10;
   po::options_description o("xmr search options");
   o.add_options()
       ("index", po::value(&index_dir)->required(), "Lucene++ index directory")
       ("config", po::value(&config_path)->required(), "pipeline config (JSON; see README, \"Pipeline configuration\")")
-      ("query,q", po::value(&queries), "a query (repeatable)")
+      ("query", po::value(&queries), "a query (repeatable)")
       ("queries", po::value(&queries_path), "a file of queries, one per line")
       ("k", po::value(&k)->default_value(10), "hits per query")
-      ("analyzer", po::value(&analyzer_name)->default_value("standard"), "analyzer for the query text (as at indexing)")
+      ("analyzer", po::value(&analyzer_name),
+       "analyzer for the query text (default: the one recorded by xmr index, else standard; another one is refused)")
       ("plugin", po::value(&plugin),
        "plugin library (default: the config's \"plugins\", else libxmr_plugin.so from XMR_PLUGIN_PATH, the config's "
        "directory or the install's lib/xmr/)")
       ("show", po::value(&fields)->multitoken(), "stored fields to print per hit")
       ("explain", po::bool_switch(), "per-hit rescoring explanations")
       ("jsonl", po::bool_switch(), "one JSON object per query instead of text")
-      ("output,o", po::value(&output), "write here (atomically) instead of stdout");
+      ("output,o", po::value(&output), "write here (atomically) instead of stdout")
+      ("stop-on-error", po::bool_switch(), "stop at the first query that fails (default: report it and go on)")
+      ("quiet,q", po::bool_switch(), "no summary of failed queries on stderr");
   po::variables_map vm;
   if (!parse_options(argc, argv, "xmr search --index DIR --config FILE (--query TEXT | --queries FILE)", o, vm)) {
     return 0;
   }
   if (k < 0) throw Error("--k must be >= 0");
   if (queries.empty() && queries_path.empty()) throw Error("give --query TEXT or --queries FILE");
+  for (size_t i = 0; i < queries.size(); ++i) query_places.push_back("--query #" + std::to_string(i + 1));
   if (!queries_path.empty()) {
     check_regular_file(queries_path);
     std::ifstream in(queries_path, std::ios::binary);
@@ -158,7 +176,10 @@ int run_search(int argc, char** argv) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       size_t bad = 0;
       if (!is_valid_utf8(line, &bad)) throw InputError(queries_path, line_no, "invalid UTF-8 at byte " + std::to_string(bad));
-      if (!line.empty()) queries.push_back(line);
+      if (!line.empty()) {
+        queries.push_back(line);
+        query_places.push_back(queries_path + ":" + std::to_string(line_no));
+      }
     }
     if (queries.empty()) throw Error(queries_path + ": no queries (one per line expected)");
   }
@@ -174,6 +195,14 @@ int run_search(int argc, char** argv) {
   } catch (const Lucene::LuceneException& e) {
     throw Error(index_dir + ": cannot open index: " + wide_to_utf8(e.getError()));
   }
+  // Queries must be analyzed as the documents were, or their terms never match.
+  const IndexRecord record = read_index_record(searcher->getIndexReader());
+  if (analyzer_name.empty()) {
+    analyzer_name = record.present ? record.analyzer : "standard";
+  } else if (record.present && record.analyzer != analyzer_name) {
+    throw Error(index_dir + ": indexed with analyzer \"" + record.analyzer + "\", but --analyzer is \"" + analyzer_name +
+                "\"; its queries would not match the indexed terms (leave --analyzer out to use the index's)");
+  }
   const auto pipeline = Pipeline::create_from_file(config_path, searcher, make_lucene_analyzer(analyzer_name));
 
   const bool jsonl = vm["jsonl"].as<bool>();
@@ -181,19 +210,35 @@ int run_search(int argc, char** argv) {
   SearchRequest r;
   r.num_hits = k;
   r.explain = vm["explain"].as<bool>();
-  for (const auto& q : queries) {
-    r.text = q;
-    const SearchResult res = pipeline->search(r);
+  const bool stop_on_error = vm["stop-on-error"].as<bool>();
+  size_t failed = 0;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    r.text = queries[i];
+    SearchResult res;
+    try {
+      res = pipeline->search(r);
+    } catch (const std::exception& e) {
+      const std::string message = query_places[i] + ": " + e.what();
+      if (stop_on_error) throw Error(message);
+      std::fprintf(stderr, "xmr search: error: %s\n", message.c_str());
+      ++failed;
+      if (jsonl || !output.empty()) append_error_json(buf, queries[i], message);
+      continue;
+    }
     if (jsonl || !output.empty()) {
-      append_json(buf, q, res, searcher, fields);
+      append_json(buf, queries[i], res, searcher, fields);
     } else {
-      print_human(q, res, searcher, fields);
+      print_human(queries[i], res, searcher, fields);
     }
   }
   if (!output.empty()) {
-    write_file_atomic(output, buf.GetString(), buf.GetSize());
+    write_output(output, buf.GetString(), buf.GetSize());
   } else if (jsonl) {
     std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout);
+  }
+  if (failed > 0) {
+    if (!vm["quiet"].as<bool>()) std::fprintf(stderr, "xmr search: %zu of %zu queries failed\n", failed, queries.size());
+    return 1;
   }
   return 0;
 }

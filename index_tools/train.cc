@@ -38,9 +38,9 @@ int run_train(int argc, char** argv) {
   po::options_description o("xmr train options");
   o.add_options()
       ("input", po::value(&input)->required(), "training data file")
-      ("format", po::value(&format)->default_value("xc"), "input format: xc | jsonl | index (a Lucene++ index directory)")
-      ("text-field", po::value<std::string>()->default_value("text"), "stored text field (index)")
-      ("label-field", po::value<std::string>()->default_value("labels"), "stored label field (index)")
+      ("format", po::value(&format), "input format: xc | jsonl | index (a Lucene++ index directory); default: from the input")
+      ("text-field", po::value<std::string>()->default_value("text"), "text field (jsonl member, or stored index field)")
+      ("label-field", po::value<std::string>()->default_value("labels"), "label field (jsonl member, or stored index field)")
       ("model", po::value(&model_path)->required(), "model file to write (atomically)")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("embedding", po::value(&embedding)->default_value("pifa"), "label embedding: pifa | pii")
@@ -87,6 +87,7 @@ int run_train(int argc, char** argv) {
   if (embedding != "pifa" && embedding != "pii") throw Error("unknown --embedding '" + embedding + "' (known: pifa, pii)");
   p.embedding = embedding == "pifa" ? LabelEmbeddingKind::kPifa : LabelEmbeddingKind::kPii;
   p.solver.kind = parse_solver(solver);
+  format = input_format(format, input, {"xc", "jsonl", "index"});
   const bool text_input = format == "jsonl" || format == "index";
   p.negatives = negatives == "auto" ? (text_input ? default_text_train_params().negatives : NegativeSampling::kTeacherForced)
                                     : parse_negative_sampling(negatives);
@@ -99,9 +100,9 @@ int run_train(int argc, char** argv) {
     if (vm["normalize"].as<bool>()) throw Error("--normalize applies to --format xc; text features are always L2-normalised");
     const VectorizerConfig vc = vectorizer_config_from(vm);
     const auto t0 = std::chrono::steady_clock::now();
-    const TextDataset text = format == "jsonl" ? read_jsonl_dataset(input)
-                                               : read_lucene_index(input, vm["text-field"].as<std::string>(),
-                                                                   vm["label-field"].as<std::string>());
+    const std::string text_field = vm["text-field"].as<std::string>(), label_field = vm["label-field"].as<std::string>();
+    const TextDataset text = format == "jsonl" ? read_jsonl_dataset(input, JsonlFields{text_field, label_field})
+                                               : read_lucene_index(input, text_field, label_field);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     TextTrainStats st;
     const TextModel tm = [&] {

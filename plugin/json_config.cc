@@ -7,15 +7,13 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 
 namespace xmr {
 
 JsonConfig::JsonConfig(const std::string& json, std::string context) : context_(std::move(context)) {
-  owned_.Parse(json.data(), json.size());
-  if (owned_.HasParseError()) {
-    throw Error(context_ + ": malformed JSON at offset " + std::to_string(owned_.GetErrorOffset()) + ": " +
-                rapidjson::GetParseError_En(owned_.GetParseError()));
-  }
+  std::string error;
+  if (!parse_json(json, owned_, error)) throw Error(context_ + ": malformed JSON: " + error);
   if (!owned_.IsObject()) throw Error(context_ + ": must be a JSON object");
   object_ = &owned_;
 }

@@ -1,6 +1,7 @@
 #include "plugin/pipeline.h"
 
 #include <lucene++/LuceneHeaders.h>
+#include <lucene++/PerFieldAnalyzerWrapper.h>
 #include <lucene++/TermAttribute.h>
 
 #include <algorithm>
@@ -8,8 +9,10 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
+#include "analyzers/index_record.h"
 #include "analyzers/utf8.h"
 #include "core/error.h"
 #include "core/file_util.h"
@@ -24,6 +27,17 @@ using Clock = std::chrono::steady_clock;
 
 double micros_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
+// Lucene's parse errors echo the whole query and list every expected token
+// over many lines; keep what went wrong where, on one short line.
+std::string syntax_error_line(std::string message, const std::string& query) {
+  const std::string echo = "Cannot parse '" + query + "': ";
+  if (message.compare(0, echo.size(), echo) == 0) message = "query syntax: " + message.substr(echo.size());
+  message = message.substr(0, message.find_first_of("\r\n"));
+  constexpr size_t kMaxBytes = 200;
+  if (message.size() > kMaxBytes) message = message.substr(0, utf8_prefix_length(message, kMaxBytes)) + "...";
+  return message;
 }
 
 // The first loaded plugin offering stage type `type`, or nullptr; `known`
@@ -54,13 +68,13 @@ class Env : public StageEnv {
       : searcher_(std::move(searcher)), names_(names), resources_(resources) {}
   Lucene::IndexSearcherPtr searcher() const override { return searcher_; }
   size_t resource(const std::string& name, const std::function<std::shared_ptr<Resource>()>& make) override {
-    for (size_t i = 0; i < names_.size(); ++i) {
-      if (names_[i] == name) return i;
-    }
+    const auto found = slots_.find(name);
+    if (found != slots_.end()) return found->second;
     std::shared_ptr<Resource> r = make();
     if (!r) throw Error("resource \"" + name + "\": the stage created none");
     names_.push_back(name);
     resources_.push_back(std::move(r));
+    slots_.emplace(name, names_.size() - 1);
     return names_.size() - 1;
   }
   std::shared_ptr<Resource> resource_at(size_t slot) const override { return resources_.at(slot); }
@@ -69,6 +83,7 @@ class Env : public StageEnv {
   Lucene::IndexSearcherPtr searcher_;
   std::vector<std::string>& names_;
   std::vector<std::shared_ptr<Resource>>& resources_;
+  std::map<std::string, size_t> slots_;  // name -> index in names_
 };
 
 }  // namespace
@@ -101,6 +116,7 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
   impl->analyzer = analyzer;
 
   const JsonConfig config(config_json, "pipeline config");
+  std::set<std::string> exact_fields;
   std::vector<const LoadedPlugin*> plugins;
   for (const auto& p : config.get_string_array("plugins")) {
     plugins.push_back(&load_plugin(find_plugin(p, options.base_dir)));
@@ -110,9 +126,29 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
     impl->default_field = query.get_string("default_field", impl->default_field);
     impl->lucene_syntax = query.get_choice("syntax", "plain", {"plain", "lucene"}) == "lucene";
     impl->match_all_terms = query.get_choice("default_operator", "or", {"or", "and"}) == "and";
+    for (const auto& f : query.get_string_array("exact_fields")) exact_fields.insert(f);
     query.reject_unknown_keys();
   }
   impl->default_field_wide = utf8_to_wide(impl->default_field);
+  // A field the index does not have would match nothing, forever.
+  const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
+  if (reader->maxDoc() > 0) {
+    const Lucene::HashSet<Lucene::String> indexed = reader->getFieldNames(Lucene::IndexReader::FIELD_OPTION_INDEXED);
+    if (!indexed.contains(impl->default_field_wide)) {
+      std::string names;
+      for (const auto& f : indexed) names += (names.empty() ? "" : ", ") + wide_to_utf8(f);
+      throw Error("pipeline config: \"query\": default_field \"" + impl->default_field +
+                  "\" is not an indexed field of the index (indexed: " + names + ")");
+    }
+  }
+  // Label and key fields hold exact values: a query naming one (categories:Shoes)
+  // must look the value up as it is, not analyzed like text.
+  for (const auto& f : exact_value_fields(read_index_record(reader))) exact_fields.insert(f);
+  if (!exact_fields.empty()) {
+    auto per_field = Lucene::newLucene<Lucene::PerFieldAnalyzerWrapper>(analyzer);
+    for (const auto& f : exact_fields) per_field->addAnalyzer(utf8_to_wide(f), Lucene::newLucene<Lucene::KeywordAnalyzer>());
+    impl->analyzer = per_field;
+  }
 
   const rapidjson::Value* stages = config.get_value("stages");
   config.reject_unknown_keys();
@@ -120,7 +156,10 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
   // Stage types from every plugin loaded in this process (the config's and the host's own).
   std::vector<LoadedPlugin> available = loaded_plugins();
   Env env(searcher, impl->resource_names, impl->resources);
-  std::vector<std::string> stage_names;
+  if (stages && stages->Size() > kMaxStages) {
+    config.fail("stages", std::to_string(stages->Size()) + " stages; at most " + std::to_string(kMaxStages));
+  }
+  std::set<std::string> stage_names;
   bool tried_default_plugin = false;
   std::string default_plugin_error;
   for (rapidjson::SizeType i = 0; stages && i < stages->Size(); ++i) {
@@ -135,10 +174,9 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
       if (!s["name"].IsString()) throw Error(where + ": \"name\" must be a string");
       spec.name = s["name"].GetString();
     }
-    if (std::find(stage_names.begin(), stage_names.end(), spec.name) != stage_names.end()) {
+    if (!stage_names.insert(spec.name).second) {
       throw Error(where + ": two stages are named \"" + spec.name + "\"; give one a \"name\"");
     }
-    stage_names.push_back(spec.name);
     spec.config_json = json_to_string(s);
     spec.base_dir = options.base_dir;
 
@@ -254,7 +292,7 @@ SearchResult Pipeline::search(const SearchRequest& request) const {
   try {
     ctx.query = request.query ? request.query : p.parse(request.text);
   } catch (const Lucene::LuceneException& e) {
-    throw Error("parse: " + wide_to_utf8(e.getError()));
+    throw Error("parse: " + syntax_error_line(wide_to_utf8(e.getError()), request.text));
   }
   result.timings.push_back({"parse", micros_since(t0)});
 

@@ -40,6 +40,8 @@ namespace xmr {
 // Limits of one request; larger ones are refused with an xmr::Error.
 constexpr size_t kMaxQueryTextBytes = size_t(1) << 20;  // 1 MiB
 constexpr int kMaxNumHits = 100000;
+// Stages in one pipeline config (real pipelines have a handful).
+constexpr size_t kMaxStages = 256;
 
 struct SearchRequest {
   std::string text;          // the user's query text (valid UTF-8, at most kMaxQueryTextBytes)

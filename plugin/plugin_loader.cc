@@ -3,7 +3,11 @@
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <boost/filesystem.hpp>
+#include <dlfcn.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +30,23 @@ Registry& registry() {
   return *r;
 }
 
+// Why dlopen refused `path`, in words: Boost.DLL's error code says only "Bad
+// file descriptor" for a file that is not a library at all.
+std::string load_failure(const std::string& path, const boost::system::error_code& ec) {
+  char magic[4] = {};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  const size_t n = f ? std::fread(magic, 1, sizeof magic, f) : 0;
+  if (f) std::fclose(f);
+  if (n < 4 || std::memcmp(magic, "\x7f" "ELF", 4) != 0) return "not a shared library (no ELF header)";
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle) {
+    ::dlclose(handle);
+    return ec.message();
+  }
+  const char* why = ::dlerror();
+  return why ? why : ec.message();
+}
+
 }  // namespace
 
 const LoadedPlugin& load_plugin(const std::string& path) {
@@ -43,7 +64,7 @@ const LoadedPlugin& load_plugin(const std::string& path) {
   }
   auto lib = std::make_unique<boost::dll::shared_library>();
   lib->load(canonical, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-  if (ec) throw Error(path + ": cannot load plugin: " + ec.message());
+  if (ec) throw Error(path + ": cannot load plugin: " + load_failure(canonical, ec));
   if (!lib->has(XMR_PLUGIN_ENTRY_POINT)) {
     throw Error(path + ": not an xmr plugin (no '" XMR_PLUGIN_ENTRY_POINT "' entry point)");
   }

@@ -28,4 +28,4 @@ echo "== running the shopper queries through the plugin pipeline ($out/pipeline.
 "$build/examples/product_search_demo" --index "$out/index" --config "$out/pipeline.json" \
   --queries "$out/queries.jsonl" --plugin "$build/lib/xmr/libxmr_plugin.so"
 echo
-echo "Try your own query:  $xmr search --index $out/index --config $out/pipeline.json -q \"womens running shoes\" --show title --explain"
+echo "Try your own query:  $xmr search --index $out/index --config $out/pipeline.json --query \"womens running shoes\" --show title --explain"

@@ -36,12 +36,35 @@ TEST(Jsonl, ParsesAndNamesEveryBadLine) {
   ASSERT_EQ(d.size(), 6u);
   EXPECT_EQ(d.labels[0], (std::vector<std::string>{"glassware", "kitchen"}));
   EXPECT_NE(jsonl_error("{\"text\": \"a\"}\n{\"text\": 3}\n").find("in.jsonl:2: missing string field \"text\""), std::string::npos);
-  EXPECT_NE(jsonl_error("{\"text\": \"a\"\n").find("in.jsonl:1: invalid JSON at column"), std::string::npos);
+  EXPECT_NE(jsonl_error("{\"text\": \"a\"\n").find("in.jsonl:1: invalid JSON: Missing a comma or '}' after an object member at byte 13"), std::string::npos);
   EXPECT_NE(jsonl_error("[1]\n").find("in.jsonl:1: expected a JSON object"), std::string::npos);
-  EXPECT_NE(jsonl_error("{\"text\": \"a\", \"labels\": \"x\"}\n").find("in.jsonl:1: \"labels\" must be an array"), std::string::npos);
+  EXPECT_NE(jsonl_error("{\"text\": \"a\", \"labels\": 3}\n").find("in.jsonl:1: \"labels\" must be a string or an array of strings"), std::string::npos);
+  EXPECT_EQ(parse_jsonl_dataset("{\"text\": \"a\", \"labels\": \"x\"}\n", "x").labels[0], (std::vector<std::string>{"x"}));
   EXPECT_NE(jsonl_error("{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n").find("in.jsonl:2: blank line"), std::string::npos);
   EXPECT_NE(jsonl_error("{\"text\": \"a\xff\"}\n").find("in.jsonl:1: invalid UTF-8 at byte 12"), std::string::npos);
   EXPECT_EQ(jsonl_error("{\"text\": \"a\"}\n\n\n"), "");  // trailing blank lines are fine
+}
+
+TEST(Jsonl, DeepNestingAndNulBytesAreRefusedByPlaceNotByCrashing) {
+  // 100,000 levels overflowed the stack of RapidJSON's recursive parser.
+  const std::string deep = "{\"text\": \"a\", \"labels\": " + std::string(100000, '[') + std::string(100000, ']') + "}\n";
+  EXPECT_NE(jsonl_error("{\"text\": \"a\"}\n" + deep).find("in.jsonl:2: invalid JSON: nested deeper than 128 levels at byte 152"),
+            std::string::npos);
+  // A NUL inside a string used to read as "missing a closing quotation mark".
+  EXPECT_NE(jsonl_error(std::string("{\"text\": \"a\0b\"}\n", 17)).find("in.jsonl:1: invalid JSON: a NUL byte at byte 12"),
+            std::string::npos);
+  // Brackets inside strings do not count; 128 levels are fine.
+  const std::string ok = "{\"text\": \"[[[[\\\"{{{\", \"x\": " + std::string(127, '[') + std::string(127, ']') + "}\n";
+  EXPECT_EQ(jsonl_error(ok), "");
+}
+
+TEST(Jsonl, OtherFieldNamesCanHoldTheTextAndLabels) {
+  const TextDataset d = parse_jsonl_dataset("{\"title\": \"red shoes\", \"categories\": [\"b\", \"a\", \"b\"], \"text\": 1}\n",
+                                            "p.jsonl", JsonlFields{"title", "categories"});
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.texts[0], "red shoes");
+  EXPECT_EQ(d.labels[0], (std::vector<std::string>{"a", "b"}));
+  EXPECT_NE(jsonl_error("{\"title\": \"x\"}\n").find("in.jsonl:1: missing string field \"text\""), std::string::npos);
 }
 
 TEST(LabelVocabulary, UnknownLabelsGetExtraColumns) {

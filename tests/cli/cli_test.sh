@@ -116,7 +116,7 @@ cat >"$work/pipe.json" <<'JSON'
   {"type": "rerank", "model": "t.xmr", "label_field": "labels", "window_size": 10}
 ]}
 JSON
-out=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "trail running shoes" --k 3 --jsonl --explain --show id)
+out=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" --query "trail running shoes" --k 3 --jsonl --explain --show id)
 if python3 -c "
 import json,sys
 r=json.loads(sys.argv[1])
@@ -127,23 +127,89 @@ assert set(r['micros']) >= {'parse','categorize','search','rerank'}, r
 printf 'trail running shoes\nchampagne glasses\n' >"$work/queries.txt"
 n=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" --queries "$work/queries.txt" --jsonl | wc -l)
 [ "$n" -eq 2 ] && ok || bad "search --queries: $n lines"
-"$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "champagne" --k 1 | grep -q "categories:.*glassware" && ok || bad "search text output"
+"$XMR" search --index "$work/idx" --config "$work/pipe.json" --query "champagne" --k 1 | grep -q "categories:.*glassware" && ok || bad "search text output"
 printf '{"stages": [{"type": "classify"}]}' >"$work/badstage.json"
-expect_fail "unknown stage" "badstage.json: pipeline config: stages\[0\]: unknown stage type \"classify\"" "$XMR" search --index "$work/idx" --config "$work/badstage.json" -q x
+expect_fail "unknown stage" "badstage.json: pipeline config: stages\[0\]: unknown stage type \"classify\"" "$XMR" search --index "$work/idx" --config "$work/badstage.json" --query x
 printf '{"stages": [{"type": "rerank", "model": "t.xmr", "label_field": "category"}]}' >"$work/badfield.json"
-expect_fail "wrong field" "field \"category\" is not an indexed field" "$XMR" search --index "$work/idx" --config "$work/badfield.json" -q x
+expect_fail "wrong field" "field \"category\" is not an indexed field" "$XMR" search --index "$work/idx" --config "$work/badfield.json" --query x
 printf '{"stages": [{"type": "categorize", "model": "gone.xmr"}]}' >"$work/nomodel.json"
-expect_fail "missing model" "gone.xmr" "$XMR" search --index "$work/idx" --config "$work/nomodel.json" -q x
-expect_fail "no index" "nowhere: not a directory" "$XMR" search --index "$work/nowhere" --config "$work/pipe.json" -q x
-expect_fail "not an index" "no Lucene++ index here" "$XMR" search --index "$work" --config "$work/pipe.json" -q x
+expect_fail "missing model" "gone.xmr" "$XMR" search --index "$work/idx" --config "$work/nomodel.json" --query x
+expect_fail "no index" "nowhere: not a directory" "$XMR" search --index "$work/nowhere" --config "$work/pipe.json" --query x
+expect_fail "not an index" "no Lucene++ index here" "$XMR" search --index "$work" --config "$work/pipe.json" --query x
 printf 'ok\n\377bad\n' >"$work/badq.txt"
 expect_fail "invalid utf-8 query" "badq.txt:2: invalid UTF-8" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --queries "$work/badq.txt"
 : >"$work/noq.txt"
 expect_fail "empty query file" "noq.txt: no queries" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --queries "$work/noq.txt"
-expect_fail "invalid utf-8 on the command line" "not valid UTF-8 (byte 4)" "$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "$(printf 'bad \377 bytes')"
-out=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" -q "" --jsonl | wc -l)
+expect_fail "invalid utf-8 on the command line" "not valid UTF-8 (byte 4)" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --query "$(printf 'bad \377 bytes')"
+out=$("$XMR" search --index "$work/idx" --config "$work/pipe.json" --query "" --jsonl | wc -l)
 [ "$out" -eq 1 ] && ok || bad "search with an empty query: $out lines"
-expect_fail "bad plugin" "libnope.so: plugin not found" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --plugin "$work/libnope.so" -q x
+expect_fail "bad plugin" "libnope.so: plugin not found" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --plugin "$work/libnope.so" --query x
+
+# Hardening: each class of hostile or mistaken input (README, "Bad input").
+# Outputs: a symlinked model path stays a link to the rewritten target; a
+# device is never replaced by a model; plain outputs go to devices and pipes.
+cp "$work/m.xmr" "$work/real.xmr"
+ln -s real.xmr "$work/link.xmr"
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/link.xmr" -B 2 --max-leaf-size 5 -q &&
+   [ -L "$work/link.xmr" ] && ! cmp -s "$work/m.xmr" "$work/real.xmr" && "$XMR" inspect --model "$work/link.xmr" >/dev/null; then ok
+else bad "save through a symlink"; fi
+ln -s missing/deeper.xmr "$work/dangling.xmr"
+expect_fail "dangling symlink into a missing directory" "dangling.xmr: cannot create temporary file" "$XMR" train --input "$work/train.txt" --format xc --model "$work/dangling.xmr" -q
+mkfifo "$work/fifo"
+expect_fail "model onto a FIFO" "fifo: is a FIFO, not a regular file; refusing to replace it" "$XMR" train --input "$work/train.txt" --format xc --model "$work/fifo" -q
+[ -p "$work/fifo" ] && ok || bad "the FIFO was replaced"
+(cat "$work/fifo" >"$work/from_fifo.jsonl" &) ; sleep 0.2
+if "$XMR" predict --model "$work/m.xmr" --input "$work/test.txt" --normalize --k 2 -o "$work/fifo" && sleep 0.2 &&
+   [ "$(wc -l <"$work/from_fifo.jsonl")" -eq 100 ]; then ok; else bad "predict -o a FIFO"; fi
+if "$XMR" predict --model "$work/m.xmr" --input "$work/test.txt" -o /dev/null; then ok; else bad "predict -o /dev/null"; fi
+if [ -w /dev/full ]; then
+  for cmd in "eval --model $work/m.xmr --input $work/test.txt" "predict --model $work/m.xmr --input $work/test.txt" \
+             "inspect --model $work/m.xmr" "--version" "train --help"; do
+    expect_fail "$cmd > /dev/full" "standard output: write failed" bash -c "\"$XMR\" $cmd >/dev/full"
+  done
+  expect_fail "predict -o /dev/full" "/dev/full: write failed: No space left on device" "$XMR" predict --model "$work/m.xmr" --input "$work/test.txt" -o /dev/full
+fi
+# Settings that would make a useless model.
+expect_fail "char n-grams from 0" "--char-ngrams '0-3': n-gram sizes must satisfy 1 <= N <= M <= 16 (or none)" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --char-ngrams 0-3
+expect_fail "reversed word n-grams" "--word-ngrams '3-1'" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --word-ngrams 3-1
+expect_fail "min-df removes every term" "the vectorizer kept no terms" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --min-df 50
+expect_fail "threshold removes every weight" "removed every ranker weight" "$XMR" train --input "$work/train.txt" --normalize --model "$work/x.xmr" --threshold 1000
+[ ! -e "$work/x.xmr" ] && ok || bad "a useless model was written"
+# Formats: inferred from the input; a text model refuses XC features.
+if "$XMR" train --input "$work/docs.jsonl" --model "$work/inferred.xmr" --max-leaf-size 2 -q && "$XMR" eval --model "$work/inferred.xmr" --input "$work/docs.jsonl" >/dev/null &&
+   "$XMR" train --input "$work/train.txt" --normalize --model "$work/inferred_xc.xmr" -q && "$XMR" train --input "$work/idx" --model "$work/inferred_idx.xmr" --max-leaf-size 2 -q; then ok
+else bad "format inferred from the input"; fi
+printf 'just words\n' >"$work/words.txt"
+expect_fail "unknown format" "words.txt: cannot tell its format" "$XMR" train --input "$work/words.txt" --model "$work/x.xmr"
+expect_fail "text model on xc" "t.xmr: a text model (it has its own vectorizer), but" "$XMR" eval --model "$work/t.xmr" --input "$work/test.txt" --format xc
+sed 's/"text"/"title"/; s/"labels"/"tags"/' "$work/docs.jsonl" >"$work/renamed.jsonl"
+if "$XMR" train --input "$work/renamed.jsonl" --text-field title --label-field tags --model "$work/renamed.xmr" --max-leaf-size 2 -q &&
+   "$XMR" eval --model "$work/renamed.xmr" --input "$work/renamed.jsonl" --text-field title --label-field tags --json | grep -q '"n": 6'; then ok
+else bad "jsonl with --text-field/--label-field"; fi
+# JSON nested past the limit, and a NUL byte, are refused by place.
+python3 -c "import sys; sys.stdout.write('{\"text\": \"a\", \"labels\": ' + '['*120000 + ']'*120000 + '}\n')" >"$work/deep.jsonl"
+expect_fail "deep JSONL" "deep.jsonl:1: invalid JSON: nested deeper than 128 levels at byte 152" "$XMR" train --input "$work/deep.jsonl" --model "$work/x.xmr"
+python3 -c "import sys; sys.stdout.write('{\"stages\": ' + '['*120000 + ']'*120000 + '}')" >"$work/deep.json"
+expect_fail "deep config" "deep.json: pipeline config: malformed JSON: nested deeper than 128 levels" "$XMR" search --index "$work/idx" --config "$work/deep.json" --query x
+printf '{"text": "a\000b", "labels": ["x"]}\n' >"$work/nul.jsonl"
+expect_fail "NUL in JSONL" "nul.jsonl:1: invalid JSON: a NUL byte at byte 12" "$XMR" train --input "$work/nul.jsonl" --model "$work/x.xmr"
+# Queries that could never match, and errors in a batch.
+printf '{"query": {"default_field": "title"}, "stages": []}' >"$work/nofield.json"
+expect_fail "default field not in the index" "default_field \"title\" is not an indexed field" "$XMR" search --index "$work/idx" --config "$work/nofield.json" --query x
+expect_fail "another analyzer than the index's" "indexed with analyzer \"standard\", but --analyzer is \"english\"" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --analyzer english --query x
+printf '{"query": {"syntax": "lucene"}, "stages": []}' >"$work/lucene.json"
+n=$("$XMR" search --index "$work/idx" --config "$work/lucene.json" --query 'labels:glassware' --jsonl | python3 -c "import json,sys; print(len(json.loads(sys.stdin.readline())['hits']))")
+[ "$n" -eq 2 ] && ok || bad "label field queried as an exact value: $n hits"
+printf 'shoes\nshoes AND (\nglasses\n' >"$work/mixed.txt"
+err=$("$XMR" search --index "$work/idx" --config "$work/lucene.json" --queries "$work/mixed.txt" --jsonl -o "$work/mixed.jsonl" 2>&1); code=$?
+if [ "$code" -ne 0 ] && grep -q "mixed.txt:2: parse: query syntax: " <<<"$err" && [ "$(grep -c . <<<"$err")" -eq 2 ] &&
+   [ "$(wc -l <"$work/mixed.jsonl")" -eq 3 ] && sed -n 2p "$work/mixed.jsonl" | grep -q '"error"'; then ok
+else bad "a bad query in a batch: exit $code, $err"; fi
+expect_fail "--stop-on-error" "mixed.txt:2: parse" "$XMR" search --index "$work/idx" --config "$work/lucene.json" --queries "$work/mixed.txt" --stop-on-error
+expect_fail "a non-library as plugin" "passwd: cannot load plugin: not a shared library (no ELF header)" "$XMR" search --index "$work/idx" --config "$work/pipe.json" --plugin /etc/passwd --query x
+# A killed xmr index leaves NAME.tmp.<pid>/; the next index of that name removes it once stale.
+mkdir -p "$work/idx5.tmp.999999" && touch -d '2 hours ago' "$work/idx5.tmp.999999"
+if "$XMR" index --input "$work/docs.jsonl" --index "$work/idx5" -q && [ ! -e "$work/idx5.tmp.999999" ]; then ok; else bad "stale index temp dir"; fi
 
 # predict --text
 out=$("$XMR" predict --model "$work/t.xmr" --text "crystal glasses" --k 1)

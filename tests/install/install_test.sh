@@ -46,7 +46,7 @@ cat > pipeline.json <<'JSON'
  "stages": [{"type": "categorize", "model": "products.xmr", "top_k": 2},
             {"type": "rerank", "model": "products.xmr", "label_field": "categories", "window_size": 20}]}
 JSON
-check "xmr search from the prefix" "$xmr" search --index index --config pipeline.json -q "running shoes" --k 3
+check "xmr search from the prefix" "$xmr" search --index index --config pipeline.json --query "running shoes" --k 3
 
 # run_host NAME BINARY: categorize and rerank two queries; every query gets
 # categories and reranked hits, and the plugin came from the expected place.

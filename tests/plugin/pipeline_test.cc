@@ -403,11 +403,60 @@ TEST_F(PipelineTest, LuceneSyntaxAndPlainTextBothParse) {
     EXPECT_NE(t.find("laptop"), std::string::npos);
     EXPECT_NE(t.find("acme"), std::string::npos);
   }
-  EXPECT_NE(error_of([&] { r.text = "laptop AND ("; p->search(r); }).find("parse"), std::string::npos);
+  // A syntax error is one short line that does not echo the query.
+  const std::string long_query = "laptop AND (" + std::string(100000, 'x');
+  const std::string msg = error_of([&] { r.text = long_query; p->search(r); });
+  EXPECT_EQ(msg.rfind("parse: query syntax: ", 0), 0u) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  EXPECT_LE(msg.size(), 240u) << msg;
   // Plain text never trips on syntax.
   auto plain = make("");
   r.text = "laptop AND ( \"";
   EXPECT_FALSE(plain->search(r).hits.empty());
+}
+
+TEST_F(PipelineTest, LabelAndKeyFieldsAreQueriedAsExactValues) {
+  // xmr index recorded "labels" and "id" as exact-value fields: Lucene syntax on
+  // them must find the stored value as it is, not its analyzed tokens.
+  auto p = Pipeline::create(R"({"query": {"default_field": "text", "syntax": "lucene"}})", searcher_, analyzer_);
+  SearchRequest r;
+  r.num_hits = 100;
+  r.text = R"(labels:"Fashion > Shoes")";
+  const auto hits = p->search(r).hits;
+  ASSERT_EQ(hits.size(), 20u);
+  for (const auto& h : hits) EXPECT_EQ(labels_of(h.doc)[1], "Fashion > Shoes");
+  r.text = "labels:Home";
+  EXPECT_EQ(p->search(r).hits.size(), 40u);
+  r.text = "id:p7";
+  ASSERT_EQ(p->search(r).hits.size(), 1u);
+  // The text field is still analyzed (lower-cased by the standard analyzer).
+  r.text = "text:LAPTOP";
+  EXPECT_FALSE(p->search(r).hits.empty());
+  // A host's own index without xmr's record can name its exact fields.
+  auto q = Pipeline::create(R"({"query": {"default_field": "text", "syntax": "lucene", "exact_fields": ["labels"]}})",
+                            searcher_, analyzer_);
+  r.text = "labels:Home";
+  EXPECT_EQ(q->search(r).hits.size(), 40u);
+}
+
+TEST_F(PipelineTest, ConfigsThatCouldNeverWorkAreRefused) {
+  auto has = [](const std::string& msg, const std::string& part) {
+    return msg.find(part) != std::string::npos ? ::testing::AssertionSuccess()
+                                               : ::testing::AssertionFailure() << "message: " << msg;
+  };
+  // A default field the index lacks would find nothing, forever.
+  EXPECT_TRUE(has(error_of([&] { Pipeline::create(R"({"query": {"default_field": "title"}})", searcher_, analyzer_); }),
+                  "default_field \"title\" is not an indexed field of the index (indexed: "));
+  // Nesting that would overflow the parser's stack is refused by place.
+  const std::string deep = "{\"stages\": " + std::string(120000, '[') + std::string(120000, ']') + "}";
+  EXPECT_TRUE(has(error_of([&] { Pipeline::create(deep, searcher_, analyzer_); }),
+                  "pipeline config: malformed JSON: nested deeper than 128 levels at byte 139"));
+  // Stage counts are capped, and checked before any stage is made.
+  std::string many = "{\"stages\": [";
+  for (size_t i = 0; i <= kMaxStages; ++i) many += std::string(i ? "," : "") + "{\"type\": \"x\"}";
+  many += "]}";
+  EXPECT_TRUE(has(error_of([&] { Pipeline::create(many, searcher_, analyzer_); }),
+                  "option \"stages\": 257 stages; at most 256"));
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ TEST(PluginLoader, RefusesMissingFile) {
 TEST(PluginLoader, RefusesAFileThatIsNotALibrary) {
   testing::TempDir dir;
   testing::write_text(dir.file("libfake.so"), "not an ELF file\n");
-  EXPECT_TRUE(contains(error_of([&] { load_plugin(dir.file("libfake.so")); }), "libfake.so: cannot load plugin"));
+  EXPECT_TRUE(contains(error_of([&] { load_plugin(dir.file("libfake.so")); }),
+                       "libfake.so: cannot load plugin: not a shared library (no ELF header)"));
   EXPECT_TRUE(contains(error_of([&] { load_plugin(dir.path()); }), "is not a regular file"));
 }
 
