@@ -14,7 +14,8 @@ namespace xmr {
 
 namespace {
 
-TextDataset read_jsonl(std::istream& in, const std::string& name, const JsonlFields& fields) {
+TextDataset read_jsonl(std::istream& in, const std::string& name, const JsonlFields& fields,
+                       const ProgressFn& progress = {}, size_t total_bytes = 0) {
   TextDataset d;
   const char* text_key = fields.text.c_str();
   const char* labels_key = fields.labels.c_str();
@@ -43,7 +44,9 @@ TextDataset read_jsonl(std::istream& in, const std::string& name, const JsonlFie
       labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
     }
     d.labels.push_back(std::move(labels));
+    if (progress && line_no % 8192 == 0) progress("reading", size_t(std::max<std::streamoff>(0, in.tellg())), total_bytes);
   });
+  if (progress) progress("reading", total_bytes, total_bytes);
   return d;
 }
 
@@ -54,11 +57,17 @@ TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name
   return read_jsonl(in, name, fields);
 }
 
-TextDataset read_jsonl_dataset(const std::string& path, const JsonlFields& fields) {
+TextDataset read_jsonl_dataset(const std::string& path, const JsonlFields& fields, const ProgressFn& progress) {
   check_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open");
-  return read_jsonl(in, path, fields);
+  size_t total = 0;
+  if (progress) {
+    in.seekg(0, std::ios::end);
+    total = size_t(std::max<std::streamoff>(0, in.tellg()));
+    in.seekg(0, std::ios::beg);
+  }
+  return read_jsonl(in, path, fields, progress, total);
 }
 
 LabelVocabulary::LabelVocabulary(std::vector<std::string> sorted_names) : names_(std::move(sorted_names)) {}

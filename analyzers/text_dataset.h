@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress_fn.h"
 #include "core/sparse.h"
 
 namespace xmr {
@@ -26,7 +27,8 @@ struct JsonlFields {
 // merged). Other members are ignored. Blank lines are allowed only at the end.
 // Throws xmr::Error "path:line: problem" on invalid JSON, invalid UTF-8, or a
 // missing or mistyped field.
-TextDataset read_jsonl_dataset(const std::string& path, const JsonlFields& fields = {});
+// `progress`, if set, gets ("reading", bytes read, file size) now and then.
+TextDataset read_jsonl_dataset(const std::string& path, const JsonlFields& fields = {}, const ProgressFn& progress = {});
 TextDataset parse_jsonl_dataset(const std::string& text, const std::string& name, const JsonlFields& fields = {});
 
 // Label names -> ids: the sorted distinct names of a training set.

@@ -48,7 +48,8 @@ TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vcon
   auto t0 = Clock::now();
   if (progress) progress("features", 0, 0);
   CsrMatrix X;
-  TextVectorizer vectorizer = TextVectorizer::fit(data.texts, vconfig, &X, params.threads);
+  TextVectorizer vectorizer = TextVectorizer::fit(data.texts, vconfig, &X, params.threads, progress);
+  st.matrix_nonzeros = X.nnz();
   if (vectorizer.num_features() == 0 || X.nnz() == 0) {
     throw Error("the vectorizer kept no terms of the training texts (min_df " + std::to_string(vconfig.parts[0].min_df) +
                 ", max_df " + std::to_string(vconfig.parts[0].max_df) + " remove them all?); nothing to learn from");

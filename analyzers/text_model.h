@@ -15,6 +15,7 @@ namespace xmr {
 struct TextTrainStats {
   double seconds_features = 0;  // fitting the vectorizer and vectorizing the training text
   double seconds_train = 0;     // clustering and training the levels
+  size_t matrix_nonzeros = 0;   // of the training TF-IDF matrix (8 bytes each in memory)
   TrainStats train;
 };
 

@@ -1,11 +1,13 @@
 #include "analyzers/vectorizer.h"
 
+#include <malloc.h>
 #include <omp.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -271,25 +273,136 @@ void TextVectorizer::transform(const std::string& text, std::vector<Index>& indi
   impl_->vectorize(tokens, scratch, indices, values);
 }
 
-CsrMatrix TextVectorizer::transform_batch(const std::vector<std::string>& texts, int threads) const {
-  std::vector<std::vector<Index>> idx(texts.size());
-  std::vector<std::vector<float>> val(texts.size());
-  const int nt = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
-  for (size_t i = 0; i < texts.size(); ++i) transform(texts[i], idx[i], val[i]);
-  CsrMatrix m;
-  m.cols = num_features();
-  m.rows = texts.size();
-  for (size_t i = 0; i < texts.size(); ++i) {
-    m.indices.insert(m.indices.end(), idx[i].begin(), idx[i].end());
-    m.values.insert(m.values.end(), val[i].begin(), val[i].end());
-    m.indptr.push_back(m.indices.size());
+
+namespace {
+
+// Every document's tokens, per distinct analyzer, as ids into that analyzer's
+// token dictionary: 4 bytes a token instead of a std::string (32 bytes and
+// often a heap block), which is what made fitting take ~40x its input.
+struct TokenStore {
+  struct Analyzer {
+    std::vector<std::string> dictionary;  // id -> token
+    std::vector<uint32_t> ids;            // all documents' tokens, in document order
+    std::vector<size_t> begin;            // document i: ids[begin[i], begin[i + 1])
+  };
+  std::vector<Analyzer> analyzers;
+
+  // Document `doc`'s tokens of analyzer `a`, as strings, into `out`.
+  void tokens_of(size_t a, size_t doc, std::vector<std::string>& out) const {
+    const Analyzer& an = analyzers[a];
+    out.resize(an.begin[doc + 1] - an.begin[doc]);
+    for (size_t k = 0; k < out.size(); ++k) out[k] = an.dictionary[an.ids[an.begin[doc] + k]];
   }
-  return m;
+};
+
+// Tokenizes every text with every analyzer, in parallel: each thread interns
+// into its own dictionary, then the dictionaries are merged in a fixed order
+// (sorted tokens), so the result does not depend on the thread count.
+TokenStore tokenize_all(const std::vector<std::string>& texts, const std::vector<TextAnalyzer>& analyzers,
+                        const std::function<std::string(const std::string&)>& clip, int nt,
+                        const ProgressFn& progress) {
+  const size_t N = texts.size(), A = analyzers.size();
+  struct Local {
+    std::vector<std::unordered_map<std::string, uint32_t>> lookup;  // per analyzer
+    std::vector<std::vector<std::string>> dictionary;
+    std::vector<std::vector<uint32_t>> ids;
+  };
+  std::vector<Local> local(size_t(nt), Local{std::vector<std::unordered_map<std::string, uint32_t>>(A),
+                                             std::vector<std::vector<std::string>>(A),
+                                             std::vector<std::vector<uint32_t>>(A)});
+  // Where each document's tokens went: the thread, and the start in its ids.
+  std::vector<uint32_t> owner(N);
+  std::vector<std::vector<size_t>> start(A, std::vector<size_t>(N)), length(A, std::vector<size_t>(N));
+  std::atomic<size_t> done{0};
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num();
+    Local& L = local[size_t(t)];
+    std::vector<std::string> tokens;
+#pragma omp for schedule(dynamic, 64)
+    for (size_t i = 0; i < N; ++i) {
+      owner[i] = uint32_t(t);
+      const std::string clipped = clip(texts[i]);
+      for (size_t a = 0; a < A; ++a) {
+        analyzers[a].tokenize(clipped, tokens);
+        start[a][i] = L.ids[a].size();
+        length[a][i] = tokens.size();
+        for (std::string& tok : tokens) {
+          const auto [it, added] = L.lookup[a].emplace(tok, uint32_t(L.dictionary[a].size()));
+          if (added) L.dictionary[a].push_back(std::move(tok));
+          L.ids[a].push_back(it->second);
+        }
+      }
+      const size_t d = ++done;
+      if (progress && t == 0 && d % 4096 < 64) progress("tokenizing", d, N);
+    }
+  }
+  TokenStore store;
+  store.analyzers.resize(A);
+  for (size_t a = 0; a < A; ++a) {
+    TokenStore::Analyzer& out = store.analyzers[a];
+    for (Local& L : local) {
+      L.lookup[a].clear();
+      out.dictionary.insert(out.dictionary.end(), L.dictionary[a].begin(), L.dictionary[a].end());
+    }
+    std::sort(out.dictionary.begin(), out.dictionary.end());
+    out.dictionary.erase(std::unique(out.dictionary.begin(), out.dictionary.end()), out.dictionary.end());
+    // Thread-local id -> global id.
+    std::vector<std::vector<uint32_t>> remap(static_cast<size_t>(nt));
+    for (int t = 0; t < nt; ++t) {
+      auto& dict = local[size_t(t)].dictionary[a];
+      remap[size_t(t)].resize(dict.size());
+      for (size_t k = 0; k < dict.size(); ++k) {
+        remap[size_t(t)][k] = uint32_t(std::lower_bound(out.dictionary.begin(), out.dictionary.end(), dict[k]) -
+                                       out.dictionary.begin());
+      }
+      std::vector<std::string>().swap(dict);
+    }
+    out.begin.resize(N + 1);
+    out.begin[0] = 0;
+    for (size_t i = 0; i < N; ++i) out.begin[i + 1] = out.begin[i] + length[a][i];
+    out.ids.resize(out.begin[N]);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < N; ++i) {
+      const auto& src = local[owner[i]].ids[a];
+      const auto& map = remap[owner[i]];
+      for (size_t k = 0; k < length[a][i]; ++k) out.ids[out.begin[i] + k] = map[src[start[a][i] + k]];
+    }
+    for (Local& L : local) std::vector<uint32_t>().swap(L.ids[a]);
+  }
+  return store;
 }
 
+// Appends `n` rows to `m`, made by `row(i, scratch, indices, values)` in
+// parallel, a block at a time, so only one block's rows exist beside the
+// matrix (per-row vectors for the whole set doubled the peak memory).
+template <typename Scratch, typename RowFn>
+void append_rows(CsrMatrix& m, size_t n, int nt, const RowFn& row, const ProgressFn& progress, const char* step) {
+  constexpr size_t kBlock = 4096;
+  std::vector<std::vector<Index>> idx(kBlock);
+  std::vector<std::vector<float>> val(kBlock);
+  for (size_t lo = 0; lo < n; lo += kBlock) {
+    const size_t hi = std::min(n, lo + kBlock);
+#pragma omp parallel num_threads(nt)
+    {
+      Scratch s;
+#pragma omp for schedule(dynamic, 64)
+      for (size_t i = lo; i < hi; ++i) row(i, s, idx[i - lo], val[i - lo]);
+    }
+    for (size_t i = lo; i < hi; ++i) {
+      m.indices.insert(m.indices.end(), idx[i - lo].begin(), idx[i - lo].end());
+      m.values.insert(m.values.end(), val[i - lo].begin(), val[i - lo].end());
+      m.indptr.push_back(m.indices.size());
+    }
+    if (progress) progress(step, hi, n);
+  }
+  m.rows += n;
+}
+
+}  // namespace
+
 TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
-                                   CsrMatrix* train_matrix, int threads) {
+                                   CsrMatrix* train_matrix, int threads, const ProgressFn& progress) {
   config.validate();
   auto impl = std::make_shared<Impl>();
   impl->config = config;
@@ -300,35 +413,38 @@ TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const 
   }
   impl->link();  // sets up the distinct analyzers
   const size_t N = texts.size();
-  const size_t A = impl->analyzers.size();
   const int nt = threads > 0 ? threads : omp_get_max_threads();
 
-  // Tokens of every document, per distinct analyzer.
-  std::vector<std::vector<std::vector<std::string>>> tokens(N, std::vector<std::vector<std::string>>(A));
-#pragma omp parallel for schedule(dynamic, 64) num_threads(nt)
-  for (size_t i = 0; i < N; ++i) {
-    const std::string clipped = impl->clip(texts[i]);
-    for (size_t a = 0; a < A; ++a) impl->analyzers[a].tokenize(clipped, tokens[i][a]);
-  }
+  const TokenStore store = tokenize_all(
+      texts, impl->analyzers, [&](const std::string& t) { return impl->clip(t); }, nt, progress);
 
   // Document frequencies per part: thread-local counts, merged.
-  for (Impl::Part& p : impl->parts) {
+  size_t matrix_nnz = 0;  // each kept term is in exactly df rows of the matrix
+  for (size_t part = 0; part < impl->parts.size(); ++part) {
+    Impl::Part& p = impl->parts[part];
     std::vector<std::unordered_map<std::string, uint32_t>> local(nt);
+    std::atomic<size_t> done{0};
 #pragma omp parallel num_threads(nt)
     {
       auto& df = local[omp_get_thread_num()];
-      std::vector<std::string> terms;
+      std::vector<std::string> tokens, terms;
 #pragma omp for schedule(dynamic, 64)
       for (size_t i = 0; i < N; ++i) {
-        extract_terms(p.config, tokens[i][p.analyzer_slot], terms);
+        store.tokens_of(p.analyzer_slot, i, tokens);
+        extract_terms(p.config, tokens, terms);
         std::sort(terms.begin(), terms.end());
         terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
         for (auto& t : terms) ++df[t];
+        const size_t d = ++done;
+        if (progress && omp_get_thread_num() == 0 && d % 4096 < 64) {
+          progress("counting terms " + std::to_string(part + 1) + "/" + std::to_string(impl->parts.size()), d, N);
+        }
       }
     }
     std::unordered_map<std::string, uint32_t> df = std::move(local[0]);
     for (int t = 1; t < nt; ++t) {
       for (auto& [term, c] : local[t]) df[term] += c;
+      local[t].clear();
     }
     const double min_count = p.config.min_df >= 1 ? p.config.min_df : p.config.min_df * double(N);
     const double max_count = p.config.max_df <= 1 ? p.config.max_df * double(N) : p.config.max_df;
@@ -336,6 +452,7 @@ TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const 
     for (auto& [term, c] : df) {
       if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(term, c);
     }
+    df.clear();
     if (p.config.max_features > 0 && kept.size() > p.config.max_features) {
       std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -348,32 +465,50 @@ TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const 
                                              : std::log(double(N) / double(c)) + 1.0;
       p.terms.push_back(term);
       p.idf.push_back(float(idf));
+      matrix_nnz += c;
     }
   }
   impl->link();
 
   if (train_matrix) {
-    std::vector<std::vector<Index>> idx(N);
-    std::vector<std::vector<float>> val(N);
-#pragma omp parallel num_threads(nt)
-    {
-      Impl::Scratch s;
-#pragma omp for schedule(dynamic, 64)
-      for (size_t i = 0; i < N; ++i) impl->vectorize(tokens[i], s, idx[i], val[i]);
-    }
     CsrMatrix& m = *train_matrix;
     m = CsrMatrix{};
     m.cols = impl->num_features;
-    m.rows = N;
-    for (size_t i = 0; i < N; ++i) {
-      m.indices.insert(m.indices.end(), idx[i].begin(), idx[i].end());
-      m.values.insert(m.values.end(), val[i].begin(), val[i].end());
-      m.indptr.push_back(m.indices.size());
-    }
+    m.indptr.reserve(N + 1);
+    m.indices.reserve(matrix_nnz);
+    m.values.reserve(matrix_nnz);
+    struct Scratch {
+      Impl::Scratch vec;
+      std::vector<std::vector<std::string>> tokens;
+    };
+    const Impl& im = *impl;
+    append_rows<Scratch>(
+        m, N, nt,
+        [&](size_t i, Scratch& s, std::vector<Index>& idx, std::vector<float>& val) {
+          s.tokens.resize(store.analyzers.size());
+          for (size_t a = 0; a < store.analyzers.size(); ++a) store.tokens_of(a, i, s.tokens[a]);
+          im.vectorize(s.tokens, s.vec, idx, val);
+        },
+        progress, "vectorizing");
   }
+  // The term counts and token buffers were many small blocks spread over
+  // every thread's heap; give their pages back before training needs memory.
+  ::malloc_trim(0);
   TextVectorizer v;
   v.impl_ = std::move(impl);
   return v;
+}
+
+CsrMatrix TextVectorizer::transform_batch(const std::vector<std::string>& texts, int threads) const {
+  if (!impl_) throw Error("vectorizer not fitted");
+  CsrMatrix m;
+  m.cols = num_features();
+  struct NoScratch {};
+  append_rows<NoScratch>(
+      m, texts.size(), threads > 0 ? threads : omp_get_max_threads(),
+      [&](size_t i, NoScratch&, std::vector<Index>& idx, std::vector<float>& val) { transform(texts[i], idx, val); },
+      ProgressFn{}, "");
+  return m;
 }
 
 namespace {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress_fn.h"
 #include "core/sparse.h"
 
 namespace xmr {
@@ -49,9 +50,12 @@ class TextVectorizer {
  public:
   // Fits on `texts` (document frequencies, vocabularies) and returns the
   // training matrix as well. Multithreaded; the result does not depend on the
-  // thread count.
+  // thread count. Memory beside the texts and the matrix: the tokens as 4-byte
+  // ids, the term counts, and one block of rows. `progress`, if set, is called
+  // from one thread per step ("tokenizing", "counting terms k/n",
+  // "vectorizing") with documents done and the total.
   static TextVectorizer fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
-                            CsrMatrix* train_matrix = nullptr, int threads = 0);
+                            CsrMatrix* train_matrix = nullptr, int threads = 0, const ProgressFn& progress = {});
 
   size_t num_features() const;
   const VectorizerConfig& config() const;

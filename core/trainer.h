@@ -16,6 +16,8 @@
 #include <functional>
 #include <string>
 
+#include "core/progress_fn.h"
+
 #include "core/clustering.h"
 #include "core/disentangle.h"
 #include "core/label_embedding.h"
@@ -50,11 +52,6 @@ struct TrainParams {
   void validate() const;
   std::string to_json() const;  // recorded in the model's metadata
 };
-
-// Progress of a long step: `done` of `total` units (total 0 = unknown);
-// done == 0 starts the step. May be called from several threads at once, so
-// the receiver must be thread-safe (and cheap: it is called per unit).
-using ProgressFn = std::function<void(const std::string& step, size_t done, size_t total)>;
 
 // Optional inputs beyond X and Y.
 struct TrainInputs {

@@ -101,7 +101,7 @@ int run_train(int argc, char** argv) {
     const VectorizerConfig vc = vectorizer_config_from(vm);
     const auto t0 = std::chrono::steady_clock::now();
     const std::string text_field = vm["text-field"].as<std::string>(), label_field = vm["label-field"].as<std::string>();
-    const TextDataset text = format == "jsonl" ? read_jsonl_dataset(input, JsonlFields{text_field, label_field})
+    const TextDataset text = format == "jsonl" ? read_jsonl_dataset(input, JsonlFields{text_field, label_field}, report)
                                                : read_lucene_index(input, text_field, label_field);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     TextTrainStats st;
@@ -116,9 +116,10 @@ int run_train(int argc, char** argv) {
     progress.finish();
     if (!quiet) {
       std::fprintf(stderr,
-                   "xmr train: %zu texts, %zu features, %zu labels; read %.2fs, features %.2fs, train %.2fs "
-                   "(clustering %.2fs, levels %.2fs%s); wrote %s (%zu bytes)\n",
-                   text.size(), tm.model().num_features(), tm.model().num_labels(), load_s, st.seconds_features,
+                   "xmr train: %zu texts, %zu features (%.1f MiB matrix), %zu labels; read %.2fs, features %.2fs, "
+                   "train %.2fs (clustering %.2fs, levels %.2fs%s); wrote %s (%zu bytes)\n",
+                   text.size(), tm.model().num_features(), st.matrix_nonzeros * 8.0 / 1048576, tm.model().num_labels(),
+                   load_s, st.seconds_features,
                    st.seconds_train, st.train.seconds_clustering, st.train.seconds_matching,
                    disentangle_summary(st.train).c_str(), model_path.c_str(), tm.model().file_size());
     }

@@ -7,8 +7,9 @@
 # ${XMR_DEMO_DIR:-build/demo}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== building (Release) ..."
-bash scripts/build.sh >/dev/null
+echo "== building (Release; the first build takes 2-3 minutes on 2 cores) ..."
+# Ninja's [done/total] lines show the build's progress.
+bash scripts/build.sh
 build=${XMR_BUILD_DIR:-build}
 xmr=$build/index_tools/xmr
 out=${XMR_DEMO_DIR:-build/demo}
