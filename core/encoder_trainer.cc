@@ -1,0 +1,337 @@
+#include "core/encoder_trainer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace xmr {
+
+void EncoderTrainParams::validate() const {
+  if (dim < 1 || dim > 4096) throw Error("encoder dim must be in 1..4096");
+  if (layers < 0 || layers > 8) throw Error("encoder layers must be in 0..8");
+  if (epochs < 1 || epochs > 1000) throw Error("encoder epochs must be in 1..1000");
+  if (batch_size < 1 || batch_size > 65536) throw Error("encoder batch size must be in 1..65536");
+  if (!(learning_rate > 0) || !(learning_rate < 10)) throw Error("encoder learning rate must be in (0, 10)");
+  if (finest_layer < 0) throw Error("encoder finest layer must be >= 0");
+  if (beam < 1 || max_candidates < 1) throw Error("encoder beam and max candidates must be >= 1");
+}
+
+namespace {
+
+constexpr size_t kChunk = 16;  // instances whose gradients one task sums; fixed, so sums do not depend on threads
+constexpr float kBeta1 = 0.9f, kBeta2 = 0.999f, kEps = 1e-8f;
+
+// Adam state of a block of parameters stored as rows (updated row by row:
+// lazily for sparse rows, every row for dense blocks).
+struct AdamRows {
+  Eigen::ArrayXXf m, v;  // same shape as the parameters (rows x cols)
+  void reset(Eigen::Index rows, Eigen::Index cols) {
+    m.setZero(rows, cols);
+    v.setZero(rows, cols);
+  }
+  // p.row(r) -= step for gradient g (a row), at global step `t`.
+  template <typename Row, typename Grad>
+  void update(Eigen::Index r, Row&& p, const Grad& g, float lr, int64_t t) {
+    m.row(r) = kBeta1 * m.row(r) + (1 - kBeta1) * g.array();
+    v.row(r) = kBeta2 * v.row(r) + (1 - kBeta2) * g.array().square();
+    const float c1 = 1 - std::pow(kBeta1, float(t)), c2 = 1 - std::pow(kBeta2, float(t));
+    p.array() -= lr * (m.row(r) / c1) / ((v.row(r) / c2).sqrt() + kEps);
+  }
+};
+
+// Node of each label in every layer 1..depth (layer depth: the label's slot).
+std::vector<std::vector<Index>> label_nodes(const LabelTree& tree) {
+  const size_t depth = tree.depth();
+  std::vector<std::vector<Index>> node_of(depth + 1, std::vector<Index>(tree.num_labels, Index(-1)));
+  for (size_t s = 0; s < tree.slot_label.size(); ++s) {
+    Index& n = node_of[depth][tree.slot_label[s]];
+    if (n != Index(-1)) throw Error("train_encoder: a label with several leaves (disentangled tree) is not supported");
+    n = Index(s);
+  }
+  const auto parents = tree.parents();
+  for (size_t t = depth - 1; t >= 1; --t) {
+    for (size_t l = 0; l < tree.num_labels; ++l) node_of[t][l] = parents[t][node_of[t + 1][l]];
+  }
+  return node_of;
+}
+
+// What one instance contributes to a minibatch's gradient.
+struct InstanceGrad {
+  Eigen::VectorXf e;       // its embedding
+  Eigen::VectorXf g_h;     // gradient at the bag of embeddings
+  std::vector<std::pair<Index, float>> heads;  // (node, dloss/dscore)
+};
+
+struct ChunkGrad {
+  std::vector<InstanceGrad> items;
+  std::vector<Eigen::MatrixXf> g_w;
+  std::vector<Eigen::VectorXf> g_b;
+  double loss = 0;
+};
+
+}  // namespace
+
+Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const EncoderTrainParams& params,
+                      const ProgressFn& progress, EncoderTrainStats* stats) {
+  params.validate();
+  tree.validate();
+  if (X.rows != Y.rows) throw Error("train_encoder: features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
+  if (Y.cols != tree.num_labels) throw Error("train_encoder: label count differs from the tree's");
+  const auto t_start = std::chrono::steady_clock::now();
+  const int nt = params.threads > 0 ? params.threads : omp_get_max_threads();
+  const size_t depth = tree.depth();
+  const size_t finest = params.finest_layer == 0 ? depth : std::min<size_t>(size_t(params.finest_layer), depth);
+  const auto node_of = label_nodes(tree);
+  const auto parents = tree.parents();
+
+  Encoder enc(X.cols, params.dim, params.layers, params.seed);
+  const Eigen::Index d = params.dim;
+  const size_t L = size_t(params.layers);
+  AdamRows adam_table;
+  adam_table.reset(enc.table().rows(), d);
+  std::vector<AdamRows> adam_w(L), adam_b(L);
+  for (size_t l = 0; l < L; ++l) {
+    adam_w[l].reset(d, d);
+    adam_b[l].reset(1, d);
+  }
+  RowMatrixXf head, prev_head;
+  Eigen::VectorXf head_bias, prev_bias;
+  int64_t step = 0;
+  EncoderTrainStats local_stats;
+  EncoderTrainStats& st = stats ? *stats : local_stats;
+  st.final_loss.clear();
+
+  RowMatrixXf g_table = RowMatrixXf::Zero(enc.table().rows(), d);
+  std::vector<char> table_touched(size_t(enc.table().rows()), 0);
+  std::vector<Index> touched_rows;
+
+  for (size_t t = 1; t <= finest; ++t) {
+    const size_t K = tree.num_nodes(t);
+    // Head rows start from their parent's (warm start from the coarser layer).
+    RowMatrixXf new_head(static_cast<Eigen::Index>(K), d);
+    Eigen::VectorXf new_bias(static_cast<Eigen::Index>(K));
+    const uint64_t head_seed = mix_seed({params.seed, 3, t});
+    for (size_t c = 0; c < K; ++c) {
+      if (t == 1) {
+        for (Eigen::Index j = 0; j < d; ++j) {
+          new_head(Eigen::Index(c), j) =
+              0.01f * float(int64_t(splitmix64(head_seed ^ (c * uint64_t(d) + uint64_t(j))) % 2001) - 1000) / 1000.0f;
+        }
+        new_bias[Eigen::Index(c)] = 0;
+      } else {
+        new_head.row(Eigen::Index(c)) = head.row(parents[t - 1][c]);
+        new_bias[Eigen::Index(c)] = head_bias[parents[t - 1][c]];
+      }
+    }
+    prev_head = std::move(head);
+    prev_bias = std::move(head_bias);
+    head = std::move(new_head);
+    head_bias = std::move(new_bias);
+    AdamRows adam_head, adam_head_bias;
+    adam_head.reset(Eigen::Index(K), d);
+    adam_head_bias.reset(Eigen::Index(K), 1);
+    RowMatrixXf g_head = RowMatrixXf::Zero(Eigen::Index(K), d);
+    Eigen::VectorXf g_head_bias = Eigen::VectorXf::Zero(Eigen::Index(K));
+    std::vector<char> head_touched(K, 0);
+    std::vector<Index> touched_heads;
+
+    // Every node of this layer, by parent (for hard negatives).
+    const std::vector<Index>* child_ptr = t >= 2 ? &tree.child_ptr[t - 1] : nullptr;
+
+    for (int epoch = 0; epoch < params.epochs; ++epoch) {
+      std::vector<Index> order(X.rows);
+      std::iota(order.begin(), order.end(), Index(0));
+      // Seeded Fisher-Yates (std::shuffle's algorithm is not specified).
+      const uint64_t shuffle_seed = mix_seed({params.seed, 4, t, uint64_t(epoch)});
+      for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[splitmix64(shuffle_seed ^ i) % i]);
+      double epoch_loss = 0;
+      for (size_t lo = 0; lo < order.size(); lo += size_t(params.batch_size)) {
+        const size_t hi = std::min(order.size(), lo + size_t(params.batch_size));
+        const size_t chunks = (hi - lo + kChunk - 1) / kChunk;
+        std::vector<ChunkGrad> grads(chunks);
+#pragma omp parallel num_threads(nt)
+        {
+          EncoderWorkspace ws;
+          Eigen::VectorXf e(d), g_e(d), g_z(d), g_next(d);
+          std::vector<std::pair<Index, float>> cands;  // (node, weight: positive count, or -1 for a negative)
+          std::vector<std::pair<float, Index>> scored;
+          std::vector<float> scores;
+#pragma omp for schedule(dynamic, 1)
+          for (size_t ch = 0; ch < chunks; ++ch) {
+            ChunkGrad& cg = grads[ch];
+            cg.g_w.assign(L, Eigen::MatrixXf::Zero(d, d));
+            cg.g_b.assign(L, Eigen::VectorXf::Zero(d));
+            for (size_t k = lo + ch * kChunk; k < std::min(hi, lo + (ch + 1) * kChunk); ++k) {
+              const Index i = order[k];
+              const SparseVectorView x = X.row(i);
+              enc.encode(x, e.data(), ws);
+              // Candidates: positives with their label counts, then hard negatives.
+              cands.clear();
+              const SparseVectorView y = Y.row(i);
+              for (size_t q = 0; q < y.nnz; ++q) cands.emplace_back(node_of[t][y.indices[q]], 1.0f);
+              std::sort(cands.begin(), cands.end());
+              size_t w = 0;
+              for (size_t q = 0; q < cands.size(); ++q) {
+                if (w > 0 && cands[w - 1].first == cands[q].first) {
+                  cands[w - 1].second += 1;
+                } else {
+                  cands[w++] = cands[q];
+                }
+              }
+              cands.resize(w);
+              const size_t positives = w;
+              auto is_positive = [&](Index n) {
+                return std::binary_search(cands.begin(), cands.begin() + Eigen::Index(positives), std::make_pair(n, 0.0f),
+                                          [](const auto& a, const auto& b) { return a.first < b.first; });
+              };
+              if (t == 1) {
+                for (size_t n = 0; n < K && cands.size() < positives + size_t(params.max_candidates); ++n) {
+                  if (!is_positive(Index(n))) cands.emplace_back(Index(n), -1.0f);
+                }
+              } else {
+                // The previous layer's best nodes under the current encoder.
+                scored.clear();
+                const Eigen::VectorXf s = prev_head * e + prev_bias;
+                for (Eigen::Index n = 0; n < s.size(); ++n) scored.emplace_back(-s[n], Index(n));
+                const size_t b = std::min(scored.size(), size_t(params.beam));
+                std::partial_sort(scored.begin(), scored.begin() + Eigen::Index(b), scored.end());
+                for (size_t r = 0; r < b && cands.size() < positives + size_t(params.max_candidates); ++r) {
+                  const Index p = scored[r].second;
+                  for (Index c = (*child_ptr)[p]; c < (*child_ptr)[p + 1]; ++c) {
+                    if (cands.size() >= positives + size_t(params.max_candidates)) break;
+                    if (!is_positive(c)) cands.emplace_back(c, -1.0f);
+                  }
+                }
+              }
+              // Weighted squared hinge over the candidates.
+              InstanceGrad item;
+              item.e = e;
+              g_e.setZero();
+              if (params.softmax) {
+                // Cross-entropy of softmax(scores) against the positives' label counts.
+                double positive_total = 0, max_score = -1e30;
+                scores.resize(cands.size());
+                for (size_t q = 0; q < cands.size(); ++q) {
+                  scores[q] = head.row(cands[q].first).dot(e) + head_bias[cands[q].first];
+                  max_score = std::max(max_score, double(scores[q]));
+                  if (cands[q].second > 0) positive_total += cands[q].second;
+                }
+                double z = 0;
+                for (float sc : scores) z += std::exp(double(sc) - max_score);
+                for (size_t q = 0; q < cands.size(); ++q) {
+                  const double prob = std::exp(double(scores[q]) - max_score) / z;
+                  const double target = cands[q].second > 0 ? cands[q].second / positive_total : 0.0;
+                  if (target > 0) cg.loss -= target * std::log(std::max(prob, 1e-30));
+                  const float g = float(prob - target);
+                  if (g == 0.0f) continue;
+                  item.heads.emplace_back(cands[q].first, g);
+                  g_e.noalias() += g * head.row(cands[q].first).transpose();
+                }
+              } else {
+                for (const auto& [n, weight] : cands) {
+                  const float yv = weight > 0 ? 1.0f : -1.0f;
+                  const float wt = weight > 0 ? weight : 1.0f;
+                  const float score = head.row(n).dot(e) + head_bias[n];
+                  const float margin = 1.0f - yv * score;
+                  if (margin <= 0) continue;
+                  cg.loss += double(wt) * margin * margin;
+                  const float g = -2.0f * wt * yv * margin;
+                  item.heads.emplace_back(n, g);
+                  g_e.noalias() += g * head.row(n).transpose();
+                }
+              }
+              // Back through the normalisation, the residual layers, to the bag.
+              const float norm = ws.out.norm();
+              if (norm > 0) {
+                g_z = (g_e - e * e.dot(g_e)) / norm;
+              } else {
+                g_z.setZero();
+              }
+              for (size_t l = L; l-- > 0;) {
+                const Eigen::VectorXf gm = (ws.pre[l].array() > 0).select(g_z, 0.0f);
+                cg.g_w[l].noalias() += gm * ws.inputs[l].transpose();
+                cg.g_b[l] += gm;
+                g_next = g_z;
+                g_next.noalias() += enc.weights()[l].transpose() * gm;
+                g_z = g_next;
+              }
+              item.g_h = g_z;
+              cg.items.push_back(std::move(item));
+            }
+          }
+        }
+        // Sum in chunk order, then one Adam step.
+        ++step;
+        const float lr = params.learning_rate;
+        std::vector<Eigen::MatrixXf> g_w(L, Eigen::MatrixXf::Zero(d, d));
+        std::vector<Eigen::VectorXf> g_b(L, Eigen::VectorXf::Zero(d));
+        size_t k = lo;
+        for (ChunkGrad& cg : grads) {
+          epoch_loss += cg.loss;
+          for (size_t l = 0; l < L; ++l) {
+            g_w[l] += cg.g_w[l];
+            g_b[l] += cg.g_b[l];
+          }
+          for (const InstanceGrad& item : cg.items) {
+            for (const auto& [n, g] : item.heads) {
+              if (!head_touched[size_t(n)]) {
+                head_touched[size_t(n)] = 1;
+                touched_heads.push_back(n);
+              }
+              g_head.row(n).noalias() += g * item.e.transpose();
+              g_head_bias[n] += g;
+            }
+            const SparseVectorView x = X.row(order[k++]);
+            for (size_t q = 0; q < x.nnz; ++q) {
+              const Index j = x.indices[q];
+              if (!table_touched[j]) {
+                table_touched[j] = 1;
+                touched_rows.push_back(j);
+              }
+              g_table.row(j).noalias() += x.values[q] * item.g_h.transpose();
+            }
+          }
+        }
+        const float inv = 1.0f / float(hi - lo);
+        for (Index n : touched_heads) {
+          adam_head.update(n, head.row(n), g_head.row(n) * inv, lr, step);
+          Eigen::Matrix<float, 1, 1> gb;
+          gb(0) = g_head_bias[n] * inv;
+          Eigen::Map<Eigen::Matrix<float, 1, 1>> pb(&head_bias[n]);
+          adam_head_bias.update(n, pb, gb, lr, step);
+          g_head.row(n).setZero();
+          g_head_bias[n] = 0;
+          head_touched[size_t(n)] = 0;
+        }
+        touched_heads.clear();
+        for (Index j : touched_rows) {
+          adam_table.update(j, enc.table().row(j), g_table.row(j) * inv, lr, step);
+          g_table.row(j).setZero();
+          table_touched[j] = 0;
+        }
+        touched_rows.clear();
+        for (size_t l = 0; l < L; ++l) {
+          for (Eigen::Index r = 0; r < d; ++r) {
+            adam_w[l].update(r, enc.weights()[l].row(r), g_w[l].row(r) * inv, lr, step);
+          }
+          Eigen::Map<Eigen::RowVectorXf> b(enc.biases()[l].data(), d);
+          adam_b[l].update(0, b, g_b[l].transpose() * inv, lr, step);
+        }
+        if (progress) progress("encoder layer " + std::to_string(t) + "/" + std::to_string(finest) + " epoch " +
+                                   std::to_string(epoch + 1) + "/" + std::to_string(params.epochs),
+                               hi, order.size());
+      }
+      if (epoch + 1 == params.epochs) st.final_loss.push_back(epoch_loss / double(std::max<size_t>(1, X.rows)));
+    }
+  }
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return enc;
+}
+
+}  // namespace xmr

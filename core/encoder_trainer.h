@@ -1,0 +1,52 @@
+// Multi-resolution training of the dense encoder (core/encoder.h), as in
+// XR-Transformer: the encoder and a linear head learn to predict the clusters
+// of a coarse layer of the label tree, then warm-start on the next finer
+// layer, down to `finest_layer`.
+//
+// At layer t an instance's candidates are its positive nodes (those holding
+// one of its labels; weight = how many) and, as hard negatives, the children
+// of the `beam` best nodes of layer t-1 under the current model (every node
+// of layer 1); the loss over the candidates is the weighted squared hinge
+// (one-vs-all) or softmax cross-entropy towards the positives' label counts. A child's head row starts as its parent's. Adam, minibatches;
+// gradients are summed in a fixed order, so the result depends on the seed
+// and not on the thread count.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/encoder.h"
+#include "core/label_tree.h"
+#include "core/progress_fn.h"
+#include "core/sparse.h"
+
+namespace xmr {
+
+struct EncoderTrainParams {
+  int dim = 64;                 // embedding size
+  int layers = 1;               // residual layers after the bag of embeddings
+  int epochs = 2;               // passes over the data per resolution
+  int batch_size = 128;
+  float learning_rate = 0.01f;  // Adam
+  int finest_layer = 0;         // last tree layer trained (1 = the top clusters); 0 = the labels themselves
+  int beam = 10;                // nodes of the previous layer whose children are hard negatives
+  int max_candidates = 500;     // per instance and layer (positives always kept)
+  bool softmax = false;         // loss over the candidates: softmax cross-entropy, else weighted squared hinge
+  uint64_t seed = 0;
+  int threads = 0;              // 0 = all
+
+  void validate() const;  // throws xmr::Error on out-of-range values
+};
+
+struct EncoderTrainStats {
+  std::vector<double> final_loss;  // mean loss of the last epoch, per trained layer
+  double seconds = 0;
+};
+
+// Trains an encoder on X (rows: instances, L2-normalised TF-IDF) against the
+// labels Y through `tree` (which must have one slot per label). Throws
+// xmr::Error on inconsistent shapes.
+Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const EncoderTrainParams& params,
+                      const ProgressFn& progress = {}, EncoderTrainStats* stats = nullptr);
+
+}  // namespace xmr
