@@ -62,10 +62,13 @@ TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vcon
   inputs.progress = progress;
   ModelParts parts = train_model_parts(X, Y, params, inputs, &st.train);
   st.seconds_train = since(t0);
+  X = CsrMatrix{};  // the largest thing here; the model file is assembled next
   parts.label_names = labels.names();
   parts.user_sections.emplace_back(kVocabularySection, vectorizer.serialize_vocabulary());
   parts.user_metadata_json = "{\"vectorizer\": " + vconfig.to_json() + "}";
-  return from_model(Model::from_parts(parts));
+  Model model = Model::from_parts(parts);
+  parts = ModelParts{};
+  return from_model(std::move(model));
 }
 
 bool TextModel::is_text_model(const Model& model) { return model.user_section(kVocabularySection) != nullptr; }

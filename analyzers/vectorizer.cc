@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "analyzers/analyzer_registry.h"
+#include "analyzers/term_dictionary.h"
 #include "analyzers/utf8.h"
 #include "core/error.h"
 #include "core/json_parse.h"
@@ -150,9 +151,8 @@ void extract_terms(const TfidfConfig& config, const std::vector<std::string>& to
 struct TextVectorizer::Impl {
   struct Part {
     TfidfConfig config;
-    std::vector<std::string> terms;  // sorted; a term's local id is its position
+    TermDictionary terms;  // sorted; a term's local id is its position
     std::vector<float> idf;
-    std::unordered_map<std::string, Index> ids;
     Index offset = 0;
     size_t analyzer_slot = 0;  // index into analyzers
   };
@@ -167,9 +167,7 @@ struct TextVectorizer::Impl {
     for (Part& p : parts) {
       p.offset = offset;
       offset += Index(p.terms.size());
-      p.ids.clear();
-      p.ids.reserve(p.terms.size());
-      for (size_t i = 0; i < p.terms.size(); ++i) p.ids.emplace(p.terms[i], Index(i));
+      p.terms.index();
       size_t slot = 0;
       while (slot < analyzers.size() && analyzers[slot].name() != p.config.analyzer) ++slot;
       if (slot == analyzers.size()) analyzers.emplace_back(p.config.analyzer);
@@ -198,8 +196,8 @@ struct TextVectorizer::Impl {
       extract_terms(p.config, tokens[p.analyzer_slot], s.terms);
       s.local.clear();
       for (const std::string& t : s.terms) {
-        auto it = p.ids.find(t);
-        if (it != p.ids.end()) s.local.push_back(it->second);
+        const int64_t id = p.terms.find(t);
+        if (id >= 0) s.local.push_back(Index(id));
       }
       std::sort(s.local.begin(), s.local.end());
       const size_t begin = values.size();
@@ -245,7 +243,7 @@ const VectorizerConfig& TextVectorizer::config() const {
 
 std::string TextVectorizer::feature_name(Index feature) const {
   for (const auto& p : impl_->parts) {
-    if (feature < p.offset + p.terms.size()) return p.terms[feature - p.offset];
+    if (feature < p.offset + p.terms.size()) return std::string(p.terms.term(feature - p.offset));
   }
   throw Error("feature id " + std::to_string(feature) + " out of range");
 }
@@ -259,8 +257,8 @@ float TextVectorizer::idf(Index feature) const {
 
 long long TextVectorizer::feature_id(size_t part, const std::string& term) const {
   const auto& p = impl_->parts.at(part);
-  auto it = p.ids.find(term);
-  return it == p.ids.end() ? -1 : (long long)(p.offset + it->second);
+  const int64_t id = p.terms.find(term);
+  return id < 0 ? -1 : (long long)(p.offset + id);
 }
 
 void TextVectorizer::transform(const std::string& text, std::vector<Index>& indices, std::vector<float>& values) const {
@@ -463,12 +461,15 @@ TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const 
     for (auto& [term, c] : kept) {
       const double idf = p.config.smooth_idf ? std::log((1.0 + double(N)) / (1.0 + double(c))) + 1.0
                                              : std::log(double(N) / double(c)) + 1.0;
-      p.terms.push_back(term);
+      p.terms.add(term);
       p.idf.push_back(float(idf));
       matrix_nnz += c;
     }
   }
   impl->link();
+  // The term counts were many small blocks spread over every thread's heap;
+  // give their pages back before the matrix takes its memory.
+  ::malloc_trim(0);
 
   if (train_matrix) {
     CsrMatrix& m = *train_matrix;
@@ -491,9 +492,7 @@ TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const 
         },
         progress, "vectorizing");
   }
-  // The term counts and token buffers were many small blocks spread over
-  // every thread's heap; give their pages back before training needs memory.
-  ::malloc_trim(0);
+  ::malloc_trim(0);  // and the token ids' and row blocks' pages
   TextVectorizer v;
   v.impl_ = std::move(impl);
   return v;
@@ -525,7 +524,8 @@ std::string TextVectorizer::serialize_vocabulary() const {
   put<uint64_t>(out, impl_->parts.size());
   for (const auto& p : impl_->parts) {
     put<uint64_t>(out, p.terms.size());
-    for (const auto& t : p.terms) {
+    for (size_t id = 0; id < p.terms.size(); ++id) {
+      const std::string_view t = p.terms.term(id);
       put<uint32_t>(out, uint32_t(t.size()));
       out += t;
     }
@@ -557,16 +557,14 @@ TextVectorizer TextVectorizer::deserialize(const std::string& config_json, const
     uint64_t count;
     take(&count, 8);
     if (count > (vocab.size() - pos) / 4) throw fail("term count larger than the data");  // >= 4 bytes a term
-    p.terms.resize(count);
-    for (auto& t : p.terms) {
+    for (uint64_t i = 0; i < count; ++i) {
       uint32_t len;
       take(&len, 4);
       if (len > vocab.size() - pos) throw fail("ends early");
-      t.assign(vocab.data() + pos, len);
+      const std::string_view t(vocab.data() + pos, len);
+      if (i > 0 && !(p.terms.term(size_t(i - 1)) < t)) throw fail("terms not sorted and unique");
+      p.terms.add(t);
       pos += len;
-    }
-    for (size_t i = 1; i < p.terms.size(); ++i) {
-      if (!(p.terms[i - 1] < p.terms[i])) throw fail("terms not sorted and unique");
     }
     p.idf.resize(count);
     take(p.idf.data(), count * sizeof(float));

@@ -19,13 +19,17 @@ void SolverParams::validate() const {
 
 namespace {
 
-inline double dot_row(const CsrMatrix& X, size_t i, const std::vector<double>& w, double bias) {
+inline double dot_row(const RowSubset& V, size_t r, const std::vector<double>& w, double bias) {
+  const CsrMatrix& X = *V.X;
+  const size_t i = V.row_of(r);
   double s = bias * w[X.cols];
   for (Offset k = X.indptr[i]; k < X.indptr[i + 1]; ++k) s += X.values[k] * w[X.indices[k]];
   return s;
 }
 
-inline void axpy_row(const CsrMatrix& X, size_t i, double a, std::vector<double>& w, double bias) {
+inline void axpy_row(const RowSubset& V, size_t r, double a, std::vector<double>& w, double bias) {
+  const CsrMatrix& X = *V.X;
+  const size_t i = V.row_of(r);
   w[X.cols] += a * bias;
   for (Offset k = X.indptr[i]; k < X.indptr[i + 1]; ++k) w[X.indices[k]] += a * X.values[k];
 }
@@ -41,9 +45,9 @@ void shuffle(std::vector<Index>& v, size_t n, uint64_t& state) {
 // L2-loss SVM dual: min_a 1/2 a'Qa - e'a, a >= 0, Q_ij = y_i y_j x_i.x_j + D_ii
 // [i = j], D_ii = 1 / (2 C_i). Coordinates stuck at the bound 0 are shrunk
 // (dropped until the next full check); there is no upper bound to shrink at.
-void svm_l2_dual(const CsrMatrix& X, const std::vector<int8_t>& y, const SolverParams& p, uint64_t seed,
+void svm_l2_dual(const RowSubset& X, const std::vector<int8_t>& y, const SolverParams& p, uint64_t seed,
                  SolverWorkspace& ws) {
-  const size_t n = X.rows;
+  const size_t n = X.n;
   const double b = p.bias;
   auto& w = ws.w;
   auto& alpha = ws.alpha;
@@ -98,9 +102,9 @@ void svm_l2_dual(const CsrMatrix& X, const std::vector<int8_t>& y, const SolverP
 
 // Logistic regression dual: each coordinate pair (a_i, C_i - a_i) is updated
 // by a few Newton steps on the one-variable subproblem.
-void logistic_dual(const CsrMatrix& X, const std::vector<int8_t>& y, const SolverParams& p, uint64_t seed,
+void logistic_dual(const RowSubset& X, const std::vector<int8_t>& y, const SolverParams& p, uint64_t seed,
                    SolverWorkspace& ws) {
-  const size_t n = X.rows;
+  const size_t n = X.n;
   const double b = p.bias;
   auto& w = ws.w;
   auto& alpha = ws.alpha;  // alpha[2i] = a_i, alpha[2i+1] = C_i - a_i
@@ -162,20 +166,27 @@ void logistic_dual(const CsrMatrix& X, const std::vector<int8_t>& y, const Solve
 
 }  // namespace
 
-void solve_binary(const CsrMatrix& X, const std::vector<double>& sq_norms, const std::vector<int8_t>& y,
+void solve_binary(const RowSubset& X, const std::vector<double>& sq_norms, const std::vector<int8_t>& y,
                   const SolverParams& params, uint64_t seed, SolverWorkspace& ws, std::vector<float>& w,
                   float* bias_weight) {
-  ws.w.assign(X.cols + 1, 0.0);
-  ws.qd.resize(X.rows);
-  for (size_t i = 0; i < X.rows; ++i) ws.qd[i] = sq_norms[i] + params.bias * params.bias;
+  const size_t cols = X.cols();
+  ws.w.assign(cols + 1, 0.0);
+  ws.qd.resize(X.n);
+  for (size_t i = 0; i < X.n; ++i) ws.qd[i] = sq_norms[i] + params.bias * params.bias;
   if (params.kind == SolverKind::kL2SvmDual) {
     svm_l2_dual(X, y, params, seed, ws);
   } else {
     logistic_dual(X, y, params, seed, ws);
   }
-  w.resize(X.cols);
-  for (size_t j = 0; j < X.cols; ++j) w[j] = float(ws.w[j]);
-  *bias_weight = float(ws.w[X.cols] * params.bias);
+  w.resize(cols);
+  for (size_t j = 0; j < cols; ++j) w[j] = float(ws.w[j]);
+  *bias_weight = float(ws.w[cols] * params.bias);
+}
+
+void solve_binary(const CsrMatrix& X, const std::vector<double>& sq_norms, const std::vector<int8_t>& y,
+                  const SolverParams& params, uint64_t seed, SolverWorkspace& ws, std::vector<float>& w,
+                  float* bias_weight) {
+  solve_binary(RowSubset{&X, nullptr, X.rows}, sq_norms, y, params, seed, ws, w, bias_weight);
 }
 
 }  // namespace xmr

@@ -36,6 +36,22 @@ struct SolverWorkspace {
   std::vector<Index> order;
 };
 
+// Some rows of a matrix, in place: row r of the view is X's row rows[r]
+// (every row of X, in order, when rows is null). Lets a big training problem
+// use the matrix's rows without copying them.
+struct RowSubset {
+  const CsrMatrix* X = nullptr;
+  const Index* rows = nullptr;
+  size_t n = 0;
+  size_t cols() const { return X->cols; }
+  size_t row_of(size_t r) const { return rows ? rows[r] : r; }
+};
+
+// As below, on the rows of a RowSubset (weights for all of X's columns).
+void solve_binary(const RowSubset& X, const std::vector<double>& sq_norms, const std::vector<int8_t>& y,
+                  const SolverParams& params, uint64_t seed, SolverWorkspace& ws, std::vector<float>& w,
+                  float* bias_weight);
+
 // Trains on the rows of X (columns are local ids < X.cols) with labels
 // y[i] in {+1, -1}. `sq_norms[i]` is |x_i|^2 (without the bias). Writes
 // weights for X's columns to `w` (size X.cols) and the bias weight to

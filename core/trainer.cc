@@ -142,10 +142,11 @@ struct GatheredRows {
   std::vector<Index> local_of;  // global feature -> local id, or kNone (scratch)
   std::vector<Index> global_of;  // local id -> global feature
   CsrMatrix local;
-  // X itself when the parent holds every row and uses every feature (the
-  // root), which would otherwise be copied whole; else null and `local` holds them.
-  const CsrMatrix* whole = nullptr;
-  const CsrMatrix& rows() const { return whole ? *whole : local; }
+  // The rows to train on: X's own rows, in place, when the parent uses at
+  // least half the features (a copy would be nearly as big as those rows and
+  // local ids would save little); else `local`, with local feature ids.
+  bool in_place = false;
+  RowSubset rows;
   std::vector<double> sq_norms;
   static constexpr Index kNone = Index(-1);
 };
@@ -172,13 +173,12 @@ void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, Gath
   // Sorted local ids keep each local row sorted.
   std::sort(g.global_of.begin(), g.global_of.end());
   g.sq_norms.clear();
-  bool every_row = instances.size() == X.rows;
-  for (size_t k = 0; every_row && k < instances.size(); ++k) every_row = instances[k] == Index(k);
-  if (every_row && g.global_of.size() == X.cols) {
+  if (2 * g.global_of.size() >= X.cols) {
     for (Index f : g.global_of) g.local_of[f] = GatheredRows::kNone;
     g.local = CsrMatrix{};
-    g.whole = &X;
-    for (size_t i = 0; i < X.rows; ++i) {
+    g.in_place = true;
+    g.rows = RowSubset{&X, instances.data(), instances.size()};
+    for (Index i : instances) {
       const SparseVectorView r = X.row(i);
       double sq = 0;
       for (size_t k = 0; k < r.nnz; ++k) sq += double(r.values[k]) * r.values[k];
@@ -186,7 +186,7 @@ void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, Gath
     }
     return;
   }
-  g.whole = nullptr;
+  g.in_place = false;
   for (size_t j = 0; j < g.global_of.size(); ++j) g.local_of[g.global_of[j]] = Index(j);
   CsrMatrix& L = g.local;
   L.rows = instances.size();
@@ -206,6 +206,7 @@ void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, Gath
     g.sq_norms.push_back(sq);
   }
   for (Index f : g.global_of) g.local_of[f] = GatheredRows::kNone;
+  g.rows = RowSubset{&g.local, nullptr, g.local.rows};
 }
 
 // Trains child `child` (slot `slot` of its parent) and appends its kept weights.
@@ -216,10 +217,12 @@ void train_child(const GatheredRows& g, const std::vector<Index>& instances, con
   if (instances.empty()) return;
   s.y.resize(instances.size());
   for (size_t k = 0; k < instances.size(); ++k) s.y[k] = pos.contains(instances[k], child) ? 1 : -1;
-  solve_binary(g.rows(), g.sq_norms, s.y, params.solver, seed, s.solver, s.w, bias);
+  solve_binary(g.rows, g.sq_norms, s.y, params.solver, seed, s.solver, s.w, bias);
   for (size_t j = 0; j < s.w.size(); ++j) {
     const float v = s.w[j];
-    if (v != 0.0f && std::fabs(v) >= params.weight_threshold) weights.push_back({g.global_of[j], slot, v});
+    if (v != 0.0f && std::fabs(v) >= params.weight_threshold) {
+      weights.push_back({g.in_place ? Index(j) : g.global_of[j], slot, v});
+    }
   }
 }
 
