@@ -20,6 +20,7 @@ void EncoderTrainParams::validate() const {
   if (!(learning_rate > 0) || !(learning_rate < 10)) throw Error("encoder learning rate must be in (0, 10)");
   if (finest_layer < 0) throw Error("encoder finest layer must be >= 0");
   if (beam < 1 || max_candidates < 1) throw Error("encoder beam and max candidates must be >= 1");
+  if (!(feature_dropout >= 0) || !(feature_dropout < 1)) throw Error("encoder feature dropout must be in [0, 1)");
 }
 
 namespace {
@@ -91,6 +92,22 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
   const auto parents = tree.parents();
 
   Encoder enc(X.cols, params.dim, params.layers, params.seed);
+  // The features of row i this epoch shows (all without dropout); the same
+  // answer in the forward pass and when its gradient is summed.
+  const uint32_t drop_below = uint32_t(params.feature_dropout * 1e6f);
+  auto visible = [&](const SparseVectorView& x, Index i, uint64_t seed, std::vector<Index>& idx,
+                     std::vector<float>& val) -> SparseVectorView {
+    if (drop_below == 0) return x;
+    idx.clear();
+    val.clear();
+    for (size_t k = 0; k < x.nnz; ++k) {
+      if (splitmix64(seed ^ (uint64_t(i) << 24) ^ x.indices[k]) % 1000000 >= drop_below) {
+        idx.push_back(x.indices[k]);
+        val.push_back(x.values[k]);
+      }
+    }
+    return SparseVectorView{idx.data(), val.data(), idx.size()};
+  };
   const Eigen::Index d = params.dim;
   const size_t L = size_t(params.layers);
   AdamRows adam_table;
@@ -151,6 +168,9 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
       const uint64_t shuffle_seed = mix_seed({params.seed, 4, t, uint64_t(epoch)});
       for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[splitmix64(shuffle_seed ^ i) % i]);
       double epoch_loss = 0;
+      const uint64_t drop_seed = mix_seed({params.seed, 5, t, uint64_t(epoch)});
+      std::vector<Index> kept_idx;  // for the reduction below (single-threaded)
+      std::vector<float> kept_val;
       for (size_t lo = 0; lo < order.size(); lo += size_t(params.batch_size)) {
         const size_t hi = std::min(order.size(), lo + size_t(params.batch_size));
         const size_t chunks = (hi - lo + kChunk - 1) / kChunk;
@@ -162,6 +182,8 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
           std::vector<std::pair<Index, float>> cands;  // (node, weight: positive count, or -1 for a negative)
           std::vector<std::pair<float, Index>> scored;
           std::vector<float> scores;
+          std::vector<Index> kept_idx;
+          std::vector<float> kept_val;
 #pragma omp for schedule(dynamic, 1)
           for (size_t ch = 0; ch < chunks; ++ch) {
             ChunkGrad& cg = grads[ch];
@@ -169,7 +191,7 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
             cg.g_b.assign(L, Eigen::VectorXf::Zero(d));
             for (size_t k = lo + ch * kChunk; k < std::min(hi, lo + (ch + 1) * kChunk); ++k) {
               const Index i = order[k];
-              const SparseVectorView x = X.row(i);
+              const SparseVectorView x = visible(X.row(i), i, drop_seed, kept_idx, kept_val);
               enc.encode(x, e.data(), ws);
               // Candidates: positives with their label counts, then hard negatives.
               cands.clear();
@@ -287,7 +309,8 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
               g_head.row(n).noalias() += g * item.e.transpose();
               g_head_bias[n] += g;
             }
-            const SparseVectorView x = X.row(order[k++]);
+            const Index row = order[k++];
+            const SparseVectorView x = visible(X.row(row), row, drop_seed, kept_idx, kept_val);
             for (size_t q = 0; q < x.nnz; ++q) {
               const Index j = x.indices[q];
               if (!table_touched[j]) {

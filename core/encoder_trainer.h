@@ -32,6 +32,7 @@ struct EncoderTrainParams {
   int beam = 10;                // nodes of the previous layer whose children are hard negatives
   int max_candidates = 500;     // per instance and layer (positives always kept)
   bool softmax = false;         // loss over the candidates: softmax cross-entropy, else weighted squared hinge
+  float feature_dropout = 0;    // share of an instance's features hidden in each epoch (against memorising rows)
   uint64_t seed = 0;
   int threads = 0;              // 0 = all
 

@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
   int threads = 2;
   double valid = 0.2;
   int folds = 0;  // > 1: the linear model trains on out-of-fold embeddings (cross-fitting)
+  bool disjoint = false;
+  bool align = false;  // with --folds: map each fold encoder's embeddings into the full encoder's coordinates  // the encoder learns from even rows, every linear model from odd rows only
   for (int a = 2; a + 1 < argc; a += 2) {
     const std::string k = argv[a];
     const char* v = argv[a + 1];
@@ -110,6 +112,9 @@ int main(int argc, char** argv) {
     else if (k == "--softmax") ep.softmax = std::atoi(v) != 0;
     else if (k == "--candidates") ep.max_candidates = std::atoi(v);
     else if (k == "--folds") folds = std::atoi(v);
+    else if (k == "--dropout") ep.feature_dropout = std::stof(v);
+    else if (k == "--disjoint") disjoint = std::atoi(v) != 0;
+    else if (k == "--align") align = std::atoi(v) != 0;
     else if (k == "--weights") weights = parse_list(v);
     else if (k == "--threads") threads = std::atoi(v);
     else if (k == "--valid") valid = std::atof(v);
@@ -129,22 +134,31 @@ int main(int argc, char** argv) {
     to.labels.push_back(all.labels[i]);
   }
   const LabelVocabulary labels = LabelVocabulary::from_dataset(tr);
-  CsrMatrix Xtr;
-  const TextVectorizer vec = TextVectorizer::fit(tr.texts, default_vectorizer_config(), &Xtr, threads);
+  CsrMatrix Xall;
+  const TextVectorizer vec = TextVectorizer::fit(tr.texts, default_vectorizer_config(), &Xall, threads);
   const CsrMatrix Xva = vec.transform_batch(va.texts, threads);
-  const CsrMatrix Ytr = labels.label_matrix(tr, false), Yva = labels.label_matrix(va, true);
-  std::printf("%s: %zu train, %zu validation rows, %zu features, %zu labels; encoder dim %d, layers %d, epochs %d, lr %g, finest %d, %s loss\n",
+  const CsrMatrix Yall = labels.label_matrix(tr, false), Yva = labels.label_matrix(va, true);
+  // The rows the linear models learn from (all, or the odd ones) and the encoder's.
+  std::vector<Index> linear_rows, encoder_rows;
+  for (size_t i = 0; i < Xall.rows; ++i) {
+    if (!disjoint || i % 2 == 1) linear_rows.push_back(Index(i));
+    if (!disjoint || i % 2 == 0) encoder_rows.push_back(Index(i));
+  }
+  const CsrMatrix Xtr = Xall.select_rows(linear_rows), Ytr = Yall.select_rows(linear_rows);
+  const CsrMatrix Xenc = Xall.select_rows(encoder_rows), Yenc = Yall.select_rows(encoder_rows);
+  if (disjoint) std::printf("disjoint: encoder on %zu rows, linear models on the other %zu\n", Xenc.rows, Xtr.rows);
+  std::printf("%s: %zu train, %zu validation rows, %zu features, %zu labels; encoder dim %d, layers %d, epochs %d, lr %g, finest %d, %s loss, dropout %g\n",
               dir.c_str(), tr.size(), va.size(), Xtr.cols, Ytr.cols, ep.dim, ep.layers, ep.epochs, ep.learning_rate,
-              ep.finest_layer, ep.softmax ? "softmax" : "squared hinge");
+              ep.finest_layer, ep.softmax ? "softmax" : "squared hinge", ep.feature_dropout);
 
   const Result base = train_and_eval(Xtr, Ytr, Xva, Yva, threads);
   std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f  train %.1fs\n", "tf-idf only", base.p1, base.p3, base.p5, base.train_s);
 
   // The encoder learns against the usual tree (PIFA on TF-IDF).
   ClusteringParams cp;
-  const LabelTree tree = build_label_tree(label_embedding(LabelEmbeddingKind::kPifa, Xtr, Ytr), cp);
+  const LabelTree tree = build_label_tree(label_embedding(LabelEmbeddingKind::kPifa, Xenc, Yenc), cp);
   EncoderTrainStats st;
-  const Encoder enc = train_encoder(Xtr, Ytr, tree, ep, {}, &st);
+  const Encoder enc = train_encoder(Xenc, Yenc, tree, ep, {}, &st);
   std::printf("encoder: %.1fs, tree depth %zu, final loss per layer:", st.seconds, tree.depth());
   for (double l : st.final_loss) std::printf(" %.3f", l);
   std::printf("\n");
@@ -157,11 +171,22 @@ int main(int argc, char** argv) {
     for (int f = 0; f < folds; ++f) {
       std::vector<Index> in, out;
       for (size_t i = 0; i < Xtr.rows; ++i) (int(i % size_t(folds)) == f ? out : in).push_back(Index(i));
-      const Encoder fold_enc = train_encoder(Xtr.select_rows(in), Ytr.select_rows(in), tree, ep);
-      const RowMatrixXf E = fold_enc.encode_rows(Xtr.select_rows(out), threads);
+      const CsrMatrix Xin = Xtr.select_rows(in);
+      const Encoder fold_enc = train_encoder(Xin, Ytr.select_rows(in), tree, ep);
+      RowMatrixXf E = fold_enc.encode_rows(Xtr.select_rows(out), threads);
+      if (align) {
+        // Each encoder has its own coordinates: map the fold's into the full
+        // encoder's by least squares on the rows both saw.
+        const Eigen::MatrixXf A = fold_enc.encode_rows(Xin, threads), B = enc.encode_rows(Xin, threads);
+        const Eigen::MatrixXf M = (A.transpose() * A + 1e-3f * Eigen::MatrixXf::Identity(A.cols(), A.cols()))
+                                      .ldlt()
+                                      .solve(A.transpose() * B);
+        E = (E * M).eval();
+        E.rowwise().normalize();
+      }
       for (size_t k = 0; k < out.size(); ++k) Etr.row(Eigen::Index(out[k])) = E.row(Eigen::Index(k));
     }
-    std::printf("training rows embedded out of fold (%d folds)\n", folds);
+    std::printf("training rows embedded out of fold (%d folds%s)\n", folds, align ? ", aligned" : "");
   }
 
   const Result only = train_and_eval(concat(nullptr, Etr, 1.0f), Ytr, concat(nullptr, Eva, 1.0f), Yva, threads);
