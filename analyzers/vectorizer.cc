@@ -376,7 +376,7 @@ TokenStore tokenize_all(const std::vector<std::string>& texts, const std::vector
 // matrix (per-row vectors for the whole set doubled the peak memory).
 template <typename Scratch, typename RowFn>
 void append_rows(CsrMatrix& m, size_t n, int nt, const RowFn& row, const ProgressFn& progress, const char* step) {
-  constexpr size_t kBlock = 4096;
+  constexpr size_t kBlock = 1024;
   std::vector<std::vector<Index>> idx(kBlock);
   std::vector<std::vector<float>> val(kBlock);
   for (size_t lo = 0; lo < n; lo += kBlock) {

@@ -143,8 +143,10 @@ struct GatheredRows {
   std::vector<Index> global_of;  // local id -> global feature
   CsrMatrix local;
   // The rows to train on: X's own rows, in place, when the parent uses at
-  // least half the features (a copy would be nearly as big as those rows and
-  // local ids would save little); else `local`, with local feature ids.
+  // least half the features (local ids would save little) or holds at least
+  // an eighth of X's non-zeros (a copy per thread would cost more memory than
+  // the solver's X.cols-long weight vector costs time); else `local`, with
+  // local feature ids.
   bool in_place = false;
   RowSubset rows;
   std::vector<double> sq_norms;
@@ -161,8 +163,10 @@ struct SolverScratch {
 void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, GatheredRows& g) {
   if (g.local_of.size() != X.cols) g.local_of.assign(X.cols, GatheredRows::kNone);
   g.global_of.clear();
+  size_t parent_nnz = 0;
   for (Index i : instances) {
     const SparseVectorView r = X.row(i);
+    parent_nnz += r.nnz;
     for (size_t k = 0; k < r.nnz; ++k) {
       if (g.local_of[r.indices[k]] == GatheredRows::kNone) {
         g.local_of[r.indices[k]] = 0;
@@ -173,7 +177,7 @@ void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, Gath
   // Sorted local ids keep each local row sorted.
   std::sort(g.global_of.begin(), g.global_of.end());
   g.sq_norms.clear();
-  if (2 * g.global_of.size() >= X.cols) {
+  if (2 * g.global_of.size() >= X.cols || 8 * parent_nnz >= X.nnz()) {
     for (Index f : g.global_of) g.local_of[f] = GatheredRows::kNone;
     g.local = CsrMatrix{};
     g.in_place = true;
