@@ -6,11 +6,16 @@
 // name from a JSON config:
 //
 //   {
-//     "plugins": ["libxmr_plugin.so"],           // loaded once, never unloaded
-//     "query": {"default_field": "text",         // field searched by the text
+//     "plugins": ["libxmr_plugin.so"],           // optional; loaded once, never unloaded; file names
+//                                                //   are searched (find_plugin in plugin_loader.h), and
+//                                                //   libxmr_plugin.so is found by itself when a stage
+//                                                //   type is unknown
+//     "query": {"default_field": "text",         // field searched by the text (must be indexed)
 //               "syntax": "plain",               // "plain": analyzed terms, OR'ed (a match
 //                                                //   query); "lucene": QueryParser syntax
-//               "default_operator": "or"},       // "or" | "and"
+//               "default_operator": "or",        // "or" | "and"
+//               "exact_fields": ["category"]},   // queried as exact values (also: the label and
+//                                                //   key fields xmr index recorded in the index)
 //     "stages": [
 //       {"type": "categorize", "model": "products.xmr", "mode": "boost", "field": "category"},
 //       {"type": "rerank", "model": "products.xmr", "label_field": "category", "window_size": 100}
