@@ -7,19 +7,7 @@ namespace xmr::cli {
 
 namespace {
 
-std::pair<int, int> parse_numbers(const std::string& s, const char* option);
-
-// "1-2" -> {1, 2}; "3" -> {3, 3}; "none" -> {0, 0}. Anything else, a 0 or a
-// reversed range included, is refused: "none" is the one way to turn a part off.
-std::pair<int, int> parse_range(const std::string& s, const char* option) {
-  if (s == "none") return {0, 0};
-  const std::pair<int, int> range = parse_numbers(s, option);
-  if (range.first < 1 || range.second < range.first || range.second > 16) {
-    throw Error(std::string("--") + option + " '" + s + "': n-gram sizes must satisfy 1 <= N <= M <= 16 (or none)");
-  }
-  return range;
-}
-
+// "1-2" -> {1, 2}; "3" -> {3, 3}; throws on anything else.
 std::pair<int, int> parse_numbers(const std::string& s, const char* option) {
   try {
     size_t used = 0;
@@ -34,6 +22,17 @@ std::pair<int, int> parse_numbers(const std::string& s, const char* option) {
   } catch (const std::exception&) {
     throw Error(std::string("--") + option + " must be N, N-M or none, got '" + s + "'");
   }
+}
+
+// "1-2" -> {1, 2}; "3" -> {3, 3}; "none" -> {0, 0}. Anything else, a 0 or a
+// reversed range included, is refused: "none" is the one way to turn a part off.
+std::pair<int, int> parse_range(const std::string& s, const char* option) {
+  if (s == "none") return {0, 0};
+  const std::pair<int, int> range = parse_numbers(s, option);
+  if (range.first < 1 || range.second < range.first || range.second > 16) {
+    throw Error(std::string("--") + option + " '" + s + "': n-gram sizes must satisfy 1 <= N <= M <= 16 (or none)");
+  }
+  return range;
 }
 
 }  // namespace

@@ -37,21 +37,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// [X | weight * E] as one sparse matrix (the dense block after X's columns).
-CsrMatrix concat(const CsrMatrix* X, const RowMatrixXf& E, float weight) {
+// weight * E as a sparse matrix (every entry kept), to stand beside X with hstack().
+CsrMatrix dense_block(const RowMatrixXf& E, float weight) {
   CsrMatrix m;
-  const size_t rows = X ? X->rows : size_t(E.rows());
-  m.rows = rows;
-  m.cols = (X ? X->cols : 0) + size_t(E.cols());
-  for (size_t i = 0; i < rows; ++i) {
-    if (X) {
-      const SparseVectorView r = X->row(i);
-      m.indices.insert(m.indices.end(), r.indices, r.indices + r.nnz);
-      m.values.insert(m.values.end(), r.values, r.values + r.nnz);
-    }
+  m.rows = size_t(E.rows());
+  m.cols = size_t(E.cols());
+  for (Eigen::Index i = 0; i < E.rows(); ++i) {
     for (Eigen::Index j = 0; j < E.cols(); ++j) {
-      m.indices.push_back(Index((X ? X->cols : 0) + size_t(j)));
-      m.values.push_back(weight * E(Eigen::Index(i), j));
+      m.indices.push_back(Index(j));
+      m.values.push_back(weight * E(i, j));
     }
     m.indptr.push_back(m.indices.size());
   }
@@ -189,15 +183,16 @@ int main(int argc, char** argv) {
     std::printf("training rows embedded out of fold (%d folds%s)\n", folds, align ? ", aligned" : "");
   }
 
-  const Result only = train_and_eval(concat(nullptr, Etr, 1.0f), Ytr, concat(nullptr, Eva, 1.0f), Yva, threads);
+  const Result only = train_and_eval(dense_block(Etr, 1.0f), Ytr, dense_block(Eva, 1.0f), Yva, threads);
   std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f  train %.1fs\n", "embedding only", only.p1, only.p3, only.p5, only.train_s);
   for (float w : weights) {
-    const Result both = train_and_eval(concat(&Xtr, Etr, w), Ytr, concat(&Xva, Eva, w), Yva, threads);
+    const CsrMatrix Xtr_both = hstack(Xtr, dense_block(Etr, w)), Xva_both = hstack(Xva, dense_block(Eva, w));
+    const Result both = train_and_eval(Xtr_both, Ytr, Xva_both, Yva, threads);
     char name[64];
     std::snprintf(name, sizeof name, "tf-idf + %.2f x embedding", w);
     std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f  train %.1fs  (P@1 %+.2f)  new tree by PIFA on both\n", name,
                 both.p1, both.p3, both.p5, both.train_s, both.p1 - base.p1);
-    const Result kept = train_and_eval(concat(&Xtr, Etr, w), Ytr, concat(&Xva, Eva, w), Yva, threads, &tree);
+    const Result kept = train_and_eval(Xtr_both, Ytr, Xva_both, Yva, threads, &tree);
     std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f  train %.1fs  (P@1 %+.2f)  the TF-IDF tree\n", name, kept.p1,
                 kept.p3, kept.p5, kept.train_s, kept.p1 - base.p1);
   }
