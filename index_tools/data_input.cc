@@ -43,8 +43,10 @@ std::string input_format(const std::string& format, const std::string& path, con
   std::string line;
   while (std::getline(in, line) && line.find_first_not_of(" \t\r") == std::string::npos) {
   }
-  const size_t first = line.find_first_not_of(" \t");
-  if (first != std::string::npos && line[first] == '{') return pick("jsonl");
+  if (in.bad()) throw Error(path + ": read failed");
+  const size_t first = line.find_first_not_of(" \t\r");
+  if (first == std::string::npos) throw Error(path + ": empty file (no line to read)");
+  if (line[first] == '{') return pick("jsonl");
   size_t a = 0, b = 0, c = 0;
   char extra = 0;
   if (std::sscanf(line.c_str(), "%zu %zu %zu %c", &a, &b, &c, &extra) == 3) return pick("xc");

@@ -23,6 +23,7 @@
 #include "analyzers/vectorizer.h"
 #include "core/clustering.h"
 #include "core/encoder_trainer.h"
+#include "core/error.h"
 #include "core/label_embedding.h"
 #include "core/metrics.h"
 #include "core/model.h"
@@ -80,7 +81,18 @@ std::vector<float> parse_list(const char* s) {
 
 }  // namespace
 
+int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "deep_matcher_experiment: error: %s\n", e.what());
+    return 1;
+  }
+}
+
+int run(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s DATASET_DIR [--dim N] [--epochs N] [--lr X] [--layers N] [--finest N] "
                          "[--weights a,b] [--threads N] [--valid F]\n", argv[0]);
@@ -111,13 +123,15 @@ int main(int argc, char** argv) {
     else if (k == "--align") align = std::atoi(v) != 0;
     else if (k == "--weights") weights = parse_list(v);
     else if (k == "--threads") threads = std::atoi(v);
-    else if (k == "--valid") valid = std::atof(v);
+    else if (k == "--valid") valid = std::stod(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
   ep.threads = threads;
+  ep.validate();
+  if (!(valid > 0 && valid < 1)) throw Error("--valid must be in (0, 1)");
   const std::string dir = argv[1];
   const TextDataset all = read_jsonl_dataset(dir + "/train.jsonl");
   // A seeded split of the training file: validation rows by a hash of the row number.

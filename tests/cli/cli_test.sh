@@ -181,6 +181,8 @@ if "$XMR" train --input "$work/docs.jsonl" --model "$work/inferred.xmr" --max-le
 else bad "format inferred from the input"; fi
 printf 'just words\n' >"$work/words.txt"
 expect_fail "unknown format" "words.txt: cannot tell its format" "$XMR" train --input "$work/words.txt" --model "$work/x.xmr"
+: >"$work/nothing"
+expect_fail "empty file, no format to infer" "nothing: empty file (no line to read)" "$XMR" train --input "$work/nothing" --model "$work/x.xmr"
 expect_fail "text model on xc" "t.xmr: a text model (it has its own vectorizer), but" "$XMR" eval --model "$work/t.xmr" --input "$work/test.txt" --format xc
 sed 's/"text"/"title"/; s/"labels"/"tags"/' "$work/docs.jsonl" >"$work/renamed.jsonl"
 if "$XMR" train --input "$work/renamed.jsonl" --text-field title --label-field tags --model "$work/renamed.xmr" --max-leaf-size 2 -q &&
