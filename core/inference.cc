@@ -171,8 +171,10 @@ void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, s
 void score_labels(const TreeView& tree, const SparseVectorView& q, const Index* labels, size_t n, PostProcessor post,
                   RepeatedLabelScore repeated, InferenceWorkspace& ws, float* out) {
   const size_t depth = tree.layers.size();
-  ws.needed.resize(depth + 1);
-  ws.combined.resize(depth + 1);
+  // Grown, never shrunk: the trees of an ensemble differ in depth, and a
+  // shrink would free buffers the next tree needs again.
+  if (ws.needed.size() < depth + 1) ws.needed.resize(depth + 1);
+  if (ws.combined.size() < depth + 1) ws.combined.resize(depth + 1);
   // needed[t]: sorted node ids of layer t on some requested label's path.
   auto& bottom = ws.needed[depth];
   bottom.clear();

@@ -74,6 +74,12 @@ struct InferenceWorkspace {
   // pair scoring
   std::vector<std::vector<Index>> needed;
   std::vector<std::vector<float>> combined;
+  // ensembles (core/ensemble.h)
+  std::vector<std::vector<ScoredLabel>> ensemble_found;
+  std::vector<const std::vector<ScoredLabel>*> ensemble_found_ptrs;
+  std::vector<ScoredLabel> ensemble_pooled;
+  std::vector<double> ensemble_sum;
+  std::vector<float> ensemble_scores;
 };
 
 // Top-k labels for query q, best first (ties: lower label id first).

@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "core/ensemble.h"
 #include "core/error.h"
 #include "core/json_parse.h"
 #include "core/file_util.h"
@@ -16,7 +17,36 @@ namespace xmr {
 
 namespace {
 
-std::string layer_section(size_t t, const char* what) { return "layer/" + std::to_string(t) + "/" + what; }
+// Sections of tree m > 0 of an ensemble carry the prefix "tree/m/"; the
+// first tree's have none (as in single-tree files).
+std::string tree_prefix(size_t m) { return m == 0 ? "" : "tree/" + std::to_string(m) + "/"; }
+std::string layer_section(const std::string& prefix, size_t t, const char* what) {
+  return prefix + "layer/" + std::to_string(t) + "/" + what;
+}
+
+// Adds one tree's sections; returns its "layers" metadata array.
+rapidjson::Value add_tree(ModelFileWriter& w, const std::vector<LayerData>& layers, const std::vector<Index>& slot_label,
+                          const std::string& prefix, rapidjson::Document::AllocatorType& a) {
+  rapidjson::Value out(rapidjson::kArrayType);
+  for (size_t t = 0; t < layers.size(); ++t) {
+    const LayerData& L = layers[t];
+    rapidjson::Value o(rapidjson::kObjectType);
+    o.AddMember("parents", uint64_t(L.child_ptr.size() - 1), a);
+    o.AddMember("children", uint64_t(L.child_ptr.back()), a);
+    o.AddMember("chunk_features", uint64_t(L.feat_ids.size()), a);
+    o.AddMember("nnz", uint64_t(L.entry_value.size()), a);
+    out.PushBack(o, a);
+    w.add_array(layer_section(prefix, t, "child_ptr"), L.child_ptr);
+    w.add_array(layer_section(prefix, t, "chunk_ptr"), L.chunk_ptr);
+    w.add_array(layer_section(prefix, t, "feat_ids"), L.feat_ids);
+    w.add_array(layer_section(prefix, t, "feat_ptr"), L.feat_ptr);
+    w.add_array(layer_section(prefix, t, "entry_child"), L.entry_child);
+    w.add_array(layer_section(prefix, t, "entry_value"), L.entry_value);
+    w.add_array(layer_section(prefix, t, "bias"), L.bias);
+  }
+  w.add_array(prefix + "tree/slot_label", slot_label);
+  return out;
+}
 
 std::string json_text(const rapidjson::Value& v) {
   rapidjson::StringBuffer buf;
@@ -73,6 +103,78 @@ void validate_layer(const LayerView& L, size_t num_features, const std::string& 
   }
 }
 
+
+// Reads one tree: the levels listed in `owner`'s "layers", the sections under
+// `prefix`, and the label -> slots arrays built into `arrays`.
+TreeView read_tree(const ModelFileReader& file, const rapidjson::Value& owner, size_t depth, const std::string& prefix,
+                   size_t num_features, size_t num_labels, const std::string& name, TreeArrays& arrays) {
+  if (!owner.HasMember("layers") || !owner["layers"].IsArray() || owner["layers"].Size() != depth || depth == 0) {
+    throw Error(name + ": corrupt model: metadata 'layers' does not match 'depth'");
+  }
+  TreeView tree;
+  const size_t max_count = file.blob->size();  // no array can hold more entries than the file has bytes
+  size_t parents = 1;
+  for (size_t t = 0; t < depth; ++t) {
+    const auto& o = owner["layers"][rapidjson::SizeType(t)];
+    LayerView L;
+    L.num_parents = json_uint(o, "parents", name);
+    L.num_children = json_uint(o, "children", name);
+    L.num_chunk_feats = json_uint(o, "chunk_features", name);
+    L.nnz = json_uint(o, "nnz", name);
+    const std::string level = "level " + std::to_string(t + 1);
+    if (L.num_parents != parents) throw Error(name + ": corrupt model: " + level + " parent count mismatch");
+    if (L.num_children > max_count || L.num_chunk_feats > max_count || L.nnz > max_count) {
+      throw Error(name + ": corrupt model: " + level + " claims more entries than the file holds");
+    }
+    L.child_ptr = array_section<Index>(file, name, layer_section(prefix, t, "child_ptr"), L.num_parents + 1);
+    L.chunk_ptr = array_section<Offset>(file, name, layer_section(prefix, t, "chunk_ptr"), L.num_parents + 1);
+    L.feat_ids = array_section<Index>(file, name, layer_section(prefix, t, "feat_ids"), L.num_chunk_feats);
+    L.feat_ptr = array_section<Offset>(file, name, layer_section(prefix, t, "feat_ptr"), L.num_chunk_feats + 1);
+    L.entry_child = array_section<ChildSlot>(file, name, layer_section(prefix, t, "entry_child"), L.nnz);
+    L.entry_value = array_section<float>(file, name, layer_section(prefix, t, "entry_value"), L.nnz);
+    L.bias = array_section<float>(file, name, layer_section(prefix, t, "bias"), L.num_children);
+    validate_layer(L, num_features, name, t + 1);
+    tree.layers.push_back(L);
+    parents = L.num_children;
+  }
+  // Lookups are built after every level is read so the vector never moves
+  // under the views that point into it.
+  arrays.lookups = std::make_shared<std::vector<LayerLookup>>();
+  arrays.lookups->reserve(depth);
+  for (LayerView& L : tree.layers) {
+    arrays.lookups->push_back(build_lookup(L));
+    L.lookup = &arrays.lookups->back();
+  }
+  const size_t num_slots = parents;
+  // Every label needs a slot, so a header claiming more labels than slots
+  // is corrupt: refuse it before allocating per-label arrays.
+  if (num_labels > num_slots) {
+    throw Error(name + ": corrupt model: " + std::to_string(num_labels) + " labels for " + std::to_string(num_slots) +
+                " leaf slots");
+  }
+  tree.num_labels = num_labels;
+  tree.slot_label = array_section<Index>(file, name, prefix + "tree/slot_label", num_slots);
+  // label -> slots (counting sort keeps each label's slots in increasing order)
+  arrays.label_slot_ptr = std::make_shared<std::vector<Index>>(num_labels + 1, 0);
+  arrays.label_slots = std::make_shared<std::vector<Index>>(num_slots);
+  auto& ptr = *arrays.label_slot_ptr;
+  for (size_t s = 0; s < num_slots; ++s) {
+    const Index l = tree.slot_label[s];
+    if (l >= num_labels) throw Error(name + ": corrupt model: slot label " + std::to_string(l) + " out of range");
+    ++ptr[l + 1];
+  }
+  for (size_t l = 0; l < num_labels; ++l) {
+    if (ptr[l + 1] == 0) throw Error(name + ": corrupt model: label " + std::to_string(l) + " is in no leaf");
+    ptr[l + 1] += ptr[l];
+  }
+  std::vector<Index> next(ptr.begin(), ptr.end() - 1);
+  for (size_t s = 0; s < num_slots; ++s) (*arrays.label_slots)[next[tree.slot_label[s]]++] = Index(s);
+  tree.label_slot_ptr = ptr.data();
+  tree.label_slots = arrays.label_slots->data();
+  tree.repeated_labels = num_slots != num_labels;
+  for (size_t l = 0; l < num_labels; ++l) tree.max_label_slots = std::max<size_t>(tree.max_label_slots, ptr[l + 1] - ptr[l]);
+  return tree;
+}
 }  // namespace
 
 size_t Model::num_slots() const { return tree_.layers.back().num_children; }
@@ -92,25 +194,10 @@ Model Model::from_parts(const ModelParts& parts) {
   meta.AddMember("num_labels", uint64_t(parts.num_labels), a);
   meta.AddMember("depth", uint64_t(parts.layers.size()), a);
   meta.AddMember("postprocessor", rapidjson::Value(postprocessor_name(parts.postprocessor), a), a);
-  rapidjson::Value layers(rapidjson::kArrayType);
-  for (size_t t = 0; t < parts.layers.size(); ++t) {
-    const LayerData& L = parts.layers[t];
-    rapidjson::Value o(rapidjson::kObjectType);
-    o.AddMember("parents", uint64_t(L.child_ptr.size() - 1), a);
-    o.AddMember("children", uint64_t(L.child_ptr.back()), a);
-    o.AddMember("chunk_features", uint64_t(L.feat_ids.size()), a);
-    o.AddMember("nnz", uint64_t(L.entry_value.size()), a);
-    layers.PushBack(o, a);
-    w.add_array(layer_section(t, "child_ptr"), L.child_ptr);
-    w.add_array(layer_section(t, "chunk_ptr"), L.chunk_ptr);
-    w.add_array(layer_section(t, "feat_ids"), L.feat_ids);
-    w.add_array(layer_section(t, "feat_ptr"), L.feat_ptr);
-    w.add_array(layer_section(t, "entry_child"), L.entry_child);
-    w.add_array(layer_section(t, "entry_value"), L.entry_value);
-    w.add_array(layer_section(t, "bias"), L.bias);
+  meta.AddMember("layers", add_tree(w, parts.layers, parts.slot_label, "", a), a);
+  if (parts.more_trees.size() + 1 > kMaxTrees) {
+    throw Error("model: " + std::to_string(parts.more_trees.size() + 1) + " trees, at most " + std::to_string(kMaxTrees));
   }
-  meta.AddMember("layers", layers, a);
-  w.add_array("tree/slot_label", parts.slot_label);
   if (!parts.label_names.empty()) {
     std::vector<uint64_t> offsets{0};
     std::string bytes;
@@ -131,11 +218,31 @@ Model Model::from_parts(const ModelParts& parts) {
   }
   meta.AddMember("train", rapidjson::Value(train, a), a);
   meta.AddMember("user", rapidjson::Value(user, a), a);
+  if (!parts.more_trees.empty()) {
+    rapidjson::Value trees(rapidjson::kArrayType);
+    for (size_t m = 0; m < parts.more_trees.size(); ++m) {
+      const TreeParts& tp = parts.more_trees[m];
+      if (tp.layers.empty()) throw Error("model: tree " + std::to_string(m + 2) + " has no levels");
+      rapidjson::Document tree_train;
+      if (!parse_json(tp.train_params_json, tree_train, error) || !tree_train.IsObject()) {
+        throw Error("model: tree " + std::to_string(m + 2) + ": train_params_json is not a JSON object");
+      }
+      rapidjson::Value o(rapidjson::kObjectType);
+      o.AddMember("depth", uint64_t(tp.layers.size()), a);
+      o.AddMember("layers", add_tree(w, tp.layers, tp.slot_label, tree_prefix(m + 1), a), a);
+      o.AddMember("train", rapidjson::Value(tree_train, a), a);
+      trees.PushBack(o, a);
+    }
+    meta.AddMember("more_trees", trees, a);
+    meta.AddMember("combine", "mean", a);
+  }
   for (const auto& s : parts.user_sections) {
     if (s.first.rfind("user/", 0) != 0) throw Error("model: user section '" + s.first + "' must start with 'user/'");
     w.add_section(s.first, s.second.data(), s.second.size());
   }
-  return open(ModelBlob::copy_of(w.finish(json_text(meta))), "<in-memory model>", LoadOptions{});
+  const uint32_t version = parts.more_trees.empty() ? kMinModelFormatVersion : 2;
+  meta["format_version"].SetUint(version);
+  return open(ModelBlob::copy_of(w.finish(json_text(meta), version)), "<in-memory model>", LoadOptions{});
 }
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
@@ -168,73 +275,27 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
   } catch (const Error& e) {
     throw Error(name + ": " + e.what());
   }
-  if (!meta.HasMember("layers") || !meta["layers"].IsArray() || meta["layers"].Size() != depth || depth == 0) {
-    throw Error(name + ": corrupt model: metadata 'layers' does not match 'depth'");
-  }
   if (meta.HasMember("user") && meta["user"].IsObject()) m.user_metadata_ = json_text(meta["user"]);
   else m.user_metadata_ = "{}";
-
-  const size_t max_count = m.file_.blob->size();  // no array can hold more entries than the file has bytes
-  size_t parents = 1;
-  for (size_t t = 0; t < depth; ++t) {
-    const auto& o = meta["layers"][rapidjson::SizeType(t)];
-    LayerView L;
-    L.num_parents = json_uint(o, "parents", name);
-    L.num_children = json_uint(o, "children", name);
-    L.num_chunk_feats = json_uint(o, "chunk_features", name);
-    L.nnz = json_uint(o, "nnz", name);
-    const std::string level = "level " + std::to_string(t + 1);
-    if (L.num_parents != parents) throw Error(name + ": corrupt model: " + level + " parent count mismatch");
-    if (L.num_children > max_count || L.num_chunk_feats > max_count || L.nnz > max_count) {
-      throw Error(name + ": corrupt model: " + level + " claims more entries than the file holds");
+  if (num_labels == 0) throw Error(name + ": corrupt model: no labels");
+  m.arrays_.emplace_back();
+  m.trees_.push_back(read_tree(m.file_, meta, depth, "", m.num_features_, num_labels, name, m.arrays_.back()));
+  if (meta.HasMember("more_trees")) {
+    const rapidjson::Value& more = meta["more_trees"];
+    if (!more.IsArray() || more.Size() == 0 || more.Size() + 1 > kMaxTrees) {
+      throw Error(name + ": corrupt model: metadata 'more_trees' is not an array of 1 to " + std::to_string(kMaxTrees - 1) + " trees");
     }
-    L.child_ptr = array_section<Index>(m.file_, name, layer_section(t, "child_ptr"), L.num_parents + 1);
-    L.chunk_ptr = array_section<Offset>(m.file_, name, layer_section(t, "chunk_ptr"), L.num_parents + 1);
-    L.feat_ids = array_section<Index>(m.file_, name, layer_section(t, "feat_ids"), L.num_chunk_feats);
-    L.feat_ptr = array_section<Offset>(m.file_, name, layer_section(t, "feat_ptr"), L.num_chunk_feats + 1);
-    L.entry_child = array_section<ChildSlot>(m.file_, name, layer_section(t, "entry_child"), L.nnz);
-    L.entry_value = array_section<float>(m.file_, name, layer_section(t, "entry_value"), L.nnz);
-    L.bias = array_section<float>(m.file_, name, layer_section(t, "bias"), L.num_children);
-    validate_layer(L, m.num_features_, name, t + 1);
-    m.tree_.layers.push_back(L);
-    parents = L.num_children;
+    if (!meta.HasMember("combine") || !meta["combine"].IsString() || std::string(meta["combine"].GetString()) != "mean") {
+      throw Error(name + ": model combines its trees by a rule this build does not know (metadata 'combine')");
+    }
+    for (rapidjson::SizeType i = 0; i < more.Size(); ++i) {
+      const std::string which = name + ": tree " + std::to_string(i + 2);
+      m.arrays_.emplace_back();
+      m.trees_.push_back(read_tree(m.file_, more[i], json_uint(more[i], "depth", which), tree_prefix(i + 1),
+                                   m.num_features_, num_labels, which, m.arrays_.back()));
+    }
   }
-  // Lookups are built after every level is read so the vector never moves
-  // under the views that point into it.
-  m.lookups_ = std::make_shared<std::vector<LayerLookup>>();
-  m.lookups_->reserve(depth);
-  for (LayerView& L : m.tree_.layers) {
-    m.lookups_->push_back(build_lookup(L));
-    L.lookup = &m.lookups_->back();
-  }
-  const size_t num_slots = parents;
-  // Every label needs a slot, so a header claiming more labels than slots
-  // is corrupt: refuse it before allocating per-label arrays.
-  if (num_labels == 0 || num_labels > num_slots) {
-    throw Error(name + ": corrupt model: " + std::to_string(num_labels) + " labels for " + std::to_string(num_slots) +
-                " leaf slots");
-  }
-  m.tree_.num_labels = num_labels;
-  m.tree_.slot_label = array_section<Index>(m.file_, name, "tree/slot_label", num_slots);
-  // label -> slots (counting sort keeps each label's slots in increasing order)
-  m.label_slot_ptr_ = std::make_shared<std::vector<Index>>(num_labels + 1, 0);
-  m.label_slots_ = std::make_shared<std::vector<Index>>(num_slots);
-  auto& ptr = *m.label_slot_ptr_;
-  for (size_t s = 0; s < num_slots; ++s) {
-    const Index l = m.tree_.slot_label[s];
-    if (l >= num_labels) throw Error(name + ": corrupt model: slot label " + std::to_string(l) + " out of range");
-    ++ptr[l + 1];
-  }
-  for (size_t l = 0; l < num_labels; ++l) {
-    if (ptr[l + 1] == 0) throw Error(name + ": corrupt model: label " + std::to_string(l) + " is in no leaf");
-    ptr[l + 1] += ptr[l];
-  }
-  std::vector<Index> next(ptr.begin(), ptr.end() - 1);
-  for (size_t s = 0; s < num_slots; ++s) (*m.label_slots_)[next[m.tree_.slot_label[s]]++] = Index(s);
-  m.tree_.label_slot_ptr = ptr.data();
-  m.tree_.label_slots = m.label_slots_->data();
-  m.tree_.repeated_labels = num_slots != num_labels;
-  for (size_t l = 0; l < num_labels; ++l) m.tree_.max_label_slots = std::max<size_t>(m.tree_.max_label_slots, ptr[l + 1] - ptr[l]);
+  m.tree_ = m.trees_.front();
 
   if (m.file_.find("labels/name_offsets")) {
     const auto* bytes = m.file_.find("labels/name_bytes");
@@ -268,7 +329,11 @@ PredictParams Model::default_predict_params() const {
 
 void Model::predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                     std::vector<ScoredLabel>& out) const {
-  beam_search(tree_, q, params, ws, out);
+  if (trees_.size() == 1) {
+    beam_search(tree_, q, params, ws, out);
+  } else {
+    ensemble_search(trees_, q, params, ws, out);
+  }
 }
 
 std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, const PredictParams& params, int threads,
@@ -284,7 +349,7 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
     {
       InferenceWorkspace ws;
 #pragma omp for schedule(dynamic, 64)
-      for (size_t i = 0; i < X.rows; ++i) beam_search(tree_, X.row(i), params, ws, out[i]);
+      for (size_t i = 0; i < X.rows; ++i) predict(X.row(i), params, ws, out[i]);
     }
     return out;
   }
@@ -292,10 +357,26 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
 #pragma omp parallel num_threads(nt)
   {
     BatchWorkspace ws;
+    // Ensembles: each tree's results for the block, then combined row by row.
+    std::vector<std::vector<std::vector<ScoredLabel>>> found(trees_.size() > 1 ? trees_.size() : 0);
+    std::vector<const std::vector<ScoredLabel>*> row_found(found.size());
+    InferenceWorkspace combine_ws;
+    const PredictParams tree_params = ensemble_tree_params(params);
 #pragma omp for schedule(dynamic, 1)
     for (size_t b = 0; b < blocks; ++b) {
       const size_t begin = b * kBatchBlockRows, end = std::min(X.rows, begin + kBatchBlockRows);
-      beam_search_batch(tree_, X, begin, end, params, ws, out.data() + begin);
+      if (found.empty()) {
+        beam_search_batch(tree_, X, begin, end, params, ws, out.data() + begin);
+        continue;
+      }
+      for (size_t m = 0; m < trees_.size(); ++m) {
+        found[m].resize(end - begin);
+        beam_search_batch(trees_[m], X, begin, end, tree_params, ws, found[m].data());
+      }
+      for (size_t i = begin; i < end; ++i) {
+        for (size_t m = 0; m < trees_.size(); ++m) row_found[m] = &found[m][i - begin];
+        ensemble_combine(trees_, row_found, params, combine_ws, out[i]);
+      }
     }
   }
   return out;
@@ -303,7 +384,11 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
 
 void Model::score_labels(const SparseVectorView& q, const Index* labels, size_t n, const PredictParams& params,
                          InferenceWorkspace& ws, float* out) const {
-  xmr::score_labels(tree_, q, labels, n, params.postprocessor, params.repeated, ws, out);
+  if (trees_.size() == 1) {
+    xmr::score_labels(tree_, q, labels, n, params.postprocessor, params.repeated, ws, out);
+  } else {
+    ensemble_score_labels(trees_, q, labels, n, params.postprocessor, params.repeated, ws, out);
+  }
 }
 
 }  // namespace xmr

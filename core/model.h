@@ -1,5 +1,6 @@
 // A trained XR-Linear model: a label tree with one sparse linear model per
-// node, served by beam search.
+// node, served by beam search; or an ensemble of such trees over the same
+// labels and features, whose scores are averaged (core/ensemble.h).
 //
 // A Model is immutable and cheap to copy (copies share storage). All const
 // methods are safe to call from many threads at once; per-thread state lives
@@ -19,6 +20,16 @@
 
 namespace xmr {
 
+// One more label tree of an ensemble: same labels and features as the first.
+struct TreeParts {
+  std::vector<LayerData> layers;  // top to bottom
+  std::vector<Index> slot_label;  // bottom slot -> label
+  std::string train_params_json = "{}";
+};
+
+// Most trees one model holds.
+constexpr size_t kMaxTrees = 32;
+
 // What the trainer hands over to become a Model.
 struct ModelParts {
   size_t num_features = 0;
@@ -32,6 +43,16 @@ struct ModelParts {
   // analyzers' fitted vectorizer); names must start with "user/".
   std::vector<std::pair<std::string, std::string>> user_sections;
   std::string user_metadata_json = "{}";
+  // Trees after the first, for an ensemble (see core/ensemble.h for how
+  // their scores combine). A model with more trees is written as format
+  // version 2.
+  std::vector<TreeParts> more_trees;
+};
+
+// Arrays built on load that a TreeView points into (shared by copies).
+struct TreeArrays {
+  std::shared_ptr<std::vector<Index>> label_slot_ptr, label_slots;
+  std::shared_ptr<std::vector<LayerLookup>> lookups;  // one per level, see layer.h
 };
 
 struct LoadOptions {
@@ -57,6 +78,9 @@ class Model {
   size_t num_features() const { return num_features_; }
   size_t num_labels() const { return tree_.num_labels; }
   size_t depth() const { return tree_.layers.size(); }
+  // Trees in the model (1 unless it is an ensemble); tree() is the first.
+  size_t num_trees() const { return trees_.size(); }
+  const TreeView& member_tree(size_t i) const { return trees_.at(i); }
   size_t num_slots() const;
   size_t file_size() const { return file_.blob->size(); }
   PostProcessor default_postprocessor() const { return postprocessor_; }
@@ -74,6 +98,9 @@ class Model {
   PredictParams default_predict_params() const;
 
   // Top-k labels for one query (sorted unique feature ids < num_features()).
+  // An ensemble returns the best of the union of its trees' top-k lists by
+  // the mean of the trees' scores, a tree adding 0 for a label it did not
+  // return (core/ensemble.h).
   void predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                std::vector<ScoredLabel>& out) const;
 
@@ -90,7 +117,8 @@ class Model {
                                                       int threads = 0,
                                                       BatchOrder order = BatchOrder::kByChunk) const;
 
-  // The score of each given label for q, as beam search would give it.
+  // The score of each given label for q, as beam search would give it if the
+  // label were reached (an ensemble: the mean of every tree's such score).
   void score_labels(const SparseVectorView& q, const Index* labels, size_t n, const PredictParams& params,
                     InferenceWorkspace& ws, float* out) const;
 
@@ -101,9 +129,9 @@ class Model {
   size_t num_features_ = 0;
   PostProcessor postprocessor_ = PostProcessor::kL3Hinge;
   std::string user_metadata_;
-  TreeView tree_;
-  std::shared_ptr<std::vector<Index>> label_slot_ptr_, label_slots_;
-  std::shared_ptr<std::vector<LayerLookup>> lookups_;  // one per level, see layer.h
+  TreeView tree_;                // trees_[0]
+  std::vector<TreeView> trees_;  // every tree; views into the file and into arrays_
+  std::vector<TreeArrays> arrays_;
   const uint64_t* label_name_offsets_ = nullptr;  // num_labels + 1
   const char* label_name_bytes_ = nullptr;
 };

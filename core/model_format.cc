@@ -74,7 +74,7 @@ void ModelFileWriter::add_section(const std::string& name, const void* data, siz
   sections_.emplace_back(name, std::string(static_cast<const char*>(data), size));
 }
 
-std::string ModelFileWriter::finish(const std::string& metadata_json) const {
+std::string ModelFileWriter::finish(const std::string& metadata_json, uint32_t format_version) const {
   auto align = [](size_t x) { return (x + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment; };
   std::string out(sizeof(FileHeader), '\0');
   std::vector<SectionEntry> table(sections_.size());
@@ -91,7 +91,7 @@ std::string ModelFileWriter::finish(const std::string& metadata_json) const {
   FileHeader h;
   std::memset(&h, 0, sizeof h);
   std::memcpy(h.magic, kModelMagic, sizeof h.magic);
-  h.format_version = kModelFormatVersion;
+  h.format_version = format_version;
   h.header_size = sizeof(FileHeader);
   h.metadata_offset = out.size();
   h.metadata_size = metadata_json.size();
@@ -120,9 +120,9 @@ ModelFileReader ModelFileReader::open(std::shared_ptr<const ModelBlob> blob, con
   FileHeader h;
   std::memcpy(&h, base, sizeof h);
   if (std::memcmp(h.magic, kModelMagic, sizeof h.magic) != 0) throw fail("not an xmr model (bad magic bytes)");
-  if (h.format_version != kModelFormatVersion) {
-    throw fail("model format version " + std::to_string(h.format_version) + " is not supported (this build reads version " +
-               std::to_string(kModelFormatVersion) + ")");
+  if (h.format_version < kMinModelFormatVersion || h.format_version > kModelFormatVersion) {
+    throw fail("model format version " + std::to_string(h.format_version) + " is not supported (this build reads versions " +
+               std::to_string(kMinModelFormatVersion) + " to " + std::to_string(kModelFormatVersion) + ")");
   }
   if (h.header_checksum != checksum(&h, offsetof(FileHeader, header_checksum))) throw fail("corrupt model: header checksum mismatch");
   if (h.header_size != sizeof(FileHeader)) throw fail("corrupt model: unexpected header size");

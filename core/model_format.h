@@ -1,4 +1,6 @@
-// The xmr model file, format version 1.
+// The xmr model file, format versions 1 and 2 (2: an ensemble, with more
+// than one label tree; a single-tree model is still written as version 1, so
+// older builds keep reading it).
 //
 //   offset 0    FileHeader (128 bytes)
 //   offset 128  sections, each starting on a 64-byte boundary
@@ -23,7 +25,8 @@
 namespace xmr {
 
 constexpr char kModelMagic[8] = {'X', 'M', 'R', 'M', 'O', 'D', 'E', 'L'};
-constexpr uint32_t kModelFormatVersion = 1;
+constexpr uint32_t kModelFormatVersion = 2;      // the newest this build reads and writes
+constexpr uint32_t kMinModelFormatVersion = 1;
 constexpr size_t kSectionAlignment = 64;
 constexpr size_t kSectionNameSize = 40;
 
@@ -71,7 +74,7 @@ class ModelFileWriter {
     add_section(name, v.data(), v.size() * sizeof(T));
   }
   // Returns the file's bytes.
-  std::string finish(const std::string& metadata_json) const;
+  std::string finish(const std::string& metadata_json, uint32_t format_version = kMinModelFormatVersion) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> sections_;

@@ -46,7 +46,16 @@ void TrainParams::validate() const {
   if (!(weight_threshold >= 0)) throw Error("weight_threshold must be >= 0");
   if (matcher_beam_size < 1) throw Error("matcher_beam_size must be >= 1");
   if (threads < 0) throw Error("threads must be >= 0");
+  if (trees < 1 || size_t(trees) > kMaxTrees) throw Error("trees must be in 1.." + std::to_string(kMaxTrees));
   disentangle.validate();
+}
+
+TrainParams TrainParams::tree_params(int m) const {
+  TrainParams p = *this;
+  p.trees = 1;
+  p.seed = seed + uint64_t(m);
+  p.clustering.max_leaf_size = m % 2 ? std::max(2, clustering.max_leaf_size / 2) : clustering.max_leaf_size;
+  return p;
 }
 
 std::string TrainParams::to_json() const {
@@ -68,6 +77,9 @@ std::string TrainParams::to_json() const {
   w.Key("matcher_beam_size"); w.Int(matcher_beam_size);
   w.Key("postprocessor"); w.String(postprocessor_name(postprocessor));
   w.Key("seed"); w.Uint64(seed);
+  if (trees > 1) {
+    w.Key("trees"); w.Int(trees);
+  }
   w.Key("disentangle_max_copies"); w.Int(disentangle.max_copies);
   if (disentangle.enabled()) {
     w.Key("disentangle_rounds"); w.Int(disentangle.rounds);
@@ -372,9 +384,10 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
   return parts;
 }
 
-ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
-                             const TrainInputs& inputs, TrainStats* stats, ModelParts* plain) {
-  params.validate();
+namespace {
+
+ModelParts train_one_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params, const TrainInputs& inputs,
+                          TrainStats* stats, ModelParts* plain) {
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
   if (X.rows == 0) throw Error("no training instances");
   if (Y.cols == 0) throw Error("no labels to train on");
@@ -437,6 +450,46 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
                 " removed every ranker weight, so the model would predict nothing from the features; lower it");
   }
   parts.label_names = inputs.label_names;
+  return parts;
+}
+
+}  // namespace
+
+ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
+                             const TrainInputs& inputs, TrainStats* stats, ModelParts* plain) {
+  params.validate();
+  if (params.trees == 1) return train_one_tree(X, Y, params, inputs, stats, plain);
+  if (inputs.tree) throw Error("a given tree makes every tree of an ensemble the same; train one tree");
+  ModelParts parts;
+  TrainStats total;
+  for (int m = 0; m < params.trees; ++m) {
+    TrainInputs tree_inputs = inputs;
+    if (inputs.progress) {
+      const std::string tag = "tree " + std::to_string(m + 1) + "/" + std::to_string(params.trees) + ": ";
+      tree_inputs.progress = [&inputs, tag](const std::string& step, size_t done, size_t total_units) {
+        inputs.progress(tag + step, done, total_units);
+      };
+    }
+    TrainStats st;
+    ModelParts tree_plain;
+    ModelParts tree = train_one_tree(X, Y, params.tree_params(m), tree_inputs, &st, plain ? &tree_plain : nullptr);
+    total.seconds_embedding += st.seconds_embedding;
+    total.seconds_clustering += st.seconds_clustering;
+    total.seconds_matching += st.seconds_matching;
+    total.seconds_disentangle += st.seconds_disentangle;
+    total.disentangle_rounds.insert(total.disentangle_rounds.end(), st.disentangle_rounds.begin(), st.disentangle_rounds.end());
+    auto add = [&](ModelParts& into, ModelParts&& one) {
+      if (m == 0) {
+        into = std::move(one);
+        into.train_params_json = params.to_json();
+      } else {
+        into.more_trees.push_back(TreeParts{std::move(one.layers), std::move(one.slot_label), one.train_params_json});
+      }
+    };
+    add(parts, std::move(tree));
+    if (plain) add(*plain, std::move(tree_plain));
+  }
+  if (stats) *stats = std::move(total);
   return parts;
 }
 

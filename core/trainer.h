@@ -48,6 +48,13 @@ struct TrainParams {
   int threads = 0;             // 0 = OpenMP default
   // Off by default (max_copies 1); see core/disentangle.h.
   DisentangleParams disentangle;
+  // Label trees in the model (an ensemble when > 1, up to kMaxTrees). Tree m
+  // (0-based) differs by its seed (seed + m) and, for odd m, by leaves of at
+  // most max_leaf_size / 2 labels; tree_params(m) gives its parameters. (Of
+  // seeds alone, leaf sizes 100/50/25 and 100/50/100, the last gained most
+  // P@1 on validation splits of the shared sets: README, "Ensembles".)
+  int trees = 1;
+  TrainParams tree_params(int m) const;
 
   void validate() const;
   std::string to_json() const;  // recorded in the model's metadata
@@ -68,7 +75,8 @@ struct TrainStats {
   std::vector<DisentangleRound> disentangle_rounds;
 };
 
-// X: N x D features (rows usually L2-normalised), Y: N x L labels. With
+// X: N x D features (rows usually L2-normalised), Y: N x L labels. Trees of
+// an ensemble are trained one after another, each with every thread. With
 // params.disentangle enabled, the plain model is trained first, then each
 // round reassigns labels from its matcher and retrains on the new tree. A
 // non-null `plain` receives the model as it was before any round (for

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/json_parse.h"
+#include "core/model.h"
 #include "core/file_util.h"
 #include "index_tools/bench_run.h"
 #include "index_tools/command.h"
@@ -131,6 +132,27 @@ void print_disentangle_table(const rapidjson::Document& runs) {
   }
 }
 
+// The one-tree-against-ensemble comparison of runs made with --trees N > 1.
+void print_ensemble_table(const rapidjson::Document& runs) {
+  bool any = false;
+  for (const auto& o : runs.GetArray()) any = any || o.HasMember("one_tree");
+  if (!any) return;
+  std::printf("\n%-18s %5s %21s %21s %9s %9s %7s %8s %8s %7s\n", "ensemble", "trees", "P@1/3/5 one tree",
+              "P@1/3/5 ensemble", "ms/q one", "ms/q ens", "time x", "p50 x", "p99 x", "size x");
+  for (const auto& o : runs.GetArray()) {
+    if (!o.HasMember("one_tree")) continue;
+    const auto& one = o["one_tree"];
+    std::printf("%-18s %5.0f %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f %7.2f\n",
+                o["set"].GetString(), num(o, "trees"), num(one, "P@1"), num(one, "P@3"), num(one, "P@5"), num(o, "P@1"),
+                num(o, "P@3"), num(o, "P@5"), num(one, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(one, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_latency_us_p50") / num(one, "latency_us_p50"),
+                num(o, "paired_latency_us_p99") / num(one, "latency_us_p99"),
+                num(o, "model_bytes") / num(one, "model_bytes"));
+  }
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -156,6 +178,8 @@ int run_bench(int argc, char** argv) {
       ("disentangle-min-votes", po::value(&config.disentangle.min_votes)->default_value(2), "see xmr train")
       ("disentangle-growth", po::value(&config.disentangle.leaf_growth)->default_value(0.25), "see xmr train")
       ("disentangle-route", po::value(&config.disentangle.route_positives)->default_value(false), "see xmr train")
+      ("trees", po::value(&config.trees)->default_value(1),
+       "label trees (see xmr train); > 1 also times the first tree alone beside the ensemble")
       ("json", po::value(&json_path), "also write the results as a JSON array here (atomically)")
       ("quiet,q", po::bool_switch(&config.quiet), "no progress lines")
       ("run-one", po::value(&run_one), "internal: measure one set and print its JSON object");
@@ -167,6 +191,7 @@ int run_bench(int argc, char** argv) {
   config.disentangle.validate();
   if (config.queries < 1) throw Error("--queries must be >= 1");
   if (config.beam_size < 1 || config.top_k < 1) throw Error("--beam-size and --top-k must be >= 1");
+  if (config.trees < 1 || size_t(config.trees) > kMaxTrees) throw Error("--trees must be in 1.." + std::to_string(kMaxTrees));
   if (!run_one.empty()) {
     std::printf("%s\n", run_bench_set(run_one, config).c_str());
     return 0;
@@ -187,7 +212,8 @@ int run_bench(int argc, char** argv) {
                                      "--disentangle-reach", std::to_string(config.disentangle.reach),
                                      "--disentangle-min-votes", std::to_string(config.disentangle.min_votes),
                                      "--disentangle-growth", std::to_string(config.disentangle.leaf_growth),
-                                     "--disentangle-route", config.disentangle.route_positives ? "true" : "false"};
+                                     "--disentangle-route", config.disentangle.route_positives ? "true" : "false",
+                                     "--trees", std::to_string(config.trees)};
     if (config.quiet) args.push_back("-q");
     const std::string out = run_child(args, set);
     rapidjson::Document one;
@@ -197,6 +223,7 @@ int run_bench(int argc, char** argv) {
   }
   print_table(runs, config.train_threads);
   print_disentangle_table(runs);
+  print_ensemble_table(runs);
   if (!json_path.empty()) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);

@@ -19,6 +19,7 @@ struct BenchConfig {
   uint64_t seed = 0;
   std::string work_dir;  // where the model file is written (then removed)
   DisentangleParams disentangle;  // off unless max_copies > 1
+  int trees = 1;                  // > 1: an ensemble, compared with its first tree alone
   bool quiet = false;
 };
 

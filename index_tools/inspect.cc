@@ -19,31 +19,40 @@ int run_inspect(int argc, char** argv) {
   const Model m = Model::load(model_path);
   std::printf("model        %s\nfile size    %zu bytes\nfeatures     %zu\nlabels       %zu (%zu leaf slots)\n",
               model_path.c_str(), m.file_size(), m.num_features(), m.num_labels(), m.num_slots());
-  std::printf("postprocess  %s\nlevels       %zu\n", postprocessor_name(m.default_postprocessor()), m.depth());
-  size_t total = 0;
-  for (size_t t = 0; t < m.depth(); ++t) {
-    const LayerView& L = m.tree().layers[t];
-    total += L.nnz;
-    std::printf("  level %zu: %zu nodes under %zu parents, %zu weights (%.1f per node)\n", t + 1, L.num_children,
-                L.num_parents, L.nnz, L.num_children ? double(L.nnz) / L.num_children : 0.0);
+  std::printf("postprocess  %s\n", postprocessor_name(m.default_postprocessor()));
+  if (m.num_trees() > 1) std::printf("trees        %zu (an ensemble: scores are the mean over the trees)\n", m.num_trees());
+  size_t total = 0, slots = 0;
+  for (size_t k = 0; k < m.num_trees(); ++k) {
+    const TreeView& tree = m.member_tree(k);
+    if (m.num_trees() > 1) std::printf("tree %zu\n", k + 1);
+    std::printf("levels       %zu\n", tree.layers.size());
+    size_t weights = 0;
+    for (size_t t = 0; t < tree.layers.size(); ++t) {
+      const LayerView& L = tree.layers[t];
+      weights += L.nnz;
+      std::printf("  level %zu: %zu nodes under %zu parents, %zu weights (%.1f per node)\n", t + 1, L.num_children,
+                  L.num_parents, L.nnz, L.num_children ? double(L.nnz) / L.num_children : 0.0);
+    }
+    if (m.num_trees() > 1) std::printf("  weights    %zu\n", weights);
+    total += weights;
+    slots += tree.layers.back().num_children;
+    // Leaf clusters per label: all 1 unless the model was disentangled.
+    std::vector<size_t> copies;
+    for (size_t l = 0; l < m.num_labels(); ++l) {
+      const size_t c = tree.label_slot_ptr[l + 1] - tree.label_slot_ptr[l];
+      if (copies.size() <= c) copies.resize(c + 1, 0);
+      ++copies[c];
+    }
+    std::printf("leaves/label");
+    for (size_t c = 1; c < copies.size(); ++c) {
+      if (copies[c]) std::printf(" %zu: %zu labels%s", c, copies[c], c + 1 < copies.size() ? "," : "");
+    }
+    std::printf("\n");
   }
   std::printf("weights      %zu\n", total);
-  // Leaf clusters per label: all 1 unless the model was disentangled.
-  const TreeView& tree = m.tree();
-  std::vector<size_t> copies;
-  for (size_t l = 0; l < m.num_labels(); ++l) {
-    const size_t c = tree.label_slot_ptr[l + 1] - tree.label_slot_ptr[l];
-    if (copies.size() <= c) copies.resize(c + 1, 0);
-    ++copies[c];
-  }
-  std::printf("leaves/label");
-  for (size_t c = 1; c < copies.size(); ++c) {
-    if (copies[c]) std::printf(" %zu: %zu labels%s", c, copies[c], c + 1 < copies.size() ? "," : "");
-  }
-  std::printf("\n");
   // The file is memory-mapped (pages load on use); the heap holds only the
   // label -> slot index built at load.
-  const size_t heap = (m.num_labels() + 1 + m.num_slots()) * sizeof(Index);
+  const size_t heap = (m.num_trees() * (m.num_labels() + 1) + slots) * sizeof(Index);
   std::printf("memory       %.1f MiB mapped from the file + %.1f KiB heap\n", m.file_size() / 1048576.0, heap / 1024.0);
 
   rapidjson::Document meta;

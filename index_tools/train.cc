@@ -60,6 +60,8 @@ int run_train(int argc, char** argv) {
       ("matcher-beam", po::value(&p.matcher_beam_size)->default_value(10), "beam for matcher-aware negatives")
       ("postprocessor", po::value(&post)->default_value("l3-hinge"), "default score combination of the model")
       ("seed", po::value(&p.seed)->default_value(0), "random seed")
+      ("trees", po::value(&p.trees)->default_value(1),
+       "label trees: > 1 trains an ensemble whose scores are averaged (tree m uses seed + m, and odd m leaves of max-leaf-size / 2)")
       ("threads", po::value(&p.threads)->default_value(0), "threads (0 = all)")
       ("disentangle", po::value(&p.disentangle.max_copies)->default_value(1),
        "label disentanglement: leaf clusters a label may sit in, 1..6 (1 = off)")

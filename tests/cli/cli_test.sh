@@ -54,6 +54,15 @@ for l in open(sys.argv[1]):
 " "$work/dpred.jsonl"; then ok; else bad "disentangled predictions list a label twice"; fi
 expect_fail "disentangle K out of range" "K (max copies) must be in 1..6, got 7" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --disentangle 7
 
+# Ensembles: three trees in one file, shown by inspect, served by eval and predict.
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/e.xmr" -B 4 --max-leaf-size 5 -q \
+    --trees 3; then ok; else bad "train --trees 3"; fi
+info=$("$XMR" inspect --model "$work/e.xmr")
+if grep -q "^trees        3 " <<<"$info" && grep -q "^tree 3$" <<<"$info" && grep -q " trees=3 " <<<"$info"; then ok; else bad "inspect of an ensemble: $info"; fi
+out=$("$XMR" eval --model "$work/e.xmr" --input "$work/test.txt" --format xc --normalize --json)
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9" "$out"; then ok; else bad "eval of an ensemble: $out"; fi
+expect_fail "trees out of range" "trees must be in 1..32" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --trees 33
+
 # Bad inputs.
 expect_fail "missing input" "nope.txt: cannot open" "$XMR" train --input "$work/nope.txt" --format xc --model "$work/x.xmr"
 printf '2 5 3\n0 1:1\n0 1:1 x\n' >"$work/malformed.txt"

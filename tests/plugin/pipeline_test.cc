@@ -339,6 +339,52 @@ TEST_F(PipelineTest, RepeatedScoreSetsHowADisentangledLabelsLeavesCombine) {
             std::string::npos);
 }
 
+TEST_F(PipelineTest, EnsembleModelServesBothStagesAsTheModelScoresIt) {
+  const TextDataset data = read_jsonl_dataset(dir_->file("catalog.jsonl"));
+  TrainParams tp = default_text_train_params();
+  tp.clustering.max_leaf_size = 4;
+  tp.trees = 3;
+  const TextModel host = TextModel::train(data, default_vectorizer_config(), tp);
+  ASSERT_EQ(host.model().num_trees(), 3u);
+  host.save(dir_->file("ens.xmr"));
+  const LabelVocabulary vocab = host.labels();
+  std::vector<Index> all(vocab.size());
+  for (size_t l = 0; l < all.size(); ++l) all[l] = Index(l);
+
+  SearchRequest r;
+  r.text = "nova leather backpack strap";
+  r.explain = true;
+  std::vector<Index> qi;
+  std::vector<float> qv;
+  host.vectorizer().transform(r.text, qi, qv);
+  const SparseVectorView q{qi.data(), qv.data(), qi.size()};
+  PredictParams pp = host.model().default_predict_params();
+  pp.top_k = 4;
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> expected;
+  host.model().predict(q, pp, ws, expected);
+  std::vector<float> label_scores(all.size());
+  host.model().score_labels(q, all.data(), all.size(), pp, ws, label_scores.data());
+
+  const auto p = make(R"({"type": "categorize", "model": "ens.xmr", "top_k": 4, "min_score": -1e9},
+                         {"type": "rerank", "model": "ens.xmr", "label_field": "labels", "window_size": 20})");
+  const SearchResult res = p->search(r);
+  ASSERT_EQ(res.categories.size(), expected.size());
+  EXPECT_EQ(res.categories[0].label.rfind("Fashion", 0), 0u) << res.categories[0].label;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(res.categories[i].label, host.model().label_name(expected[i].label));
+    EXPECT_FLOAT_EQ(res.categories[i].score, expected[i].score);
+  }
+  size_t checked = 0;
+  for (const auto& e : res.explanations) {
+    for (const auto& l : e.labels) {
+      EXPECT_FLOAT_EQ(l.score, label_scores[size_t(vocab.id(l.label))]) << l.label;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0u);
+}
+
 TEST_F(PipelineTest, BadConfigsFailAtCreationWithAClearMessage) {
   auto has = [](const std::string& msg, const std::string& part) {
     return msg.find(part) != std::string::npos ? ::testing::AssertionSuccess()

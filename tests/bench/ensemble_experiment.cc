@@ -1,0 +1,204 @@
+// Do ensembles of label trees raise P@k, and which combination rule? On a
+// validation split of a shared set's training data (the test file is never
+// read).
+//
+//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching]
+//
+// Members differ by seed (clustering, so the tree) or by branching factor.
+// Prints P@1/3/5 of 1..members trees under each combination rule.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "analyzers/text_dataset.h"
+#include "analyzers/text_model.h"
+#include "analyzers/vectorizer.h"
+#include "core/error.h"
+#include "core/metrics.h"
+#include "core/model.h"
+#include "core/rng.h"
+#include "core/trainer.h"
+#include "core/xc_format.h"
+
+#include <sys/stat.h>
+
+using namespace xmr;
+
+namespace {
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+bool in_validation(size_t i, double valid) { return double(splitmix64(i ^ 0x5eed) % 1000000) / 1e6 < valid; }
+
+void print(const char* name, const std::vector<std::vector<ScoredLabel>>& pred, const CsrMatrix& Y) {
+  const RankingMetrics r = evaluate_ranking(pred, Y, 5);
+  std::printf("%-40s P@1 %.2f  P@3 %.2f  P@5 %.2f\n", name, 100 * r.precision[0], 100 * r.precision[2],
+              100 * r.precision[4]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching]\n", argv[0]);
+    return 2;
+  }
+  int members = 5, threads = 2, pool = 20;
+  double valid = 0.2;
+  std::string vary = "seed";
+  for (int a = 2; a + 1 < argc; a += 2) {
+    const std::string k = argv[a];
+    const char* v = argv[a + 1];
+    if (k == "--members") members = std::atoi(v);
+    else if (k == "--threads") threads = std::atoi(v);
+    else if (k == "--valid") valid = std::atof(v);
+    else if (k == "--pool") pool = std::atoi(v);
+    else if (k == "--vary") vary = v;
+    else throw Error("unknown option " + k);
+  }
+  const std::string dir = argv[1];
+  CsrMatrix Xtr, Ytr, Xva, Yva;
+  TrainParams params;
+  if (exists(dir + "/train.jsonl")) {
+    const TextDataset all = read_jsonl_dataset(dir + "/train.jsonl");
+    TextDataset tr, va;
+    for (size_t i = 0; i < all.size(); ++i) {
+      TextDataset& to = in_validation(i, valid) ? va : tr;
+      to.texts.push_back(all.texts[i]);
+      to.labels.push_back(all.labels[i]);
+    }
+    const LabelVocabulary labels = LabelVocabulary::from_dataset(tr);
+    const TextVectorizer vec = TextVectorizer::fit(tr.texts, default_vectorizer_config(), &Xtr, threads);
+    Xva = vec.transform_batch(va.texts, threads);
+    Ytr = labels.label_matrix(tr, false);
+    Yva = labels.label_matrix(va, true);
+    params = default_text_train_params();
+  } else {
+    XcDataset all = read_xc_file(dir + "/train.txt");
+    all.features.normalize_rows_l2();
+    std::vector<Index> tr, va;
+    for (size_t i = 0; i < all.features.rows; ++i) (in_validation(i, valid) ? va : tr).push_back(Index(i));
+    Xtr = all.features.select_rows(tr);
+    Ytr = all.labels.select_rows(tr);
+    Xva = all.features.select_rows(va);
+    Yva = all.labels.select_rows(va);
+  }
+  params.threads = threads;
+  std::printf("%s: %zu train, %zu validation rows, %zu labels, members vary by %s\n", dir.c_str(), Xtr.rows, Xva.rows,
+              Ytr.cols, vary.c_str());
+  if (vary == "time") {
+    // Per-query predict time (1 thread, row by row): each tree alone and the ensemble.
+    TrainParams p = params;
+    p.trees = members;
+    const ModelParts parts = train_model_parts(Xtr, Ytr, p);
+    std::vector<Model> alone;
+    for (int m = 0; m < members; ++m) {
+      ModelParts one = parts;
+      one.more_trees.clear();
+      if (m > 0) {
+        one.layers = parts.more_trees[size_t(m - 1)].layers;
+        one.slot_label = parts.more_trees[size_t(m - 1)].slot_label;
+      }
+      alone.push_back(Model::from_parts(one));
+    }
+    alone.push_back(Model::from_parts(parts));
+    for (int top_k : {1, 5, 10}) {
+      for (int pass = 0; pass < 3; ++pass) {
+        std::printf("top_k %2d pass %d:", top_k, pass);
+        for (size_t m = 0; m < alone.size(); ++m) {
+          PredictParams pp = alone[m].default_predict_params();
+          pp.top_k = top_k;
+          InferenceWorkspace ws;
+          std::vector<ScoredLabel> out;
+          const auto t0 = std::chrono::steady_clock::now();
+          if (std::getenv("XMR_BATCH")) alone[m].predict_batch(Xva, pp, 1);
+          else for (size_t i = 0; i < Xva.rows; ++i) alone[m].predict(Xva.row(i), pp, ws, out);
+          const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / double(Xva.rows);
+          std::printf("  %s %.1f us", m + 1 == alone.size() ? "ensemble" : ("tree " + std::to_string(m + 1)).c_str(), us);
+        }
+        std::printf("\n");
+      }
+    }
+    return 0;
+  }
+  const int branchings[] = {16, 8, 32, 4, 64};
+  std::vector<Model> models;
+  std::vector<std::vector<std::vector<ScoredLabel>>> preds;
+  for (int m = 0; m < members; ++m) {
+    TrainParams p = params;
+    p.seed = uint64_t(m);
+    if (vary == "branching") p.clustering.branching = branchings[m % 5];
+    else if (vary == "leaf") p.clustering.max_leaf_size = 100 >> m;
+    else if (vary == "leaf2") p.clustering.max_leaf_size = 100 >> (m % 2);
+    else if (vary == "solver") p.solver.kind = m % 2 ? SolverKind::kLogisticDual : SolverKind::kL2SvmDual;
+    else if (vary == "mixed") {
+      p.clustering.max_leaf_size = 100 >> m;
+      p.solver.kind = m % 2 ? SolverKind::kLogisticDual : SolverKind::kL2SvmDual;
+    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, solver or mixed");
+    models.push_back(train_model(Xtr, Ytr, p));
+    PredictParams pp = models.back().default_predict_params();
+    pp.top_k = pool;
+    preds.push_back(models.back().predict_batch(Xva, pp, threads));
+    char name[64];
+    std::snprintf(name, sizeof name, "member %d alone", m);
+    print(name, preds.back(), Yva);
+  }
+  for (int n = 2; n <= members; ++n) {
+    // Rules over the union of the members' top-`pool` candidates.
+    std::vector<std::vector<ScoredLabel>> mean0(Xva.rows), exact(Xva.rows), rank(Xva.rows), geo(Xva.rows);
+    InferenceWorkspace ws;
+    std::vector<float> s;
+    for (size_t i = 0; i < Xva.rows; ++i) {
+      std::map<Index, float> sum, rsum;
+      for (int m = 0; m < n; ++m) {
+        for (size_t r = 0; r < preds[m][i].size(); ++r) {
+          sum[preds[m][i][r].label] += preds[m][i][r].score / float(n);
+          rsum[preds[m][i][r].label] += 1.0f / float(r + 1 + 5);  // reciprocal rank fusion
+        }
+      }
+      std::vector<Index> cand;
+      for (auto& [l, v] : sum) {
+        mean0[i].push_back({l, v});
+        cand.push_back(l);
+      }
+      for (auto& [l, v] : rsum) rank[i].push_back({l, v});
+      std::vector<float> tot(cand.size(), 0.0f), logtot(cand.size(), 0.0f);
+      s.resize(cand.size());
+      for (int m = 0; m < n; ++m) {
+        PredictParams pp = models[m].default_predict_params();
+        models[m].score_labels(Xva.row(i), cand.data(), cand.size(), pp, ws, s.data());
+        for (size_t c = 0; c < cand.size(); ++c) {
+          tot[c] += s[c] / float(n);
+          logtot[c] += std::log(std::max(s[c], 1e-12f)) / float(n);
+        }
+      }
+      for (size_t c = 0; c < cand.size(); ++c) {
+        exact[i].push_back({cand[c], tot[c]});
+        geo[i].push_back({cand[c], logtot[c]});
+      }
+      for (auto* v : {&mean0[i], &exact[i], &rank[i], &geo[i]})
+        std::sort(v->begin(), v->end(), [](auto& a, auto& b) { return a.score > b.score; });
+    }
+    char name[80];
+    std::snprintf(name, sizeof name, "%d trees: mean, missing = 0", n);
+    print(name, mean0, Yva);
+    std::snprintf(name, sizeof name, "%d trees: mean of exact scores", n);
+    print(name, exact, Yva);
+    std::snprintf(name, sizeof name, "%d trees: geometric mean of exact", n);
+    print(name, geo, Yva);
+    std::snprintf(name, sizeof name, "%d trees: reciprocal rank fusion", n);
+    print(name, rank, Yva);
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "ensemble_experiment: error: %s\n", e.what());
+  return 1;
+}
