@@ -79,7 +79,7 @@ struct ChunkGrad {
 }  // namespace
 
 Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const EncoderTrainParams& params,
-                      const ProgressFn& progress, EncoderTrainStats* stats) {
+                      const ProgressFn& progress, EncoderTrainStats* stats, EncoderHead* head_out) {
   params.validate();
   tree.validate();
   if (X.rows != Y.rows) throw Error("train_encoder: features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
@@ -354,6 +354,11 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
     }
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  if (head_out) {
+    head_out->weights = std::move(head);
+    head_out->bias = std::move(head_bias);
+    head_out->layer = finest;
+  }
   return enc;
 }
 

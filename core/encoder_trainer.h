@@ -39,6 +39,14 @@ struct EncoderTrainParams {
   void validate() const;  // throws xmr::Error on out-of-range values
 };
 
+// The linear head of the finest trained layer: one row (and bias) per node of
+// that layer; at layer depth() the nodes are the tree's leaf slots.
+struct EncoderHead {
+  RowMatrixXf weights;   // nodes x dim
+  Eigen::VectorXf bias;  // nodes
+  size_t layer = 0;
+};
+
 struct EncoderTrainStats {
   std::vector<double> final_loss;  // mean loss of the last epoch, per trained layer
   double seconds = 0;
@@ -48,6 +56,7 @@ struct EncoderTrainStats {
 // labels Y through `tree` (which must have one slot per label). Throws
 // xmr::Error on inconsistent shapes.
 Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const EncoderTrainParams& params,
-                      const ProgressFn& progress = {}, EncoderTrainStats* stats = nullptr);
+                      const ProgressFn& progress = {}, EncoderTrainStats* stats = nullptr,
+                      EncoderHead* head = nullptr);
 
 }  // namespace xmr

@@ -5,11 +5,14 @@
 //
 //   deep_matcher_experiment DATASET_DIR [--dim 64] [--epochs 2] [--lr 0.01] [--layers 1]
 //                           [--finest 0] [--beam 10] [--batch 128] [--candidates 500] [--softmax 0|1]
-//                           [--weights 0.5,1,2] [--folds 0] [--threads 2] [--valid 0.2]
+//                           [--weights 0.5,1,2] [--folds 0] [--align 0|1] [--disjoint 0|1] [--dropout 0]
+//                           [--fusion 0|1] [--threads 2] [--valid 0.2]
 //
 // Prints P@1/3/5 of: TF-IDF only; embedding only; both at each weight, with a
 // new tree by PIFA on the concatenation and with the TF-IDF tree. --folds K
 // trains the linear model on out-of-fold embeddings of the training rows.
+// --fusion 1 instead rescores XR-Linear's candidates with the encoder's own
+// label head (late fusion), over a grid of fusion weights.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -104,6 +107,7 @@ int run(int argc, char** argv) {
   double valid = 0.2;
   int folds = 0;  // > 1: the linear model trains on out-of-fold embeddings (cross-fitting)
   bool disjoint = false;
+  bool fusion = false;  // late fusion: XR-Linear's candidates rescored by the encoder's own label head
   bool align = false;  // with --folds: map each fold encoder's embeddings into the full encoder's coordinates  // the encoder learns from even rows, every linear model from odd rows only
   for (int a = 2; a + 1 < argc; a += 2) {
     const std::string k = argv[a];
@@ -121,6 +125,7 @@ int run(int argc, char** argv) {
     else if (k == "--dropout") ep.feature_dropout = std::stof(v);
     else if (k == "--disjoint") disjoint = std::atoi(v) != 0;
     else if (k == "--align") align = std::atoi(v) != 0;
+    else if (k == "--fusion") fusion = std::atoi(v) != 0;
     else if (k == "--weights") weights = parse_list(v);
     else if (k == "--threads") threads = std::atoi(v);
     else if (k == "--valid") valid = std::stod(v);
@@ -166,12 +171,52 @@ int run(int argc, char** argv) {
   ClusteringParams cp;
   const LabelTree tree = build_label_tree(label_embedding(LabelEmbeddingKind::kPifa, Xenc, Yenc), cp);
   EncoderTrainStats st;
-  const Encoder enc = train_encoder(Xenc, Yenc, tree, ep, {}, &st);
+  EncoderHead head;
+  const Encoder enc = train_encoder(Xenc, Yenc, tree, ep, {}, &st, &head);
   std::printf("encoder: %.1fs, tree depth %zu, final loss per layer:", st.seconds, tree.depth());
   for (double l : st.final_loss) std::printf(" %.3f", l);
   std::printf("\n");
   RowMatrixXf Etr = enc.encode_rows(Xtr, threads);
   const RowMatrixXf Eva = enc.encode_rows(Xva, threads);
+  if (fusion) {
+    if (head.layer != tree.depth()) throw Error("--fusion needs --finest 0 (a head over the labels)");
+    std::vector<Index> slot_of(Ytr.cols);
+    for (size_t s = 0; s < tree.slot_label.size(); ++s) slot_of[tree.slot_label[s]] = Index(s);
+    TrainParams p = default_text_train_params();
+    p.threads = threads;
+    const Model m = Model::from_parts(train_model_parts(Xtr, Ytr, p, TrainInputs{}));
+    // XR-Linear's top 20, rescored: (1 - a) log(linear score) + a log softmax
+    // of the encoder's logits (temperature t) over those 20.
+    PredictParams pp = m.default_predict_params();
+    pp.top_k = 20;
+    const auto lin = m.predict_batch(Xva, pp, threads);
+    for (float a : {0.1f, 0.2f, 0.3f, 0.5f, 1.0f}) {
+      for (float temp : {0.3f, 1.0f}) {
+        std::vector<std::vector<ScoredLabel>> fused = lin;
+        std::vector<float> logit;
+        for (size_t i = 0; i < Xva.rows; ++i) {
+          logit.resize(fused[i].size());
+          float top = -1e30f;
+          for (size_t q = 0; q < fused[i].size(); ++q) {
+            const Index slot = slot_of[fused[i][q].label];
+            logit[q] = temp * (head.weights.row(slot).dot(Eva.row(Eigen::Index(i))) + head.bias[slot]);
+            top = std::max(top, logit[q]);
+          }
+          double z = 0;
+          for (float l : logit) z += std::exp(double(l - top));
+          for (size_t q = 0; q < fused[i].size(); ++q) {
+            const float log_softmax = logit[q] - top - float(std::log(z));
+            fused[i][q].score = (1 - a) * std::log(std::max(fused[i][q].score, 1e-9f)) + a * log_softmax;
+          }
+          std::sort(fused[i].begin(), fused[i].end(), [](const auto& x, const auto& y) { return x.score > y.score; });
+        }
+        const RankingMetrics r = evaluate_ranking(fused, Yva, 5);
+        std::printf("fusion a %.1f t %.1f          P@1 %.2f  P@3 %.2f  P@5 %.2f  (P@1 %+.2f)\n", a, temp,
+                    100 * r.precision[0], 100 * r.precision[2], 100 * r.precision[4], 100 * r.precision[0] - base.p1);
+      }
+    }
+    return 0;
+  }
   if (folds > 1) {
     // An encoder trained on the same rows makes their embeddings look better
     // than any new text's; give each training row one from an encoder that
