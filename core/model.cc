@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "core/ensemble.h"
 #include "core/error.h"
@@ -296,6 +297,12 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
     }
   }
   m.tree_ = m.trees_.front();
+  if (const auto* knots = m.file_.find("calibration/knots")) {
+    const rapidjson::Value* info = meta.HasMember("calibration") ? &meta["calibration"] : nullptr;
+    if (!info || !info->IsObject()) throw Error(name + ": corrupt model: calibration without its metadata");
+    m.calibration_ = std::make_shared<const Calibration>(Calibration::deserialize(
+        std::string(reinterpret_cast<const char*>(knots->data), knots->size), json_uint(*info, "pairs", name), name));
+  }
 
   if (m.file_.find("labels/name_offsets")) {
     const auto* bytes = m.file_.find("labels/name_bytes");
@@ -310,6 +317,33 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
     m.label_name_bytes_ = reinterpret_cast<const char*>(bytes->data);
   }
   return m;
+}
+
+Model Model::with_calibration(const Calibration& calibration, const std::string& info_json) const {
+  if (calibration.empty()) throw Error("model: an empty calibration");
+  rapidjson::Document meta, info;
+  std::string error;
+  if (!parse_json(file_.metadata_json, meta, error) || !meta.IsObject()) throw Error("model: metadata is not a JSON object");
+  if (!parse_json(info_json, info, error) || !info.IsObject()) throw Error("model: calibration info is not a JSON object");
+  auto& a = meta.GetAllocator();
+  rapidjson::Value c(info, a);
+  if (c.HasMember("form")) c.RemoveMember("form");
+  if (c.HasMember("pairs")) c.RemoveMember("pairs");
+  if (c.HasMember("knots")) c.RemoveMember("knots");
+  c.AddMember("form", "isotonic", a);
+  c.AddMember("pairs", uint64_t(calibration.fitted_pairs()), a);
+  c.AddMember("knots", uint64_t(calibration.num_knots()), a);
+  if (meta.HasMember("calibration")) meta.RemoveMember("calibration");
+  meta.AddMember("calibration", c, a);
+  ModelFileWriter w;
+  for (const auto& [section, bytes] : file_.sections) {
+    if (section != "calibration/knots") w.add_section(section, bytes.data, bytes.size);
+  }
+  const std::string knots = calibration.serialize();
+  w.add_section("calibration/knots", knots.data(), knots.size());
+  FileHeader h;
+  std::memcpy(&h, file_.blob->data(), sizeof h);
+  return open(ModelBlob::copy_of(w.finish(json_text(meta), h.format_version)), "<in-memory model>", LoadOptions{});
 }
 
 void Model::save(const std::string& path) const { write_file_atomic(path, file_.blob->data(), file_.blob->size()); }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/calibration.h"
 #include "core/inference.h"
 #include "core/layer.h"
 #include "core/model_format.h"
@@ -94,6 +95,14 @@ class Model {
   // The label's name, or its id as text when the model has no names.
   std::string label_name(Index label) const;
 
+  // The fitted map from scores to probabilities, or nullptr when the model
+  // has none (core/calibration.h; `xmr calibrate`, `xmr train --calibrate`).
+  const Calibration* calibration() const { return calibration_.get(); }
+  // A copy of this model with `calibration` stored (replacing any before);
+  // `info_json` (a JSON object: how it was fitted, the threshold table) is
+  // recorded in the metadata's "calibration" object.
+  Model with_calibration(const Calibration& calibration, const std::string& info_json = "{}") const;
+
   // PredictParams with this model's default post-processor.
   PredictParams default_predict_params() const;
 
@@ -132,6 +141,7 @@ class Model {
   TreeView tree_;                // trees_[0]
   std::vector<TreeView> trees_;  // every tree; views into the file and into arrays_
   std::vector<TreeArrays> arrays_;
+  std::shared_ptr<const Calibration> calibration_;
   const uint64_t* label_name_offsets_ = nullptr;  // num_labels + 1
   const char* label_name_bytes_ = nullptr;
 };
