@@ -18,6 +18,7 @@ int run_index(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_eval(int argc, char** argv);
+int run_calibrate(int argc, char** argv);
 int run_inspect(int argc, char** argv);
 int run_synth(int argc, char** argv);
 int run_search(int argc, char** argv);

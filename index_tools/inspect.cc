@@ -88,6 +88,24 @@ int run_inspect(int argc, char** argv) {
   } else {
     std::printf("vectorizer   none (a bag-of-words model: give it XC feature rows)\n");
   }
+  if (const Calibration* c = m.calibration()) {
+    std::printf("calibration  isotonic, %zu maps (ranks 1..%zu, then every later rank), %zu knots, fitted on %zu "
+                "labels\n", c->num_maps(), c->num_maps() - 1, c->num_knots(), c->fitted_pairs());
+    const rapidjson::Value* info = !meta.HasParseError() && meta.HasMember("calibration") ? &meta["calibration"] : nullptr;
+    if (info && info->IsObject() && info->HasMember("source") && (*info)["source"].IsString()) {
+      std::printf("  from %s\n", (*info)["source"].GetString());
+    }
+    if (info && info->IsObject() && info->HasMember("thresholds") && (*info)["thresholds"].IsArray()) {
+      std::printf("  %-14s %9s %7s %9s   (top %d of each held-out row)\n", "probability >=", "precision", "recall",
+                  "coverage", info->HasMember("top_k") && (*info)["top_k"].IsInt() ? (*info)["top_k"].GetInt() : 0);
+      for (const auto& row : (*info)["thresholds"].GetArray()) {
+        auto num = [&](const char* k) { return row.HasMember(k) && row[k].IsNumber() ? row[k].GetDouble() : 0.0; };
+        std::printf("  %-14.2f %9.4f %7.4f %9.4f\n", num("probability"), num("precision"), num("recall"), num("coverage"));
+      }
+    }
+  } else {
+    std::printf("calibration  none (scores are not probabilities; see xmr calibrate)\n");
+  }
   std::printf("metadata     %s\n", m.metadata_json().c_str());
   return 0;
 }

@@ -18,6 +18,7 @@ const xmr::cli::Command kCommands[] = {
     {"train", "train a model from labelled data", xmr::cli::run_train},
     {"predict", "top-k labels for each input line, as JSONL", xmr::cli::run_predict},
     {"eval", "P@k, R@k, nDCG@k of a model on a test set", xmr::cli::run_eval},
+    {"calibrate", "fit calibrated probabilities on held-out data into a model", xmr::cli::run_calibrate},
     {"search", "run queries through the plugin pipeline over an index", xmr::cli::run_search},
     {"inspect", "describe a model file", xmr::cli::run_inspect},
     {"synth", "write a seeded synthetic XC data set", xmr::cli::run_synth},

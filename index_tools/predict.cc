@@ -50,6 +50,10 @@ int run_predict(int argc, char** argv) {
                                                                      vm["label-field"].as<std::string>()});
     pred = model.predict_batch(data.X, pp, threads);
   }
+  // Probabilities beside the scores when the model is calibrated (for its
+  // default score combination, the one the map was fitted on).
+  const Calibration* calibration =
+      pp.postprocessor == model.default_postprocessor() ? model.calibration() : nullptr;
   rapidjson::StringBuffer buf;
   for (const auto& row : pred) {
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -69,6 +73,14 @@ int run_predict(int argc, char** argv) {
     w.StartArray();
     for (const auto& s : row) w.Double(double(s.score));
     w.EndArray();
+    if (calibration) {
+      w.Key("probabilities");
+      w.StartArray();
+      std::vector<ScoredLabel> probabilities = row;
+      calibration->apply(probabilities);
+      for (const auto& s : probabilities) w.Double(double(s.score));
+      w.EndArray();
+    }
     w.EndObject();
     buf.Put('\n');
   }

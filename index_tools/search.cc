@@ -70,6 +70,10 @@ void append_json(rapidjson::StringBuffer& buf, const std::string& query, const S
     write_string(w, c.label);
     w.Key("score");
     w.Double(c.score);
+    if (c.probability >= 0) {
+      w.Key("probability");
+      w.Double(c.probability);
+    }
     w.EndObject();
   }
   w.EndArray();

@@ -4,6 +4,7 @@
 
 #include "core/clustering.h"
 #include "core/error.h"
+#include "core/model_calibration.h"
 #include "core/trainer.h"
 #include "core/xc_format.h"
 #include "index_tools/command.h"
@@ -12,6 +13,7 @@
 #include "index_tools/progress.h"
 #include "index_tools/vectorizer_options.h"
 #include "analyzers/lucene_index.h"
+#include "analyzers/text_calibration.h"
 #include "analyzers/text_model.h"
 
 namespace xmr::cli {
@@ -60,6 +62,9 @@ int run_train(int argc, char** argv) {
       ("matcher-beam", po::value(&p.matcher_beam_size)->default_value(10), "beam for matcher-aware negatives")
       ("postprocessor", po::value(&post)->default_value("l3-hinge"), "default score combination of the model")
       ("seed", po::value(&p.seed)->default_value(0), "random seed")
+      ("calibrate", po::value<double>()->default_value(0),
+       "share of the rows (0..0.5) held out from a first model to fit calibrated probabilities; the model written is "
+       "then trained on every row (0 = no calibration)")
       ("trees", po::value(&p.trees)->default_value(1),
        "label trees: > 1 trains an ensemble whose scores are averaged (tree m uses seed + m, and odd m leaves of max-leaf-size / 2)")
       ("threads", po::value(&p.threads)->default_value(0), "threads (0 = all)")
@@ -95,6 +100,8 @@ int run_train(int argc, char** argv) {
                                     : parse_negative_sampling(negatives);
   p.postprocessor = parse_postprocessor(post);
   p.validate();
+  const double calibrate = vm["calibrate"].as<double>();
+  if (!(calibrate >= 0 && calibrate <= 0.5)) throw Error("--calibrate must be a share in [0, 0.5]");
 
   check_format(format, {"xc", "jsonl", "index"});
   if (text_input) {
@@ -106,6 +113,17 @@ int run_train(int argc, char** argv) {
     const TextDataset text = format == "jsonl" ? read_jsonl_dataset(input, JsonlFields{text_field, label_field}, report)
                                                : read_lucene_index(input, text_field, label_field);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    FittedCalibration fitted;
+    if (calibrate > 0) {
+      const ProgressFn sibling_report = [&](const std::string& step, size_t done, size_t total) {
+        progress.update("calibration model: " + step, done, total);
+      };
+      try {
+        fitted = fit_held_out_calibration(text, vc, p, calibrate, input, sibling_report);
+      } catch (const Error& e) {
+        throw Error(std::string("--calibrate: ") + e.what());
+      }
+    }
     TextTrainStats st;
     const TextModel tm = [&] {
       try {
@@ -114,7 +132,11 @@ int run_train(int argc, char** argv) {
         throw Error(input + ": " + e.what());  // e.g. no documents, no labels
       }
     }();
-    tm.save(model_path);
+    if (calibrate > 0) {
+      tm.model().with_calibration(fitted.map, fitted.info_json).save(model_path);
+    } else {
+      tm.save(model_path);
+    }
     progress.finish();
     if (!quiet) {
       std::fprintf(stderr,
@@ -145,8 +167,20 @@ int run_train(int argc, char** argv) {
     in.tree = &user_tree;
   }
   in.progress = report;
-  TrainStats stats;
   const auto t1 = std::chrono::steady_clock::now();
+  FittedCalibration fitted;
+  if (calibrate > 0) {
+    TrainInputs sibling_in = in;
+    sibling_in.progress = [&](const std::string& step, size_t done, size_t total) {
+      progress.update("calibration model: " + step, done, total);
+    };
+    try {
+      fitted = fit_held_out_calibration(data.X, data.Y, p, sibling_in, calibrate, input);
+    } catch (const Error& e) {
+      throw Error(std::string("--calibrate: ") + e.what());
+    }
+  }
+  TrainStats stats;
   Model model = [&] {
     try {
       return train_model(data.X, data.Y, p, in, &stats);
@@ -154,6 +188,7 @@ int run_train(int argc, char** argv) {
       throw Error(input + ": " + e.what());  // e.g. no instances
     }
   }();
+  if (calibrate > 0) model = model.with_calibration(fitted.map, fitted.info_json);
   const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   model.save(model_path);
   progress.finish();

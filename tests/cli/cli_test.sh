@@ -63,6 +63,31 @@ out=$("$XMR" eval --model "$work/e.xmr" --input "$work/test.txt" --format xc --n
 if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9" "$out"; then ok; else bad "eval of an ensemble: $out"; fi
 expect_fail "trees out of range" "trees must be in 1..32" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --trees 33
 
+# Calibration: at training time (held-out share) or afterwards on held-out data; probabilities in eval and predict.
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/c.xmr" -B 4 --max-leaf-size 5 -q \
+    --calibrate 0.2; then ok; else bad "train --calibrate"; fi
+info=$("$XMR" inspect --model "$work/c.xmr")
+if grep -q "^calibration  isotonic" <<<"$info" && grep -q "rows held out, share 0.2" <<<"$info"; then ok; else bad "inspect of a calibrated model: $info"; fi
+out=$("$XMR" eval --model "$work/c.xmr" --input "$work/test.txt" --format xc --normalize --json)
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['calibrated'] is True and 0 <= d['ECE@1'] <= 1 and 0 <= d['ECE@5'] <= 1 and 0 <= d['Brier@1'] <= 1" "$out"; then ok; else bad "eval of a calibrated model: $out"; fi
+out=$("$XMR" eval --model "$work/m.xmr" --input "$work/test.txt" --format xc --normalize --json)
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['calibrated'] is False and 'ECE@1' in d" "$out"; then ok; else bad "eval of a plain model: $out"; fi
+"$XMR" predict --model "$work/c.xmr" --input "$work/test.txt" --format xc --normalize --k 3 -o "$work/cpred.jsonl"
+if python3 -c "
+import json,sys
+for l in open(sys.argv[1]):
+    r=json.loads(l); p=r['probabilities']; assert len(p)==3 and all(0<=x<=1 for x in p) and p==sorted(p, reverse=True), r
+" "$work/cpred.jsonl"; then ok; else bad "predict of a calibrated model"; fi
+cp "$work/m.xmr" "$work/m_before.xmr"
+if "$XMR" calibrate --model "$work/m.xmr" --input "$work/test.txt" --format xc --normalize --output "$work/mc.xmr" -q &&
+   cmp -s "$work/m.xmr" "$work/m_before.xmr" && "$XMR" inspect --model "$work/mc.xmr" | grep -q "^calibration  isotonic"; then ok
+else bad "xmr calibrate --output (and the input model untouched)"; fi
+expect_fail "calibrate share out of range" "--calibrate must be a share in \[0, 0.5\]" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --calibrate 0.9
+head -n 3 "$work/test.txt" | sed '1s/^[0-9]*/2/' | sed '2,$s/^[0-9,]*//' >"$work/wrong_labels.txt"  # rows without labels
+expect_fail "calibrate where no prediction is relevant" "so no probability can be learnt" "$XMR" calibrate --model "$work/m.xmr" --input "$work/wrong_labels.txt" --format xc --normalize -o "$work/x.xmr"
+: >"$work/empty_heldout.txt"
+expect_fail "calibrate on an empty file" "empty_heldout.txt" "$XMR" calibrate --model "$work/m.xmr" --input "$work/empty_heldout.txt" --format xc
+
 # Bad inputs.
 expect_fail "missing input" "nope.txt: cannot open" "$XMR" train --input "$work/nope.txt" --format xc --model "$work/x.xmr"
 printf '2 5 3\n0 1:1\n0 1:1 x\n' >"$work/malformed.txt"
