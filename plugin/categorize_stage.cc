@@ -4,6 +4,8 @@
 #include <lucene++/LuceneHeaders.h>
 #include <lucene++/QueryWrapperFilter.h>
 
+#include <algorithm>
+
 #include "analyzers/utf8.h"
 #include "core/error.h"
 #include "plugin/json_config.h"
@@ -29,7 +31,15 @@ class CategorizeStage : public Stage, public Classifier {
     mode_ = mode == "boost" ? Mode::kBoost : mode == "filter" ? Mode::kFilter : Mode::kAnnotate;
     field_ = config.get_string("field", "");
     boost_ = config.get_double("boost", 1.0, 0.0, 1e9);
+    min_probability_ = (float)config.get_double("min_probability", -1.0, 0.0, 1.0);
+    boost_by_probability_ = config.get_choice("boost_by", "score", {"score", "probability"}) == "probability";
     config.reject_unknown_keys({"type", "name"});
+    const bool needs_probability = min_probability_ >= 0 || boost_by_probability_;
+    if (needs_probability && !version->model().calibration()) {
+      config.fail(min_probability_ >= 0 ? "min_probability" : "boost_by",
+                  "needs a calibrated model (xmr train --calibrate, or xmr calibrate); this one has no calibration");
+    }
+    if (boost_by_probability_ && mode_ != Mode::kBoost) config.fail("boost_by", "applies to mode \"boost\" only");
     if (mode_ != Mode::kAnnotate) {
       if (field_.empty()) config.fail("field", "is required in mode \"" + mode + "\"");
       require_label_field(config, "field", field_, *version, env.searcher()->getIndexReader());
@@ -48,7 +58,7 @@ class CategorizeStage : public Stage, public Classifier {
     for (const auto& c : ctx.categories) {
       Lucene::TermQueryPtr tq =
           Lucene::newLucene<Lucene::TermQuery>(Lucene::newLucene<Lucene::Term>(field_wide_, utf8_to_wide(c.label)));
-      if (mode_ == Mode::kBoost) tq->setBoost((double)boost_ * c.score);
+      if (mode_ == Mode::kBoost) tq->setBoost((double)boost_ * (boost_by_probability_ ? c.probability : c.score));
       categories->add(tq, Lucene::BooleanClause::SHOULD);
     }
     if (mode_ == Mode::kBoost) {
@@ -85,8 +95,18 @@ class CategorizeStage : public Stage, public Classifier {
     p.repeated = repeated_;
     m.model().predict(vectorize_query(m, text), p, ws, top);
     out.clear();
-    for (const auto& s : top) {
-      if (s.score >= min_score_) out.push_back({m.model().label_name(s.label), s.score});
+    const Calibration* calibration = m.model().calibration();
+    float above = 1.0f;  // probabilities do not increase down the list (Calibration::apply)
+    for (size_t r = 0; r < top.size(); ++r) {
+      const ScoredLabel& s = top[r];
+      float probability = -1;
+      if (calibration) {
+        above = std::min(above, calibration->probability(s.score, r + 1));
+        probability = above;
+      }
+      if (s.score < min_score_) continue;
+      if (min_probability_ >= 0 && !(probability >= min_probability_)) continue;
+      out.push_back({m.model().label_name(s.label), s.score, probability});
     }
   }
 
@@ -99,6 +119,8 @@ class CategorizeStage : public Stage, public Classifier {
   std::string field_;
   std::wstring field_wide_;
   double boost_ = 1.0;
+  float min_probability_ = -1;  // < 0: not set
+  bool boost_by_probability_ = false;
 };
 
 }  // namespace

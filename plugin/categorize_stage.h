@@ -5,8 +5,12 @@
 // Options (JSON; all but "model" optional):
 //   "model"       model file path (required); "model_name" its resource name
 //   "top_k"       categories kept (5), "beam_size" (10), "min_score" (0.0)
+//   "min_probability"  keep only categories whose calibrated probability
+//                 reaches this (0..1); needs a calibrated model. A model
+//                 swapped in without calibration then keeps no category.
 //   "mode"        "annotate": only report the categories (default);
-//                 "boost": add a SHOULD clause field:category^(boost*score) per category;
+//                 "boost": add a SHOULD clause field:category^(boost*weight) per category,
+//                          weight = the score, or the probability with "boost_by": "probability";
 //                 "filter": keep only hits in one of the categories (scores unchanged;
 //                           no filter when no category reaches min_score)
 //   "field"       the indexed category field ("boost" and "filter" modes)

@@ -21,10 +21,13 @@
 
 namespace xmr {
 
-// A label the categorizer assigned, with its score (higher is better).
+// A label the categorizer assigned, with its score (higher is better) and,
+// when the model is calibrated (xmr train --calibrate, xmr calibrate), the
+// probability that the label is relevant; -1 when there is none.
 struct ClassificationResult {
   std::string label;
   float score = 0;
+  float probability = -1;
 };
 
 // Lucene's Classifier shape: the most likely class of a text, or the best

@@ -15,6 +15,7 @@
 
 #include "../core/test_util.h"
 #include "analyzers/lucene_index.h"
+#include "analyzers/text_calibration.h"
 #include "analyzers/text_model.h"
 #include "core/metrics.h"
 #include "examples/search_evaluation.h"
@@ -32,7 +33,7 @@ struct Fixture {
   TextDataset test;
   Lucene::IndexSearcherPtr searcher;
   Lucene::AnalyzerPtr analyzer;
-  std::string model_a, model_b;
+  std::string model_a, model_b, model_calibrated;
 
   Fixture() {
     IndexSpec spec;
@@ -48,6 +49,11 @@ struct Fixture {
     other.negatives = NegativeSampling::kTeacherForced;
     other.seed = 1;
     TextModel::train(train, default_vectorizer_config(), other).save(model_b);
+    // Model a with probabilities fitted as `xmr train --calibrate 0.1` does.
+    model_calibrated = dir.file("calibrated.xmr");
+    const FittedCalibration fitted = fit_held_out_calibration(train, default_vectorizer_config(),
+                                                              default_text_train_params(), 0.1, "flipkart index");
+    Model::load(model_a).with_calibration(fitted.map, fitted.info_json).save(model_calibrated);
     test = read_jsonl_dataset(kDir + "/test.jsonl");
     searcher = testing::open_searcher(dir.file("index"));
     analyzer = make_lucene_analyzer("standard");
@@ -101,6 +107,45 @@ TEST(FlipkartPlugin, CategorizationThroughThePluginEqualsTheCore) {
               core_m.precision[0], f.test.size());
   EXPECT_EQ(same_top, f.test.size());
   EXPECT_DOUBLE_EQ(plugin_p1, core_m.precision[0]);
+}
+
+// Filter mode with min_probability: the share of queries the category filter
+// applies to, and the precision of the categories it keeps, per threshold.
+// Calibrated means the kept categories are right at least as often as the
+// threshold says.
+TEST(FlipkartPlugin, MinProbabilityKeepsCategoriesAtLeastThatPrecise) {
+  SKIP_WITHOUT_DATA();
+  const Fixture& f = *fixture();
+  std::printf("[flipkart] filter mode, top 5: min_probability | queries filtered | categories kept | precision kept\n");
+  double last_precision = 0;
+  for (const double t : {0.3, 0.5, 0.7, 0.8, 0.9, 0.95}) {
+    char stage[256];
+    std::snprintf(stage, sizeof stage,
+                  R"({"type": "categorize", "model": "calibrated.xmr", "top_k": 5, "mode": "filter", "field": "labels",
+                      "min_probability": %g})",
+                  t);
+    const auto p = f.make(stage);
+    SearchRequest r;
+    r.num_hits = 0;
+    size_t filtered = 0, kept = 0, right = 0;
+    for (size_t i = 0; i < f.test.size(); ++i) {
+      r.text = f.test.texts[i];
+      const auto cats = p->search(r).categories;
+      filtered += !cats.empty();
+      const auto& truth = f.test.labels[i];
+      for (const auto& c : cats) {
+        EXPECT_GE(c.probability, t);
+        ++kept;
+        right += std::find(truth.begin(), truth.end(), c.label) != truth.end();
+      }
+    }
+    const double precision = kept ? double(right) / double(kept) : 1.0;
+    std::printf("[flipkart]   %.2f | %5.1f%% | %zu | %.4f\n", t, 100.0 * double(filtered) / double(f.test.size()), kept,
+                precision);
+    EXPECT_GE(precision, t) << "categories kept at min_probability " << t << " are right less often than that";
+    EXPECT_GE(precision, last_precision - 0.01) << "a higher threshold kept less precise categories";
+    last_precision = precision;
+  }
 }
 
 TEST(FlipkartPlugin, RerankingImprovesRetrieval) {

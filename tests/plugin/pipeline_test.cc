@@ -7,6 +7,7 @@
 
 #include "../core/test_util.h"
 #include "analyzers/lucene_index.h"
+#include "analyzers/text_calibration.h"
 #include "analyzers/text_model.h"
 #include "plugin/pipeline.h"
 #include "plugin/plugin_loader.h"
@@ -383,6 +384,53 @@ TEST_F(PipelineTest, EnsembleModelServesBothStagesAsTheModelScoresIt) {
     }
   }
   EXPECT_GT(checked, 0u);
+}
+
+TEST_F(PipelineTest, CalibratedModelReportsProbabilitiesAndMinProbabilityNeedsOne) {
+  const TextDataset data = read_jsonl_dataset(dir_->file("catalog.jsonl"));
+  TrainParams tp = default_text_train_params();
+  tp.clustering.max_leaf_size = 2;
+  const FittedCalibration fitted = fit_held_out_calibration(data, default_vectorizer_config(), tp, 0.25, "catalog");
+  Model::load(dir_->file("model.xmr")).with_calibration(fitted.map, fitted.info_json).save(dir_->file("cal.xmr"));
+  SearchRequest r;
+  r.text = "zen tote strap handbag";
+  const auto plain = make(R"({"type": "categorize", "model": "model.xmr", "top_k": 3})")->search(r);
+  const auto cal = make(R"({"type": "categorize", "model": "cal.xmr", "top_k": 3})")->search(r);
+  ASSERT_EQ(plain.categories.size(), cal.categories.size());
+  for (size_t i = 0; i < cal.categories.size(); ++i) {
+    EXPECT_EQ(plain.categories[i].label, cal.categories[i].label);  // calibration does not reorder
+    EXPECT_EQ(plain.categories[i].probability, -1.0f);
+    EXPECT_GE(cal.categories[i].probability, 0.0f);
+    EXPECT_LE(cal.categories[i].probability, 1.0f);
+    if (i > 0) {
+      EXPECT_LE(cal.categories[i].probability, cal.categories[i - 1].probability);
+    }
+  }
+  const float cut = cal.categories[0].probability;
+  const auto kept = make(R"({"type": "categorize", "model": "cal.xmr", "top_k": 3, "min_probability": )" +
+                         std::to_string(cut) + "}")->search(r);
+  ASSERT_FALSE(kept.categories.empty());
+  for (const auto& c : kept.categories) EXPECT_GE(c.probability, cut);
+  const auto boosted = make(R"({"type": "categorize", "model": "cal.xmr", "top_k": 3, "mode": "boost",
+                                "field": "labels", "boost_by": "probability"})")->search(r);
+  EXPECT_FALSE(boosted.hits.empty());
+  auto error_of = [&](const std::string& stage) {
+    try {
+      make(stage);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of(R"({"type": "categorize", "model": "model.xmr", "min_probability": 0.5})")
+                .find("option \"min_probability\": needs a calibrated model"),
+            std::string::npos)
+      << error_of(R"({"type": "categorize", "model": "model.xmr", "min_probability": 0.5})");
+  EXPECT_NE(error_of(R"({"type": "categorize", "model": "cal.xmr", "min_probability": 1.5})").find("min_probability"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"type": "categorize", "model": "cal.xmr", "boost_by": "probability"})")
+                .find("applies to mode \"boost\" only"),
+            std::string::npos);
 }
 
 TEST_F(PipelineTest, BadConfigsFailAtCreationWithAClearMessage) {
