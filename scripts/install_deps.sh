@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer, and the OpenMP runtime clang links
   clang libclang-rt-14-dev libomp-14-dev
+  # the browser test of `xmr eval --report` (tests/cli/report_browser_test.sh)
+  chromium
 )
 
 missing=()
