@@ -16,4 +16,11 @@ FittedCalibration fit_held_out_calibration(const TextDataset& data, const Vector
                                            const TrainParams& params, double share, const std::string& source,
                                            const ProgressFn& progress = {});
 
+// Cross-fitting: `folds` siblings, each with its own vectorizer, trained
+// without one fold of the texts (core/model_calibration.h's
+// calibration_fold) and predicting it; their labels are matched by name.
+FittedCalibration fit_cross_fitted_calibration(const TextDataset& data, const VectorizerConfig& vectorizer,
+                                               const TrainParams& params, int folds, const std::string& source,
+                                               const ProgressFn& progress = {});
+
 }  // namespace xmr

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/rng.h"
 
 namespace xmr {
 
@@ -242,6 +243,28 @@ CalibrationMetrics calibration_metrics(const std::vector<std::vector<ScoredLabel
   }
   m.brier_at_1 = probabilities.empty() ? 0.0 : brier / double(probabilities.size());
   return m;
+}
+
+double ece_at_1_floor(const std::vector<std::vector<ScoredLabel>>& probabilities, int draws, uint64_t seed) {
+  constexpr int kBins = 10;
+  double total = 0;
+  for (int d = 0; d < draws; ++d) {
+    double p_sum[kBins] = {}, y_sum[kBins] = {};
+    size_t n = 0;
+    for (size_t i = 0; i < probabilities.size(); ++i) {
+      if (probabilities[i].empty()) continue;
+      const float p = std::min(1.0f, std::max(0.0f, probabilities[i][0].score));
+      const int b = std::min(kBins - 1, int(p * kBins));
+      const double u = double(splitmix64(mix_seed({seed, uint64_t(d), i})) >> 11) / double(uint64_t(1) << 53);
+      p_sum[b] += p;
+      y_sum[b] += u < p ? 1 : 0;
+      ++n;
+    }
+    double e = 0;
+    for (int b = 0; b < kBins; ++b) e += std::fabs(p_sum[b] - y_sum[b]);
+    total += n ? e / double(n) : 0.0;
+  }
+  return draws > 0 ? total / draws : 0.0;
 }
 
 }  // namespace xmr

@@ -94,4 +94,10 @@ struct CalibrationMetrics {
 CalibrationMetrics calibration_metrics(const std::vector<std::vector<ScoredLabel>>& probabilities,
                                        const CsrMatrix& truth, int k);
 
+// The ECE@1 a perfectly calibrated model with these rank-1 probabilities
+// would still show on this many rows: the mean over `draws` seeded
+// simulations in which each row's label is relevant with its probability.
+// The sampling floor under which a measured ECE@1 is not evidence.
+double ece_at_1_floor(const std::vector<std::vector<ScoredLabel>>& probabilities, int draws = 200, uint64_t seed = 0);
+
 }  // namespace xmr

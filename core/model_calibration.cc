@@ -23,7 +23,12 @@ FittedCalibration fit_calibration(const Model& model, const CsrMatrix& X, const 
   if (top_k < 1) throw Error("calibration: top_k must be >= 1");
   PredictParams p = model.default_predict_params();
   p.top_k = top_k;
-  std::vector<std::vector<ScoredLabel>> pred = model.predict_batch(X, p, threads);
+  return fit_from_predictions(model.predict_batch(X, p, threads), Y, top_k, source);
+}
+
+FittedCalibration fit_from_predictions(std::vector<std::vector<ScoredLabel>> pred, const CsrMatrix& Y, int top_k,
+                                       const std::string& source) {
+  if (pred.empty()) throw Error(source + ": no rows to calibrate on");
   std::vector<float> scores;
   std::vector<char> relevant;
   std::vector<uint32_t> ranks;
@@ -41,7 +46,7 @@ FittedCalibration fit_calibration(const Model& model, const CsrMatrix& X, const 
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
   w.Key("source"), w.String(source.c_str());
-  w.Key("rows"), w.Uint64(X.rows);
+  w.Key("rows"), w.Uint64(pred.size());
   w.Key("top_k"), w.Int(top_k);
   w.Key("thresholds"), w.StartArray();
   for (const ThresholdRow& r : f.thresholds) {
@@ -76,6 +81,29 @@ FittedCalibration fit_held_out_calibration(const CsrMatrix& X, const CsrMatrix& 
   std::snprintf(note, sizeof note, " (%zu rows held out, share %.3g, from a model trained on the others)", held.size(), share);
   return fit_calibration(sibling, X.select_rows(held), Y.select_rows(held), kCalibrationTopK, params.threads,
                          source + note);
+}
+
+size_t calibration_fold(size_t row, int folds) { return size_t(splitmix64(row ^ 0xf01dca11ULL) % uint64_t(folds)); }
+
+FittedCalibration fit_cross_fitted_calibration(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
+                                               const TrainInputs& inputs, int folds, const std::string& source) {
+  if (folds < 2 || folds > 20) throw Error("calibration: folds must be in 2..20");
+  std::vector<std::vector<ScoredLabel>> pred(X.rows);
+  for (int f = 0; f < folds; ++f) {
+    std::vector<Index> kept, held;
+    for (size_t i = 0; i < X.rows; ++i) (calibration_fold(i, folds) == size_t(f) ? held : kept).push_back(Index(i));
+    if (held.empty() || kept.empty()) {
+      throw Error(source + ": too few rows (" + std::to_string(X.rows) + ") for " + std::to_string(folds) + " folds");
+    }
+    const Model sibling = train_model(X.select_rows(kept), Y.select_rows(kept), params, inputs);
+    PredictParams p = sibling.default_predict_params();
+    p.top_k = kCalibrationTopK;
+    auto fold_pred = sibling.predict_batch(X.select_rows(held), p, params.threads);
+    for (size_t k = 0; k < held.size(); ++k) pred[held[k]] = std::move(fold_pred[k]);
+  }
+  return fit_from_predictions(std::move(pred), Y, kCalibrationTopK,
+                              source + " (" + std::to_string(folds) + "-fold cross-fitting: every row predicted by a "
+                                       "model trained without it)");
 }
 
 void apply_calibration(const Model& model, std::vector<std::vector<ScoredLabel>>& predictions) {

@@ -46,6 +46,20 @@ bool held_out_for_calibration(size_t row, double share);
 FittedCalibration fit_held_out_calibration(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                                            const TrainInputs& inputs, double share, const std::string& source);
 
+// Fits on predictions already made (raw scores, best first) of rows whose
+// labels are Y; the same errors as fit_calibration.
+FittedCalibration fit_from_predictions(std::vector<std::vector<ScoredLabel>> predictions, const CsrMatrix& Y,
+                                       int top_k, const std::string& source);
+
+// The fold (0..folds-1) of row `row` for cross-fitting: a seeded hash.
+size_t calibration_fold(size_t row, int folds);
+
+// Training-time calibration by cross-fitting: `folds` siblings, each trained
+// without one fold of the rows and predicting that fold, so every row gives
+// pairs (folds x the training time; more pairs than a held-out share).
+FittedCalibration fit_cross_fitted_calibration(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
+                                               const TrainInputs& inputs, int folds, const std::string& source);
+
 // Each prediction's score replaced by its calibrated probability (or, for a
 // model without calibration, the score clamped to [0, 1]).
 void apply_calibration(const Model& model, std::vector<std::vector<ScoredLabel>>& predictions);

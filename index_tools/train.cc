@@ -65,6 +65,9 @@ int run_train(int argc, char** argv) {
       ("calibrate", po::value<double>()->default_value(0),
        "share of the rows (0..0.5) held out from a first model to fit calibrated probabilities; the model written is "
        "then trained on every row (0 = no calibration)")
+      ("calibrate-folds", po::value<int>()->default_value(0),
+       "instead of --calibrate: fit the probabilities by K-fold cross-fitting (2..20; K more trainings, every row "
+       "predicted by a model trained without it)")
       ("trees", po::value(&p.trees)->default_value(1),
        "label trees: > 1 trains an ensemble whose scores are averaged (tree m uses seed + m, and odd m leaves of max-leaf-size / 2)")
       ("threads", po::value(&p.threads)->default_value(0), "threads (0 = all)")
@@ -102,6 +105,10 @@ int run_train(int argc, char** argv) {
   p.validate();
   const double calibrate = vm["calibrate"].as<double>();
   if (!(calibrate >= 0 && calibrate <= 0.5)) throw Error("--calibrate must be a share in [0, 0.5]");
+  const int calibrate_folds = vm["calibrate-folds"].as<int>();
+  if (calibrate_folds != 0 && (calibrate_folds < 2 || calibrate_folds > 20)) throw Error("--calibrate-folds must be in 2..20");
+  if (calibrate_folds && calibrate > 0) throw Error("give --calibrate or --calibrate-folds, not both");
+  const bool calibrating = calibrate > 0 || calibrate_folds > 0;
 
   check_format(format, {"xc", "jsonl", "index"});
   if (text_input) {
@@ -114,12 +121,13 @@ int run_train(int argc, char** argv) {
                                                : read_lucene_index(input, text_field, label_field);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     FittedCalibration fitted;
-    if (calibrate > 0) {
+    if (calibrating) {
       const ProgressFn sibling_report = [&](const std::string& step, size_t done, size_t total) {
         progress.update("calibration model: " + step, done, total);
       };
       try {
-        fitted = fit_held_out_calibration(text, vc, p, calibrate, input, sibling_report);
+        fitted = calibrate_folds ? fit_cross_fitted_calibration(text, vc, p, calibrate_folds, input, sibling_report)
+                                 : fit_held_out_calibration(text, vc, p, calibrate, input, sibling_report);
       } catch (const Error& e) {
         throw Error(std::string("--calibrate: ") + e.what());
       }
@@ -132,7 +140,7 @@ int run_train(int argc, char** argv) {
         throw Error(input + ": " + e.what());  // e.g. no documents, no labels
       }
     }();
-    if (calibrate > 0) {
+    if (calibrating) {
       tm.model().with_calibration(fitted.map, fitted.info_json).save(model_path);
     } else {
       tm.save(model_path);
@@ -169,13 +177,14 @@ int run_train(int argc, char** argv) {
   in.progress = report;
   const auto t1 = std::chrono::steady_clock::now();
   FittedCalibration fitted;
-  if (calibrate > 0) {
+  if (calibrating) {
     TrainInputs sibling_in = in;
     sibling_in.progress = [&](const std::string& step, size_t done, size_t total) {
       progress.update("calibration model: " + step, done, total);
     };
     try {
-      fitted = fit_held_out_calibration(data.X, data.Y, p, sibling_in, calibrate, input);
+      fitted = calibrate_folds ? fit_cross_fitted_calibration(data.X, data.Y, p, sibling_in, calibrate_folds, input)
+                               : fit_held_out_calibration(data.X, data.Y, p, sibling_in, calibrate, input);
     } catch (const Error& e) {
       throw Error(std::string("--calibrate: ") + e.what());
     }
@@ -188,7 +197,7 @@ int run_train(int argc, char** argv) {
       throw Error(input + ": " + e.what());  // e.g. no instances
     }
   }();
-  if (calibrate > 0) model = model.with_calibration(fitted.map, fitted.info_json);
+  if (calibrating) model = model.with_calibration(fitted.map, fitted.info_json);
   const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   model.save(model_path);
   progress.finish();

@@ -78,6 +78,9 @@ import json,sys
 for l in open(sys.argv[1]):
     r=json.loads(l); p=r['probabilities']; assert len(p)==3 and all(0<=x<=1 for x in p) and p==sorted(p, reverse=True), r
 " "$work/cpred.jsonl"; then ok; else bad "predict of a calibrated model"; fi
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/cf.xmr" -B 4 --max-leaf-size 5 -q \
+    --calibrate-folds 3 && "$XMR" inspect --model "$work/cf.xmr" | grep -q "3-fold cross-fitting"; then ok; else bad "train --calibrate-folds 3"; fi
+expect_fail "both calibration options" "give --calibrate or --calibrate-folds, not both" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --calibrate 0.1 --calibrate-folds 3
 cp "$work/m.xmr" "$work/m_before.xmr"
 if "$XMR" calibrate --model "$work/m.xmr" --input "$work/test.txt" --format xc --normalize --output "$work/mc.xmr" -q &&
    cmp -s "$work/m.xmr" "$work/m_before.xmr" && "$XMR" inspect --model "$work/mc.xmr" | grep -q "^calibration  isotonic"; then ok

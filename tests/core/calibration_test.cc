@@ -119,6 +119,34 @@ TEST(Calibration, MetricsByHand) {
   EXPECT_DOUBLE_EQ(table[1].coverage, 0.5);
 }
 
+TEST(Calibration, CrossFittingPredictsEveryRowByAModelTrainedWithoutIt) {
+  const testing::SyntheticData d = testing::make_synthetic(600, 40, 60, 9);
+  TrainParams tp;
+  tp.clustering.branching = 4;
+  tp.clustering.max_leaf_size = 10;
+  const FittedCalibration f = fit_cross_fitted_calibration(d.X, d.Y, tp, {}, 3, "synthetic");
+  EXPECT_EQ(f.map.fitted_pairs(), 600u * size_t(kCalibrationTopK));  // every row, its top 10
+  EXPECT_NE(f.info_json.find("3-fold cross-fitting"), std::string::npos);
+  std::vector<size_t> per_fold(3, 0);
+  for (size_t i = 0; i < 600; ++i) ++per_fold[calibration_fold(i, 3)];
+  for (size_t n : per_fold) EXPECT_GT(n, 150u);
+  EXPECT_THROW(fit_cross_fitted_calibration(d.X, d.Y, tp, {}, 1, "synthetic"), Error);
+}
+
+TEST(Calibration, SamplingFloorShrinksWithRowsAndIsSeeded) {
+  auto rows = [](size_t n) {
+    std::vector<std::vector<ScoredLabel>> p(n);
+    for (size_t i = 0; i < n; ++i) p[i] = {{0, 0.1f + 0.8f * float(i % 9) / 8.0f}};
+    return p;
+  };
+  const double small = ece_at_1_floor(rows(200)), large = ece_at_1_floor(rows(20000));
+  EXPECT_GT(small, 0.02);  // about sqrt(p(1-p)/n) per bin: 22 rows a bin
+  EXPECT_LT(large, 0.01);
+  EXPECT_GT(small, 3 * large);
+  EXPECT_EQ(ece_at_1_floor(rows(200)), small);
+  EXPECT_EQ(ece_at_1_floor({}), 0.0);
+}
+
 TEST(Calibration, StoredInTheModelFileWithoutChangingRankings) {
   const testing::SyntheticData d = testing::make_synthetic(800, 40, 60, 3);
   TrainParams tp;
