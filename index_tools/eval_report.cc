@@ -42,6 +42,29 @@ struct Bin {
   size_t n = 0;
 };
 
+// A plot area for values in [0, 1] on both axes, and where a value lands.
+struct Frame {
+  double left, top, width, height;
+  double X(double v) const { return left + v * width; }
+  double Y(double v) const { return top + (1 - v) * height; }
+};
+
+// The frame's box, ticks at 0, 0.2, ..., 1 on both axes, and the x axis label.
+std::string frame_svg(const Frame& f, const char* x_label) {
+  std::string s = "<rect x=\"" + fmt("%.1f", f.left) + "\" y=\"" + fmt("%.1f", f.top) + "\" width=\"" +
+                  fmt("%.1f", f.width) + "\" height=\"" + fmt("%.1f", f.height) + "\" fill=\"#fafafa\" stroke=\"#999\"/>";
+  for (int t = 0; t <= 10; t += 2) {
+    const double v = t / 10.0;
+    s += "<text x=\"" + fmt("%.1f", f.X(v)) + "\" y=\"" + fmt("%.1f", f.Y(0) + 16) +
+         "\" font-size=\"11\" text-anchor=\"middle\">" + fmt("%.1f", v) + "</text>";
+    s += "<text x=\"" + fmt("%.1f", f.left - 6) + "\" y=\"" + fmt("%.1f", f.Y(v) + 4) +
+         "\" font-size=\"11\" text-anchor=\"end\">" + fmt("%.1f", v) + "</text>";
+  }
+  s += "<text x=\"" + fmt("%.1f", f.X(0.5)) + "\" y=\"" + fmt("%.1f", f.Y(0) + 34) +
+       "\" font-size=\"12\" text-anchor=\"middle\">" + x_label + "</text>";
+  return s;
+}
+
 // Per 10 equal-width bins of probability, over ranks 1..k.
 std::vector<Bin> reliability(const std::vector<std::vector<ScoredLabel>>& prob, const CsrMatrix& truth, int k) {
   std::vector<Bin> bins(10);
@@ -63,21 +86,12 @@ std::string reliability_svg(const std::vector<std::pair<std::string, std::vector
   const double size = 320, pad = 40, plot = size - 2 * pad;
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", size + 150) + "\" height=\"" +
                   fmt("%.0f", size) + "\" role=\"img\" aria-label=\"reliability diagram\">";
-  auto X = [&](double v) { return pad + v * plot; };
-  auto Y = [&](double v) { return size - pad - v * plot; };
-  s += "<rect x=\"" + fmt("%.0f", pad) + "\" y=\"" + fmt("%.0f", pad) + "\" width=\"" + fmt("%.0f", plot) +
-       "\" height=\"" + fmt("%.0f", plot) + "\" fill=\"#fafafa\" stroke=\"#999\"/>";
+  const Frame f{pad, pad, plot, plot};
+  auto X = [&](double v) { return f.X(v); };
+  auto Y = [&](double v) { return f.Y(v); };
+  s += frame_svg(f, "predicted probability");
   s += "<line x1=\"" + fmt("%.1f", X(0)) + "\" y1=\"" + fmt("%.1f", Y(0)) + "\" x2=\"" + fmt("%.1f", X(1)) + "\" y2=\"" +
        fmt("%.1f", Y(1)) + "\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>";
-  for (int t = 0; t <= 10; t += 2) {
-    const double v = t / 10.0;
-    s += "<text x=\"" + fmt("%.1f", X(v)) + "\" y=\"" + fmt("%.1f", size - pad + 16) +
-         "\" font-size=\"11\" text-anchor=\"middle\">" + fmt("%.1f", v) + "</text>";
-    s += "<text x=\"" + fmt("%.1f", pad - 6) + "\" y=\"" + fmt("%.1f", Y(v) + 4) +
-         "\" font-size=\"11\" text-anchor=\"end\">" + fmt("%.1f", v) + "</text>";
-  }
-  s += "<text x=\"" + fmt("%.1f", X(0.5)) + "\" y=\"" + fmt("%.1f", size - 6) +
-       "\" font-size=\"12\" text-anchor=\"middle\">predicted probability</text>";
   s += "<text x=\"12\" y=\"" + fmt("%.1f", Y(0.5)) + "\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 12 " +
        fmt("%.1f", Y(0.5)) + ")\">share relevant</text>";
   const char* colors[] = {"#999999", "#1f6fd1"};
@@ -110,21 +124,12 @@ std::string reliability_svg(const std::vector<std::pair<std::string, std::vector
 // threshold, as two lines.
 std::string threshold_svg(const std::vector<ThresholdRow>& rows) {
   const double w = 560, h = 300, pad = 40;
-  auto X = [&](double v) { return pad + v * (w - 2 * pad - 190); };
-  auto Y = [&](double v) { return h - pad - v * (h - 2 * pad); };
+  const Frame f{pad, pad, w - 2 * pad - 190, h - 2 * pad};
+  auto X = [&](double v) { return f.X(v); };
+  auto Y = [&](double v) { return f.Y(v); };
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", w) + "\" height=\"" + fmt("%.0f", h) +
                   "\" role=\"img\" aria-label=\"precision and coverage against threshold\">";
-  s += "<rect x=\"" + fmt("%.0f", pad) + "\" y=\"" + fmt("%.0f", pad) + "\" width=\"" + fmt("%.1f", X(1) - X(0)) +
-       "\" height=\"" + fmt("%.0f", h - 2 * pad) + "\" fill=\"#fafafa\" stroke=\"#999\"/>";
-  for (int t = 0; t <= 10; t += 2) {
-    const double v = t / 10.0;
-    s += "<text x=\"" + fmt("%.1f", X(v)) + "\" y=\"" + fmt("%.1f", h - pad + 16) +
-         "\" font-size=\"11\" text-anchor=\"middle\">" + fmt("%.1f", v) + "</text>";
-    s += "<text x=\"" + fmt("%.1f", pad - 6) + "\" y=\"" + fmt("%.1f", Y(v) + 4) +
-         "\" font-size=\"11\" text-anchor=\"end\">" + fmt("%.1f", v) + "</text>";
-  }
-  s += "<text x=\"" + fmt("%.1f", X(0.5)) + "\" y=\"" + fmt("%.1f", h - 6) +
-       "\" font-size=\"12\" text-anchor=\"middle\">threshold</text>";
+  s += frame_svg(f, "threshold");
   const char* colors[] = {"#1f6fd1", "#d1651f"};
   const char* names[] = {"precision of kept labels", "coverage (rows keeping one)"};
   for (int line = 0; line < 2; ++line) {
