@@ -56,11 +56,14 @@ class CategorizeStage : public Stage, public Classifier {
     if (mode_ == Mode::kAnnotate || ctx.categories.empty()) return;
     Lucene::BooleanQueryPtr categories = Lucene::newLucene<Lucene::BooleanQuery>();
     for (const auto& c : ctx.categories) {
+      // A model swapped in without calibration has no probability to boost by.
+      if (mode_ == Mode::kBoost && boost_by_probability_ && c.probability < 0) continue;
       Lucene::TermQueryPtr tq =
           Lucene::newLucene<Lucene::TermQuery>(Lucene::newLucene<Lucene::Term>(field_wide_, utf8_to_wide(c.label)));
       if (mode_ == Mode::kBoost) tq->setBoost((double)boost_ * (boost_by_probability_ ? c.probability : c.score));
       categories->add(tq, Lucene::BooleanClause::SHOULD);
     }
+    if (categories->getClauses().empty()) return;
     if (mode_ == Mode::kBoost) {
       Lucene::BooleanQueryPtr q = Lucene::newLucene<Lucene::BooleanQuery>();
       q->add(ctx.query, Lucene::BooleanClause::MUST);

@@ -10,7 +10,9 @@
 //                 swapped in without calibration then keeps no category.
 //   "mode"        "annotate": only report the categories (default);
 //                 "boost": add a SHOULD clause field:category^(boost*weight) per category,
-//                          weight = the score, or the probability with "boost_by": "probability";
+//                          weight = the score, or the probability with "boost_by": "probability"
+//                          (which needs a calibrated model; one swapped in without
+//                          calibration then adds no clause);
 //                 "filter": keep only hits in one of the categories (scores unchanged;
 //                           no filter when no category reaches min_score)
 //   "field"       the indexed category field ("boost" and "filter" modes)
