@@ -7,18 +7,10 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/metrics.h"
 #include "core/rng.h"
 
 namespace xmr {
-
-namespace {
-
-bool is_relevant(const CsrMatrix& truth, size_t row, Index label) {
-  const SparseVectorView y = truth.row(row);
-  return std::binary_search(y.indices, y.indices + y.nnz, label);
-}
-
-}  // namespace
 
 namespace {
 
@@ -209,27 +201,31 @@ std::vector<ThresholdRow> threshold_table(const std::vector<std::vector<ScoredLa
   return rows;
 }
 
+std::vector<ReliabilityBin> reliability_bins(const std::vector<std::vector<ScoredLabel>>& probabilities,
+                                             const CsrMatrix& truth, int k) {
+  constexpr int kBins = 10;
+  std::vector<ReliabilityBin> bins(kBins);
+  for (size_t i = 0; i < probabilities.size(); ++i) {
+    for (size_t r = 0; r < probabilities[i].size() && r < size_t(k); ++r) {
+      const float p = std::min(1.0f, std::max(0.0f, probabilities[i][r].score));
+      ReliabilityBin& b = bins[size_t(std::min(kBins - 1, int(p * kBins)))];
+      b.probability_sum += p;
+      b.relevant += is_relevant(truth, i, probabilities[i][r].label);
+      ++b.count;
+    }
+  }
+  return bins;
+}
+
 CalibrationMetrics calibration_metrics(const std::vector<std::vector<ScoredLabel>>& probabilities,
                                        const CsrMatrix& truth, int k) {
   if (probabilities.size() != truth.rows) throw Error("calibration: predictions and truth differ in rows");
-  constexpr int kBins = 10;
   auto ece = [&](int ranks) {
-    double p_sum[kBins] = {}, y_sum[kBins] = {};
-    size_t n[kBins] = {}, total = 0;
-    for (size_t i = 0; i < probabilities.size(); ++i) {
-      for (size_t r = 0; r < probabilities[i].size() && r < size_t(ranks); ++r) {
-        const float p = std::min(1.0f, std::max(0.0f, probabilities[i][r].score));
-        const int b = std::min(kBins - 1, int(p * kBins));
-        p_sum[b] += p;
-        y_sum[b] += is_relevant(truth, i, probabilities[i][r].label);
-        ++n[b];
-        ++total;
-      }
-    }
+    size_t total = 0;
     double e = 0;
-    for (int b = 0; b < kBins; ++b) {
-      if (n[b]) e += std::fabs(p_sum[b] - y_sum[b]) / double(std::max<size_t>(1, total));
-    }
+    const std::vector<ReliabilityBin> bins = reliability_bins(probabilities, truth, ranks);
+    for (const ReliabilityBin& b : bins) total += b.count;
+    for (const ReliabilityBin& b : bins) e += std::fabs(b.probability_sum - b.relevant) / double(std::max<size_t>(1, total));
     return e;
   };
   CalibrationMetrics m;

@@ -84,6 +84,15 @@ void collect_pairs(const std::vector<std::vector<ScoredLabel>>& predictions, con
 std::vector<ThresholdRow> threshold_table(const std::vector<std::vector<ScoredLabel>>& probabilities,
                                           const CsrMatrix& truth, const std::vector<float>& thresholds);
 
+// Pairs of ranks 1..k in 10 equal-width bins of probability (a score outside
+// [0, 1] is clamped): what ECE sums and a reliability diagram draws.
+struct ReliabilityBin {
+  double probability_sum = 0, relevant = 0;
+  size_t count = 0;
+};
+std::vector<ReliabilityBin> reliability_bins(const std::vector<std::vector<ScoredLabel>>& probabilities,
+                                             const CsrMatrix& truth, int k);
+
 // Calibration error of predictions whose scores are probabilities (a score
 // outside [0, 1] is clamped): ECE over ranks 1..k (10 equal-width bins of
 // probability, weighted by the pairs in each) and the Brier score at rank 1

@@ -7,6 +7,11 @@
 
 namespace xmr {
 
+bool is_relevant(const CsrMatrix& truth, size_t row, Index label) {
+  const SparseVectorView y = truth.row(row);
+  return std::binary_search(y.indices, y.indices + y.nnz, label);
+}
+
 RankingMetrics evaluate_ranking(const std::vector<std::vector<ScoredLabel>>& predictions, const CsrMatrix& truth,
                                 int max_k) {
   if (max_k < 1) throw Error("metrics: k must be >= 1");
@@ -32,7 +37,7 @@ RankingMetrics evaluate_ranking(const std::vector<std::vector<ScoredLabel>>& pre
     size_t hits = 0;
     double dcg = 0.0;
     for (size_t j = 0; j < K; ++j) {
-      if (j < pred.size() && std::binary_search(y.indices, y.indices + y.nnz, pred[j].label)) {
+      if (j < pred.size() && is_relevant(truth, i, pred[j].label)) {
         ++hits;
         dcg += discount[j];
       }

@@ -23,6 +23,10 @@ struct RankingMetrics {
   std::vector<double> ndcg;
 };
 
+// Whether `label` is one of row `row`'s labels in `truth` (N x L, each row's
+// label ids sorted; an id >= L is never relevant).
+bool is_relevant(const CsrMatrix& truth, size_t row, Index label);
+
 // `predictions[i]` is instance i's ranked labels (best first); `truth` is N x L.
 RankingMetrics evaluate_ranking(const std::vector<std::vector<ScoredLabel>>& predictions, const CsrMatrix& truth,
                                 int max_k);

@@ -178,7 +178,7 @@ TreeView read_tree(const ModelFileReader& file, const rapidjson::Value& owner, s
 }
 }  // namespace
 
-size_t Model::num_slots() const { return tree_.layers.back().num_children; }
+size_t Model::num_slots() const { return tree().layers.back().num_children; }
 
 Model Model::from_parts(const ModelParts& parts) {
   if (parts.layers.empty()) throw Error("model: no levels");
@@ -280,7 +280,7 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
   else m.user_metadata_ = "{}";
   if (num_labels == 0) throw Error(name + ": corrupt model: no labels");
   m.arrays_.emplace_back();
-  m.trees_.push_back(read_tree(m.file_, meta, depth, "", m.num_features_, num_labels, name, m.arrays_.back()));
+  m.trees_ = {read_tree(m.file_, meta, depth, "", m.num_features_, num_labels, name, m.arrays_.back())};
   if (meta.HasMember("more_trees")) {
     const rapidjson::Value& more = meta["more_trees"];
     if (!more.IsArray() || more.Size() == 0 || more.Size() + 1 > kMaxTrees) {
@@ -296,7 +296,6 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
                                    m.num_features_, num_labels, which, m.arrays_.back()));
     }
   }
-  m.tree_ = m.trees_.front();
   if (const auto* knots = m.file_.find("calibration/knots")) {
     const rapidjson::Value* info = meta.HasMember("calibration") ? &meta["calibration"] : nullptr;
     if (!info || !info->IsObject()) throw Error(name + ": corrupt model: calibration without its metadata");
@@ -364,7 +363,7 @@ PredictParams Model::default_predict_params() const {
 void Model::predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                     std::vector<ScoredLabel>& out) const {
   if (trees_.size() == 1) {
-    beam_search(tree_, q, params, ws, out);
+    beam_search(trees_.front(), q, params, ws, out);
   } else {
     ensemble_search(trees_, q, params, ws, out);
   }
@@ -400,7 +399,7 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
     for (size_t b = 0; b < blocks; ++b) {
       const size_t begin = b * kBatchBlockRows, end = std::min(X.rows, begin + kBatchBlockRows);
       if (found.empty()) {
-        beam_search_batch(tree_, X, begin, end, params, ws, out.data() + begin);
+        beam_search_batch(trees_.front(), X, begin, end, params, ws, out.data() + begin);
         continue;
       }
       for (size_t m = 0; m < trees_.size(); ++m) {
@@ -419,7 +418,7 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
 void Model::score_labels(const SparseVectorView& q, const Index* labels, size_t n, const PredictParams& params,
                          InferenceWorkspace& ws, float* out) const {
   if (trees_.size() == 1) {
-    xmr::score_labels(tree_, q, labels, n, params.postprocessor, params.repeated, ws, out);
+    xmr::score_labels(trees_.front(), q, labels, n, params.postprocessor, params.repeated, ws, out);
   } else {
     ensemble_score_labels(trees_, q, labels, n, params.postprocessor, params.repeated, ws, out);
   }

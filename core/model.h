@@ -77,15 +77,15 @@ class Model {
   void save(const std::string& path) const;
 
   size_t num_features() const { return num_features_; }
-  size_t num_labels() const { return tree_.num_labels; }
-  size_t depth() const { return tree_.layers.size(); }
+  size_t num_labels() const { return trees_.front().num_labels; }
+  size_t depth() const { return trees_.front().layers.size(); }
   // Trees in the model (1 unless it is an ensemble); tree() is the first.
   size_t num_trees() const { return trees_.size(); }
   const TreeView& member_tree(size_t i) const { return trees_.at(i); }
   size_t num_slots() const;
   size_t file_size() const { return file_.blob->size(); }
   PostProcessor default_postprocessor() const { return postprocessor_; }
-  const TreeView& tree() const { return tree_; }
+  const TreeView& tree() const { return trees_.front(); }
   const std::string& metadata_json() const { return file_.metadata_json; }
   // The "user" object of the metadata, as JSON text.
   const std::string& user_metadata_json() const { return user_metadata_; }
@@ -138,8 +138,9 @@ class Model {
   size_t num_features_ = 0;
   PostProcessor postprocessor_ = PostProcessor::kL3Hinge;
   std::string user_metadata_;
-  TreeView tree_;                // trees_[0]
-  std::vector<TreeView> trees_;  // every tree; views into the file and into arrays_
+  // Every tree, the first at [0] (a default Model holds one empty tree); views
+  // into the file and into arrays_.
+  std::vector<TreeView> trees_{TreeView{}};
   std::vector<TreeArrays> arrays_;
   std::shared_ptr<const Calibration> calibration_;
   const uint64_t* label_name_offsets_ = nullptr;  // num_labels + 1

@@ -32,16 +32,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-bool relevant(const CsrMatrix& truth, size_t row, Index label) {
-  const SparseVectorView y = truth.row(row);
-  return std::binary_search(y.indices, y.indices + y.nnz, label);
-}
-
-struct Bin {
-  double p = 0, hits = 0;
-  size_t n = 0;
-};
-
 // A plot area for values in [0, 1] on both axes, and where a value lands.
 struct Frame {
   double left, top, width, height;
@@ -65,24 +55,9 @@ std::string frame_svg(const Frame& f, const char* x_label) {
   return s;
 }
 
-// Per 10 equal-width bins of probability, over ranks 1..k.
-std::vector<Bin> reliability(const std::vector<std::vector<ScoredLabel>>& prob, const CsrMatrix& truth, int k) {
-  std::vector<Bin> bins(10);
-  for (size_t i = 0; i < prob.size(); ++i) {
-    for (size_t r = 0; r < prob[i].size() && r < size_t(k); ++r) {
-      const double p = std::min(1.0f, std::max(0.0f, prob[i][r].score));
-      Bin& b = bins[std::min<size_t>(9, size_t(p * 10))];
-      b.p += p;
-      b.hits += relevant(truth, i, prob[i][r].label);
-      ++b.n;
-    }
-  }
-  return bins;
-}
-
 // The diagram: one marker per non-empty bin (mean probability, observed
 // share), sized by its count; the diagonal is perfect calibration.
-std::string reliability_svg(const std::vector<std::pair<std::string, std::vector<Bin>>>& series) {
+std::string reliability_svg(const std::vector<std::pair<std::string, std::vector<ReliabilityBin>>>& series) {
   const double size = 320, pad = 40, plot = size - 2 * pad;
   std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", size + 150) + "\" height=\"" +
                   fmt("%.0f", size) + "\" role=\"img\" aria-label=\"reliability diagram\">";
@@ -97,19 +72,19 @@ std::string reliability_svg(const std::vector<std::pair<std::string, std::vector
   const char* colors[] = {"#999999", "#1f6fd1"};
   size_t total = 0;
   for (const auto& [name, bins] : series) {
-    for (const Bin& b : bins) total = std::max(total, b.n);
+    for (const ReliabilityBin& b : bins) total = std::max(total, b.count);
   }
   for (size_t k = 0; k < series.size(); ++k) {
     std::string path;
-    for (const Bin& b : series[k].second) {
-      if (!b.n) continue;
-      const double px = X(b.p / double(b.n)), py = Y(b.hits / double(b.n));
+    for (const ReliabilityBin& b : series[k].second) {
+      if (!b.count) continue;
+      const double px = X(b.probability_sum / double(b.count)), py = Y(b.relevant / double(b.count));
       path += (path.empty() ? "M" : " L") + fmt("%.1f", px) + "," + fmt("%.1f", py);
-      const double r = 2.5 + 5.5 * std::sqrt(double(b.n) / double(std::max<size_t>(1, total)));
+      const double r = 2.5 + 5.5 * std::sqrt(double(b.count) / double(std::max<size_t>(1, total)));
       s += "<circle cx=\"" + fmt("%.1f", px) + "\" cy=\"" + fmt("%.1f", py) + "\" r=\"" + fmt("%.1f", r) +
            "\" fill=\"" + colors[k % 2] + "\" fill-opacity=\"0.7\"><title>" + escape(series[k].first) + ": " +
-           std::to_string(b.n) + " labels, predicted " + fmt("%.3f", b.p / double(b.n)) + ", relevant " +
-           fmt("%.3f", b.hits / double(b.n)) + "</title></circle>";
+           std::to_string(b.count) + " labels, predicted " + fmt("%.3f", b.probability_sum / double(b.count)) +
+           ", relevant " + fmt("%.3f", b.relevant / double(b.count)) + "</title></circle>";
     }
     s += "<path d=\"" + path + "\" fill=\"none\" stroke=\"" + colors[k % 2] + "\" stroke-width=\"1.5\"/>";
     s += "<rect x=\"" + fmt("%.0f", size + 4) + "\" y=\"" + fmt("%.0f", pad + 18.0 * double(k)) +
@@ -193,8 +168,8 @@ std::string eval_report_html(const EvalReportInput& in) {
   h += "</table>\n<div class=\"figs\"><figure><figcaption>Reliability, ranks 1&ndash;" + std::to_string(in.k) +
        (in.calibrated ? ", before and after calibration" : " (the model has no calibration: xmr calibrate)") +
        "</figcaption>";
-  std::vector<std::pair<std::string, std::vector<Bin>>> series = {{"raw scores", reliability(raw, truth, in.k)}};
-  if (in.calibrated) series.push_back({"calibrated", reliability(calibrated, truth, in.k)});
+  std::vector<std::pair<std::string, std::vector<ReliabilityBin>>> series = {{"raw scores", reliability_bins(raw, truth, in.k)}};
+  if (in.calibrated) series.push_back({"calibrated", reliability_bins(calibrated, truth, in.k)});
   h += reliability_svg(series) + "</figure>";
   std::vector<float> thresholds;
   for (int t = 0; t <= 19; ++t) thresholds.push_back(float(t) / 20.0f);
@@ -231,7 +206,7 @@ std::string eval_report_html(const EvalReportInput& in) {
   for (size_t i = 0; i < pred.size(); ++i) {
     if (pred[i].empty()) continue;
     const Index l = pred[i][0].label;
-    const bool ok = relevant(truth, i, l);
+    const bool ok = is_relevant(truth, i, l);
     ++rows_in[bucket[l]];
     right_in[bucket[l]] += ok;
     auto& a = at_one[l];

@@ -88,6 +88,41 @@ class PipelineTest : public ::testing::Test {
 
   std::vector<std::string> labels_of(int32_t doc) const { return testing::stored_values(searcher_, doc, "labels"); }
 
+  // Runs `stages` (a categorize and a rerank stage on `host`'s file) for `r`
+  // (with explain) and checks their answers against the model's own: the
+  // categories as predict gives them with `pp`, every explained label's score
+  // as score_labels does. Returns the result for further checks.
+  SearchResult expect_stages_score_as_the_model(const TextModel& host, const SearchRequest& r, const PredictParams& pp,
+                                                const std::string& stages) const {
+    const LabelVocabulary vocab = host.labels();
+    std::vector<Index> all(vocab.size());
+    for (size_t l = 0; l < all.size(); ++l) all[l] = Index(l);
+    std::vector<Index> qi;
+    std::vector<float> qv;
+    host.vectorizer().transform(r.text, qi, qv);
+    const SparseVectorView q{qi.data(), qv.data(), qi.size()};
+    InferenceWorkspace ws;
+    std::vector<ScoredLabel> expected;
+    host.model().predict(q, pp, ws, expected);
+    std::vector<float> label_scores(all.size());
+    host.model().score_labels(q, all.data(), all.size(), pp, ws, label_scores.data());
+    const SearchResult res = make(stages)->search(r);
+    EXPECT_EQ(res.categories.size(), expected.size());
+    for (size_t i = 0; i < expected.size() && i < res.categories.size(); ++i) {
+      EXPECT_EQ(res.categories[i].label, host.model().label_name(expected[i].label));
+      EXPECT_FLOAT_EQ(res.categories[i].score, expected[i].score);
+    }
+    size_t checked = 0;
+    for (const auto& e : res.explanations) {
+      for (const auto& l : e.labels) {
+        EXPECT_FLOAT_EQ(l.score, label_scores[size_t(vocab.id(l.label))]) << l.label;
+        ++checked;
+      }
+    }
+    EXPECT_GT(checked, 0u);
+    return res;
+  }
+
   static testing::TempDir* dir_;
   Lucene::IndexSearcherPtr searcher_;
   Lucene::AnalyzerPtr analyzer_;
@@ -305,8 +340,6 @@ TEST_F(PipelineTest, RepeatedScoreSetsHowADisentangledLabelsLeavesCombine) {
     pp.repeated = parse_repeated_label_score(rep);
     pp.top_k = 8;
     InferenceWorkspace ws;
-    std::vector<ScoredLabel> expected;
-    host.model().predict(q, pp, ws, expected);
     std::vector<float> label_scores(all.size());
     host.model().score_labels(q, all.data(), all.size(), pp, ws, label_scores.data());
     PredictParams other = pp;
@@ -315,24 +348,11 @@ TEST_F(PipelineTest, RepeatedScoreSetsHowADisentangledLabelsLeavesCombine) {
     host.model().score_labels(q, all.data(), all.size(), other, ws, other_scores.data());
     max_and_mean_differ = max_and_mean_differ || label_scores != other_scores;
 
-    const auto p = make(R"({"type": "categorize", "model": "dis.xmr", "top_k": 8, "min_score": -1e9,
-                           "repeated_score": ")" + rep + R"("},
-                          {"type": "rerank", "model": "dis.xmr", "label_field": "labels", "window_size": 20,
-                           "repeated_score": ")" + rep + "\"}");
-    const SearchResult res = p->search(r);
-    ASSERT_EQ(res.categories.size(), expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-      EXPECT_EQ(res.categories[i].label, host.model().label_name(expected[i].label));
-      EXPECT_FLOAT_EQ(res.categories[i].score, expected[i].score);
-    }
-    size_t checked = 0;
-    for (const auto& e : res.explanations) {
-      for (const auto& l : e.labels) {
-        EXPECT_FLOAT_EQ(l.score, label_scores[size_t(vocab.id(l.label))]) << l.label;
-        ++checked;
-      }
-    }
-    EXPECT_GT(checked, 0u);
+    expect_stages_score_as_the_model(host, r, pp,
+                                     R"({"type": "categorize", "model": "dis.xmr", "top_k": 8, "min_score": -1e9,
+                                         "repeated_score": ")" + rep + R"("},
+                                        {"type": "rerank", "model": "dis.xmr", "label_field": "labels",
+                                         "window_size": 20, "repeated_score": ")" + rep + "\"}");
   }
   EXPECT_TRUE(max_and_mean_differ) << "max and mean agree on every label: the test cannot tell them apart";
   EXPECT_NE(error_of([&] { make(R"({"type": "categorize", "model": "dis.xmr", "repeated_score": "median"})"); })
@@ -348,42 +368,17 @@ TEST_F(PipelineTest, EnsembleModelServesBothStagesAsTheModelScoresIt) {
   const TextModel host = TextModel::train(data, default_vectorizer_config(), tp);
   ASSERT_EQ(host.model().num_trees(), 3u);
   host.save(dir_->file("ens.xmr"));
-  const LabelVocabulary vocab = host.labels();
-  std::vector<Index> all(vocab.size());
-  for (size_t l = 0; l < all.size(); ++l) all[l] = Index(l);
-
   SearchRequest r;
   r.text = "nova leather backpack strap";
   r.explain = true;
-  std::vector<Index> qi;
-  std::vector<float> qv;
-  host.vectorizer().transform(r.text, qi, qv);
-  const SparseVectorView q{qi.data(), qv.data(), qi.size()};
   PredictParams pp = host.model().default_predict_params();
   pp.top_k = 4;
-  InferenceWorkspace ws;
-  std::vector<ScoredLabel> expected;
-  host.model().predict(q, pp, ws, expected);
-  std::vector<float> label_scores(all.size());
-  host.model().score_labels(q, all.data(), all.size(), pp, ws, label_scores.data());
-
-  const auto p = make(R"({"type": "categorize", "model": "ens.xmr", "top_k": 4, "min_score": -1e9},
-                         {"type": "rerank", "model": "ens.xmr", "label_field": "labels", "window_size": 20})");
-  const SearchResult res = p->search(r);
-  ASSERT_EQ(res.categories.size(), expected.size());
+  const SearchResult res = expect_stages_score_as_the_model(
+      host, r, pp,
+      R"({"type": "categorize", "model": "ens.xmr", "top_k": 4, "min_score": -1e9},
+         {"type": "rerank", "model": "ens.xmr", "label_field": "labels", "window_size": 20})");
+  ASSERT_FALSE(res.categories.empty());
   EXPECT_EQ(res.categories[0].label.rfind("Fashion", 0), 0u) << res.categories[0].label;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(res.categories[i].label, host.model().label_name(expected[i].label));
-    EXPECT_FLOAT_EQ(res.categories[i].score, expected[i].score);
-  }
-  size_t checked = 0;
-  for (const auto& e : res.explanations) {
-    for (const auto& l : e.labels) {
-      EXPECT_FLOAT_EQ(l.score, label_scores[size_t(vocab.id(l.label))]) << l.label;
-      ++checked;
-    }
-  }
-  EXPECT_GT(checked, 0u);
 }
 
 TEST_F(PipelineTest, CalibratedModelReportsProbabilitiesAndMinProbabilityNeedsOne) {
