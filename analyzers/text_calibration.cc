@@ -20,7 +20,7 @@ FittedCalibration fit_held_out_calibration(const TextDataset& data, const Vector
     throw Error(source + ": too few rows (" + std::to_string(data.size()) + ") to hold out a share " +
                 std::to_string(share) + " for calibration");
   }
-  const TextModel sibling = TextModel::train(kept, vectorizer, params, nullptr, progress);
+  const TextModel sibling = TextModel::train(std::move(kept), vectorizer, params, nullptr, progress);
   char note[96];
   std::snprintf(note, sizeof note, " (%zu rows held out, share %.3g, from a model trained on the others)", held.size(), share);
   return fit_calibration(sibling.model(), sibling.vectorizer().transform_batch(held.texts, params.threads),
@@ -46,7 +46,7 @@ FittedCalibration fit_cross_fitted_calibration(const TextDataset& data, const Ve
     if (held.size() == 0 || kept.size() == 0) {
       throw Error(source + ": too few rows (" + std::to_string(data.size()) + ") for " + std::to_string(folds) + " folds");
     }
-    const TextModel sibling = TextModel::train(kept, vectorizer, params, nullptr, progress);
+    const TextModel sibling = TextModel::train(std::move(kept), vectorizer, params, nullptr, progress);
     PredictParams p = sibling.model().default_predict_params();
     p.top_k = kCalibrationTopK;
     auto fold_pred = sibling.predict_batch(held.texts, p, params.threads);

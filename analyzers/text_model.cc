@@ -1,5 +1,7 @@
 #include "analyzers/text_model.h"
 
+#include <malloc.h>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -38,7 +40,7 @@ TrainParams default_text_train_params() {
   return p;
 }
 
-TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vconfig, const TrainParams& params,
+TextModel TextModel::train(TextDataset data, const VectorizerConfig& vconfig, const TrainParams& params,
                            TextTrainStats* stats, const ProgressFn& progress) {
   TextTrainStats local;
   TextTrainStats& st = stats ? *stats : local;
@@ -48,7 +50,7 @@ TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vcon
   auto t0 = Clock::now();
   if (progress) progress("features", 0, 0);
   CsrMatrix X;
-  TextVectorizer vectorizer = TextVectorizer::fit(data.texts, vconfig, &X, params.threads, progress);
+  TextVectorizer vectorizer = TextVectorizer::fit(std::move(data.texts), vconfig, &X, params.threads, progress);
   st.matrix_nonzeros = X.nnz();
   if (vectorizer.num_features() == 0 || X.nnz() == 0) {
     throw Error("the vectorizer kept no terms of the training texts (min_df " + std::to_string(vconfig.parts[0].min_df) +
@@ -56,6 +58,12 @@ TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vcon
   }
   st.seconds_features = since(t0);
   const CsrMatrix Y = labels.label_matrix(data, false);
+  data = TextDataset{};
+  // The vocabulary is kept serialised (smaller than the live dictionary) until
+  // the model is assembled.
+  const std::string vocabulary = vectorizer.serialize_vocabulary();
+  vectorizer = TextVectorizer{};
+  ::malloc_trim(0);  // the freed texts, labels and dictionary: otherwise resident through training
 
   t0 = Clock::now();
   TrainInputs inputs;
@@ -64,7 +72,7 @@ TextModel TextModel::train(const TextDataset& data, const VectorizerConfig& vcon
   st.seconds_train = since(t0);
   X = CsrMatrix{};  // the largest thing here; the model file is assembled next
   parts.label_names = labels.names();
-  parts.user_sections.emplace_back(kVocabularySection, vectorizer.serialize_vocabulary());
+  parts.user_sections.emplace_back(kVocabularySection, vocabulary);
   parts.user_metadata_json = "{\"vectorizer\": " + vconfig.to_json() + "}";
   Model model = Model::from_parts(parts);
   parts = ModelParts{};

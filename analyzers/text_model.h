@@ -34,7 +34,9 @@ class TextModel {
   // Fits the vectorizer on data.texts, trains on its labels and returns the
   // model with vectorizer and label names embedded.
   // `progress` gets the step "features" and then the engine's steps.
-  static TextModel train(const TextDataset& data, const VectorizerConfig& vectorizer, const TrainParams& params,
+  // `data` is taken by value so that a caller done with it can move it in:
+  // its texts are freed once vectorized, before training's peak.
+  static TextModel train(TextDataset data, const VectorizerConfig& vectorizer, const TrainParams& params,
                          TextTrainStats* stats = nullptr, const ProgressFn& progress = {});
 
   // Loads a model file that carries a vectorizer. Throws xmr::Error naming the

@@ -376,7 +376,9 @@ TokenStore tokenize_all(const std::vector<std::string>& texts, const std::vector
 // matrix (per-row vectors for the whole set doubled the peak memory).
 template <typename Scratch, typename RowFn>
 void append_rows(CsrMatrix& m, size_t n, int nt, const RowFn& row, const ProgressFn& progress, const char* step) {
-  constexpr size_t kBlock = 1024;
+  // Small enough that the block's row vectors (kept at their largest
+  // capacity) stay a few MiB even for long documents.
+  constexpr size_t kBlock = 256;
   std::vector<std::vector<Index>> idx(kBlock);
   std::vector<std::vector<float>> val(kBlock);
   for (size_t lo = 0; lo < n; lo += kBlock) {
@@ -401,6 +403,17 @@ void append_rows(CsrMatrix& m, size_t n, int nt, const RowFn& row, const Progres
 
 TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
                                    CsrMatrix* train_matrix, int threads, const ProgressFn& progress) {
+  return fit_texts(texts, nullptr, config, train_matrix, threads, progress);
+}
+
+TextVectorizer TextVectorizer::fit(std::vector<std::string>&& texts, const VectorizerConfig& config,
+                                   CsrMatrix* train_matrix, int threads, const ProgressFn& progress) {
+  return fit_texts(texts, &texts, config, train_matrix, threads, progress);
+}
+
+TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, std::vector<std::string>* release,
+                                         const VectorizerConfig& config, CsrMatrix* train_matrix, int threads,
+                                         const ProgressFn& progress) {
   config.validate();
   auto impl = std::make_shared<Impl>();
   impl->config = config;
@@ -415,6 +428,7 @@ TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const 
 
   const TokenStore store = tokenize_all(
       texts, impl->analyzers, [&](const std::string& t) { return impl->clip(t); }, nt, progress);
+  if (release) std::vector<std::string>().swap(*release);  // `texts` is that vector: not read after this
 
   // Document frequencies per part: thread-local counts, merged.
   size_t matrix_nnz = 0;  // each kept term is in exactly df rows of the matrix
@@ -520,7 +534,14 @@ void put(std::string& out, T v) {
 }  // namespace
 
 std::string TextVectorizer::serialize_vocabulary() const {
-  std::string out(kVocabMagic, sizeof kVocabMagic);
+  size_t bytes = sizeof kVocabMagic + sizeof(uint64_t);  // reserved exactly: growth by doubling held up to twice
+  for (const auto& p : impl_->parts) {
+    bytes += sizeof(uint64_t) + p.idf.size() * sizeof(float);
+    for (size_t id = 0; id < p.terms.size(); ++id) bytes += sizeof(uint32_t) + p.terms.term(id).size();
+  }
+  std::string out;
+  out.reserve(bytes);
+  out.append(kVocabMagic, sizeof kVocabMagic);
   put<uint64_t>(out, impl_->parts.size());
   for (const auto& p : impl_->parts) {
     put<uint64_t>(out, p.terms.size());

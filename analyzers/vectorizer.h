@@ -56,6 +56,10 @@ class TextVectorizer {
   // "vectorizing") with documents done and the total.
   static TextVectorizer fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
                             CsrMatrix* train_matrix = nullptr, int threads = 0, const ProgressFn& progress = {});
+  // The same, freeing `texts` once they are tokenized (before the matrix is
+  // built), for a caller that no longer needs them.
+  static TextVectorizer fit(std::vector<std::string>&& texts, const VectorizerConfig& config,
+                            CsrMatrix* train_matrix = nullptr, int threads = 0, const ProgressFn& progress = {});
 
   size_t num_features() const;
   const VectorizerConfig& config() const;
@@ -83,6 +87,9 @@ class TextVectorizer {
 
  private:
   struct Impl;
+  static TextVectorizer fit_texts(const std::vector<std::string>& texts, std::vector<std::string>* release,
+                                  const VectorizerConfig& config, CsrMatrix* train_matrix, int threads,
+                                  const ProgressFn& progress);
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -31,22 +31,46 @@ struct LocalRows {
 
 LocalRows gather_local(const CsrMatrix& E, const std::vector<Index>& items) {
   LocalRows out;
-  std::vector<Index> cols;
-  for (Index i : items) {
-    const SparseVectorView r = E.row(i);
-    cols.insert(cols.end(), r.indices, r.indices + r.nnz);
+  size_t nnz = 0;
+  for (Index i : items) nnz += E.row(i).nnz;
+  // Local column numbers follow the original order. A large node (near the
+  // root) marks its columns in a table over all of E's columns; a small one
+  // sorts the columns it uses, so its cost does not grow with E.cols.
+  std::vector<Index> sorted_cols, table;
+  if (nnz >= E.cols) {
+    constexpr Index kUnused = Index(-1);
+    table.assign(E.cols, kUnused);
+    for (Index i : items) {
+      const SparseVectorView r = E.row(i);
+      for (size_t k = 0; k < r.nnz; ++k) table[r.indices[k]] = 0;
+    }
+    for (Index& t : table) {
+      if (t != kUnused) t = Index(out.num_cols++);
+    }
+  } else {
+    sorted_cols.reserve(nnz);
+    for (Index i : items) {
+      const SparseVectorView r = E.row(i);
+      sorted_cols.insert(sorted_cols.end(), r.indices, r.indices + r.nnz);
+    }
+    std::sort(sorted_cols.begin(), sorted_cols.end());
+    sorted_cols.erase(std::unique(sorted_cols.begin(), sorted_cols.end()), sorted_cols.end());
+    out.num_cols = sorted_cols.size();
   }
-  std::sort(cols.begin(), cols.end());
-  cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
-  out.num_cols = cols.size();
+  auto local = [&](Index c) {
+    return table.empty() ? Index(std::lower_bound(sorted_cols.begin(), sorted_cols.end(), c) - sorted_cols.begin())
+                         : table[c];
+  };
   out.ptr.reserve(items.size() + 1);
+  out.col.reserve(nnz);  // exact: at the root this is a copy of the whole label embedding
+  out.val.reserve(nnz);
   for (Index i : items) {
     const SparseVectorView r = E.row(i);
     double sq = 0;
     for (size_t k = 0; k < r.nnz; ++k) sq += double(r.values[k]) * r.values[k];
     const float inv = sq > 0 ? float(1.0 / std::sqrt(sq)) : 0.0f;
     for (size_t k = 0; k < r.nnz; ++k) {
-      out.col.push_back(Index(std::lower_bound(cols.begin(), cols.end(), r.indices[k]) - cols.begin()));
+      out.col.push_back(local(r.indices[k]));
       out.val.push_back(r.values[k] * inv);
     }
     out.ptr.push_back(out.col.size());

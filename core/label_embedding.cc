@@ -1,6 +1,7 @@
 #include "core/label_embedding.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "core/error.h"
 
@@ -10,8 +11,37 @@ CsrMatrix pifa_embedding(const CsrMatrix& X, const CsrMatrix& Y) {
   if (X.rows != Y.rows) throw Error("pifa: feature and label matrices have different row counts");
   const CsrMatrix Yt = Y.transposed();  // L x N
   const size_t L = Yt.rows;
-  std::vector<std::vector<Index>> row_idx(L);
-  std::vector<std::vector<float>> row_val(L);
+  // Two passes so that E is allocated once at its final size with no per-label
+  // temporaries beside it (they doubled the peak memory while the training
+  // matrix, the largest thing alive, is resident): first the columns each
+  // label touches, then the sums written in place.
+  std::vector<Offset> touched_count(L, 0);
+#pragma omp parallel
+  {
+    std::vector<uint32_t> stamp(X.cols, 0);  // label + 1 that last touched a column
+#pragma omp for schedule(dynamic, 16)
+    for (size_t l = 0; l < L; ++l) {
+      Offset count = 0;
+      for (Offset k = Yt.indptr[l]; k < Yt.indptr[l + 1]; ++k) {
+        const SparseVectorView x = X.row(Yt.indices[k]);
+        for (size_t j = 0; j < x.nnz; ++j) {
+          if (stamp[x.indices[j]] != uint32_t(l + 1)) {
+            stamp[x.indices[j]] = uint32_t(l + 1);
+            ++count;
+          }
+        }
+      }
+      touched_count[l] = count;
+    }
+  }
+  CsrMatrix E;
+  E.rows = L;
+  E.cols = X.cols;
+  E.indptr.assign(L + 1, 0);
+  for (size_t l = 0; l < L; ++l) E.indptr[l + 1] = E.indptr[l] + touched_count[l];
+  E.indices.resize(E.indptr[L]);
+  E.values.resize(E.indptr[L]);
+  std::vector<Offset> kept(L, 0);  // non-zero sums; fewer than touched only if values cancel
 #pragma omp parallel
   {
     std::vector<float> acc(X.cols, 0.0f);
@@ -28,24 +58,32 @@ CsrMatrix pifa_embedding(const CsrMatrix& X, const CsrMatrix& Y) {
       }
       std::sort(touched.begin(), touched.end());
       touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+      Offset out = E.indptr[l];
       for (Index f : touched) {
         if (acc[f] != 0.0f) {
-          row_idx[l].push_back(f);
-          row_val[l].push_back(acc[f]);
+          E.indices[out] = f;
+          E.values[out] = acc[f];
+          ++out;
         }
         acc[f] = 0.0f;
       }
+      kept[l] = out - E.indptr[l];
     }
   }
-  CsrMatrix E;
-  E.rows = L;
-  E.cols = X.cols;
-  E.indptr.reserve(L + 1);
+  // Close the gaps left by sums that cancelled to zero (only possible with
+  // negative feature values).
+  Offset write = 0;
   for (size_t l = 0; l < L; ++l) {
-    E.indices.insert(E.indices.end(), row_idx[l].begin(), row_idx[l].end());
-    E.values.insert(E.values.end(), row_val[l].begin(), row_val[l].end());
-    E.indptr.push_back(E.indices.size());
+    const Offset begin = E.indptr[l];
+    for (Offset p = begin; p < begin + kept[l]; ++p, ++write) {
+      E.indices[write] = E.indices[p];
+      E.values[write] = E.values[p];
+    }
+    E.indptr[l] = write - kept[l];
   }
+  E.indptr[L] = write;
+  E.indices.resize(write);
+  E.values.resize(write);
   E.normalize_rows_l2();
   return E;
 }

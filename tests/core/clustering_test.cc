@@ -162,5 +162,22 @@ TEST(LabelEmbedding, PifaIsNormalisedSumOfInstances) {
   EXPECT_EQ(P.row_nnz(0), 2u);
 }
 
+// Sums that cancel (negative XC feature values) leave no stored zero, and the
+// rows after such a label keep their own entries.
+TEST(LabelEmbedding, PifaDropsSumsThatCancel) {
+  const CsrMatrix X = testing::dense_to_csr({{1, 2, 0}, {-1, 0, 3}, {0, 1, 1}}, 3);
+  const CsrMatrix Y = testing::labels_to_csr({{0}, {0, 1}, {1}}, 2);
+  const CsrMatrix E = pifa_embedding(X, Y);
+  E.validate();
+  ASSERT_EQ(E.rows, 2u);
+  ASSERT_EQ(E.row_nnz(0), 2u);  // feature 0 cancels: 1 + (-1)
+  EXPECT_EQ(E.row(0).indices[0], 1u);
+  EXPECT_EQ(E.row(0).indices[1], 2u);
+  EXPECT_NEAR(E.row(0).values[0], 2 / std::sqrt(13.0f), 1e-6);
+  ASSERT_EQ(E.row_nnz(1), 3u);  // -1, 1, 4
+  EXPECT_EQ(E.row(1).indices[0], 0u);
+  EXPECT_NEAR(E.row(1).values[2], 4 / std::sqrt(18.0f), 1e-6);
+}
+
 }  // namespace
 }  // namespace xmr
