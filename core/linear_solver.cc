@@ -19,7 +19,7 @@ void SolverParams::validate() const {
 
 namespace {
 
-inline double dot_row(const RowSubset& V, size_t r, const std::vector<double>& w, double bias) {
+inline double dot_row(const RowSubset& V, size_t r, const std::vector<float>& w, double bias) {
   const CsrMatrix& X = *V.X;
   const size_t i = V.row_of(r);
   double s = bias * w[X.cols];
@@ -27,11 +27,12 @@ inline double dot_row(const RowSubset& V, size_t r, const std::vector<double>& w
   return s;
 }
 
-inline void axpy_row(const RowSubset& V, size_t r, double a, std::vector<double>& w, double bias) {
+inline void axpy_row(const RowSubset& V, size_t r, double a, std::vector<float>& w, double bias) {
   const CsrMatrix& X = *V.X;
   const size_t i = V.row_of(r);
-  w[X.cols] += a * bias;
-  for (Offset k = X.indptr[i]; k < X.indptr[i + 1]; ++k) w[X.indices[k]] += a * X.values[k];
+  w[X.cols] += float(a * bias);
+  const float af = float(a);
+  for (Offset k = X.indptr[i]; k < X.indptr[i + 1]; ++k) w[X.indices[k]] += af * X.values[k];
 }
 
 // Fisher-Yates with a splitmix64 stream, so the order is portable.
@@ -170,7 +171,7 @@ void solve_binary(const RowSubset& X, const std::vector<double>& sq_norms, const
                   const SolverParams& params, uint64_t seed, SolverWorkspace& ws, std::vector<float>& w,
                   float* bias_weight) {
   const size_t cols = X.cols();
-  ws.w.assign(cols + 1, 0.0);
+  ws.w.assign(cols + 1, 0.0f);
   ws.qd.resize(X.n);
   for (size_t i = 0; i < X.n; ++i) ws.qd[i] = sq_norms[i] + params.bias * params.bias;
   if (params.kind == SolverKind::kL2SvmDual) {
@@ -178,8 +179,7 @@ void solve_binary(const RowSubset& X, const std::vector<double>& sq_norms, const
   } else {
     logistic_dual(X, y, params, seed, ws);
   }
-  w.resize(cols);
-  for (size_t j = 0; j < cols; ++j) w[j] = float(ws.w[j]);
+  w.assign(ws.w.begin(), ws.w.begin() + cols);
   *bias_weight = float(ws.w[cols] * params.bias);
 }
 

@@ -32,7 +32,8 @@ struct SolverParams {
 
 // Reusable buffers so solving many problems does not reallocate.
 struct SolverWorkspace {
-  std::vector<double> w, alpha, qd;
+  std::vector<float> w;  // float, as the features: half the cache footprint of the scattered updates
+  std::vector<double> alpha, qd;
   std::vector<Index> order;
 };
 

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/inference.h"
 #include "core/rng.h"
+#include "core/sibling_solver.h"
 
 namespace xmr {
 
@@ -165,12 +166,28 @@ struct GatheredRows {
   static constexpr Index kNone = Index(-1);
 };
 
-// Per-thread buffers for solving one child after another.
+// Per-thread buffers for solving one child (or group of siblings) after another.
 struct SolverScratch {
   std::vector<int8_t> y;
-  std::vector<float> w;
+  std::vector<float> w, bias;
   SolverWorkspace solver;
+  SiblingWorkspace siblings;
 };
+
+// Siblings solved together (core/sibling_solver.h) share interleaved weights
+// of (cols + 1) x stride floats per thread; at most this many bytes.
+constexpr size_t kSiblingWeightBytes = size_t(8) << 20;
+
+// How many consecutive children of a parent with `width` children form one
+// group. It depends on the data only (never on the thread count, so the model
+// does not either): at most kMaxSiblings, within kSiblingWeightBytes, and
+// small enough that a parent gives at least two groups to run in parallel.
+int sibling_group_size(size_t width, size_t cols, const SolverParams& solver) {
+  if (solver.kind != SolverKind::kL2SvmDual) return 1;
+  int g = kMaxSiblings;
+  while (g > 1 && (cols + 1) * size_t(sibling_stride(g)) * sizeof(float) > kSiblingWeightBytes) g /= 2;
+  return int(std::max<size_t>(1, std::min<size_t>(size_t(g), (width + 1) / 2)));
+}
 
 void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, GatheredRows& g) {
   if (g.local_of.size() != X.cols) g.local_of.assign(X.cols, GatheredRows::kNone);
@@ -225,20 +242,36 @@ void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, Gath
   g.rows = RowSubset{&g.local, nullptr, g.local.rows};
 }
 
-// Trains child `child` (slot `slot` of its parent) and appends its kept weights.
-void train_child(const GatheredRows& g, const std::vector<Index>& instances, const NodeSets& pos, Index child,
-                 ChildSlot slot, const TrainParams& params, uint64_t seed, SolverScratch& s,
-                 std::vector<ChunkResult::Weight>& weights, float* bias) {
-  *bias = 0.0f;
+// Trains children [first, first + count) of a parent (slots from `first_slot`)
+// and appends their kept weights; one child alone uses solve_binary, several
+// are solved together.
+void train_children(const GatheredRows& g, const std::vector<Index>& instances, const NodeSets& pos, Index first,
+                    int count, ChildSlot first_slot, const TrainParams& params, uint64_t seed, SolverScratch& s,
+                    std::vector<ChunkResult::Weight>& weights, float* bias) {
+  std::fill(bias, bias + count, 0.0f);
   if (instances.empty()) return;
-  s.y.resize(instances.size());
-  for (size_t k = 0; k < instances.size(); ++k) s.y[k] = pos.contains(instances[k], child) ? 1 : -1;
-  solve_binary(g.rows, g.sq_norms, s.y, params.solver, seed, s.solver, s.w, bias);
-  for (size_t j = 0; j < s.w.size(); ++j) {
-    const float v = s.w[j];
+  auto keep = [&](size_t j, ChildSlot slot, float v) {
     if (v != 0.0f && std::fabs(v) >= params.weight_threshold) {
       weights.push_back({g.in_place ? Index(j) : g.global_of[j], slot, v});
     }
+  };
+  const size_t cols = g.rows.cols();
+  if (count == 1) {
+    s.y.resize(instances.size());
+    for (size_t k = 0; k < instances.size(); ++k) s.y[k] = pos.contains(instances[k], first) ? 1 : -1;
+    solve_binary(g.rows, g.sq_norms, s.y, params.solver, seed, s.solver, s.w, bias);
+    for (size_t j = 0; j < cols; ++j) keep(j, first_slot, s.w[j]);
+    return;
+  }
+  s.y.resize(instances.size() * size_t(count));
+  for (size_t k = 0; k < instances.size(); ++k) {
+    for (int c = 0; c < count; ++c) s.y[k * size_t(count) + size_t(c)] = pos.contains(instances[k], Index(first + c)) ? 1 : -1;
+  }
+  solve_siblings(g.rows, g.sq_norms, s.y, params.solver, seed, s.siblings, s.bias);
+  const int stride = sibling_stride(count);
+  for (int c = 0; c < count; ++c) {
+    bias[c] = s.bias[size_t(c)];
+    for (size_t j = 0; j < cols; ++j) keep(j, ChildSlot(first_slot + c), sibling_weight(s.siblings, stride, j, c));
   }
 }
 
@@ -334,11 +367,14 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
         const Index p = order[k];
         const int tid = omp_get_thread_num();
         gather_parent(X, active[p], gathered[tid]);
-        for (Index c = child_ptr[p]; c < child_ptr[p + 1]; ++c) {
-          const ChildSlot slot = ChildSlot(c - child_ptr[p]);
-          train_child(gathered[tid], active[p], pos[t + 1], c, slot, params, seed_of(c), scratch[tid],
-                      chunks[p].weights, &chunks[p].bias[slot]);
-          node_trained();
+        const size_t width = child_ptr[p + 1] - child_ptr[p];
+        const int group = sibling_group_size(width, gathered[tid].rows.cols(), params.solver);
+        for (size_t j = 0; j < width; j += size_t(group)) {
+          const Index c = Index(child_ptr[p] + j);
+          const int count = int(std::min(width - j, size_t(group)));
+          train_children(gathered[tid], active[p], pos[t + 1], c, count, ChildSlot(j), params, seed_of(c),
+                         scratch[tid], chunks[p].weights, &chunks[p].bias[j]);
+          for (int k = 0; k < count; ++k) node_trained();
         }
       }
     } else {
@@ -346,15 +382,19 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
       for (size_t p = 0; p < P; ++p) {
         gather_parent(X, active[p], gathered[0]);
         const size_t width = child_ptr[p + 1] - child_ptr[p];
-        std::vector<std::vector<ChunkResult::Weight>> per_child(width);
+        const size_t group = size_t(sibling_group_size(width, gathered[0].rows.cols(), params.solver));
+        const size_t groups = (width + group - 1) / group;
+        std::vector<std::vector<ChunkResult::Weight>> per_group(groups);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (size_t j = 0; j < width; ++j) {
+        for (size_t k = 0; k < groups; ++k) {
+          const size_t j = k * group;
           const Index c = Index(child_ptr[p] + j);
-          train_child(gathered[0], active[p], pos[t + 1], c, ChildSlot(j), params, seed_of(c),
-                      scratch[omp_get_thread_num()], per_child[j], &chunks[p].bias[j]);
-          node_trained();
+          const int count = int(std::min(width - j, group));
+          train_children(gathered[0], active[p], pos[t + 1], c, count, ChildSlot(j), params, seed_of(c),
+                         scratch[omp_get_thread_num()], per_group[k], &chunks[p].bias[j]);
+          for (int n = 0; n < count; ++n) node_trained();
         }
-        for (auto& w : per_child) chunks[p].weights.insert(chunks[p].weights.end(), w.begin(), w.end());
+        for (auto& w : per_group) chunks[p].weights.insert(chunks[p].weights.end(), w.begin(), w.end());
       }
     }
 

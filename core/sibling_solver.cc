@@ -1,0 +1,185 @@
+#include "core/sibling_solver.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace xmr {
+
+int sibling_stride(int G) {
+  int s = 1;
+  while (s < G) s *= 2;
+  return s;
+}
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Fisher-Yates with a splitmix64 stream, so the order is portable.
+void shuffle_rows(std::vector<Index>& v, uint64_t& state) {
+  for (size_t i = v.size(); i > 1; --i) {
+    state = splitmix64(state);
+    std::swap(v[i - 1], v[state % i]);
+  }
+}
+
+// S: the stride (a compile-time width, so the per-feature loops over the
+// children vectorise); G <= S children are real, the rest stay zero.
+// Inlined into one copy per instruction set below.
+template <int S>
+inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, const std::vector<double>& sq_norms, const std::vector<int8_t>& y, int G,
+                 const SolverParams& p, uint64_t seed, SiblingWorkspace& ws, std::vector<float>& bias_weights) {
+  const CsrMatrix& X = *V.X;
+  const size_t n = V.n, cols = X.cols;
+  const float b = float(p.bias);
+  auto& W = ws.W;
+  auto& alpha = ws.alpha;
+  auto& active = ws.active;
+  auto& order = ws.order;
+  W.assign((cols + 1) * S, 0.0f);
+  alpha.assign(n * size_t(G), 0.0);
+  const uint32_t all = (1u << G) - 1;  // G <= kMaxSiblings < 32
+  active.assign(n, all);
+  order.resize(n);
+  std::iota(order.begin(), order.end(), Index(0));
+  const double d_pos = 0.5 / p.Cp, d_neg = 0.5 / p.Cn;
+
+  std::array<double, kMaxSiblings> pg_max_old, pg_max, pg_min;
+  std::array<size_t, kMaxSiblings> active_count;
+  pg_max_old.fill(kInf);
+  active_count.fill(n);
+  uint32_t running = all;
+  uint64_t state = seed;
+  float* const bias_row = W.data() + cols * S;
+
+  for (int iter = 0; iter < p.max_iter && running; ++iter) {
+    pg_max.fill(-kInf);
+    pg_min.fill(kInf);
+    shuffle_rows(order, state);
+    for (size_t s = 0; s < n; ++s) {
+      const Index i = order[s];
+      uint32_t m = active[i] & running;
+      if (m == 0) continue;
+      const size_t r = V.row_of(i);
+      const Index* idx = X.indices.data() + X.indptr[r];
+      const float* val = X.values.data() + X.indptr[r];
+      const size_t nnz = X.indptr[r + 1] - X.indptr[r];
+
+      // GCC vector extensions: one S-wide value per feature, lowered to the
+      // widest registers of the copy being compiled.
+      typedef float Lanes __attribute__((vector_size(S * sizeof(float)), aligned(sizeof(float)), may_alias));
+      const float* weights = W.data();
+      Lanes acc = b * *reinterpret_cast<const Lanes*>(bias_row);
+      for (size_t k = 0; k < nnz; ++k) acc += val[k] * *reinterpret_cast<const Lanes*>(weights + size_t(idx[k]) * S);
+      alignas(64) float margin[S];
+      __builtin_memcpy(margin, &acc, sizeof margin);
+
+      alignas(64) float step[S] = {};
+      bool moved = false;
+      const double qd_base = sq_norms[i] + double(b) * b;
+      for (; m; m &= m - 1) {
+        const int c = __builtin_ctz(m);
+        const int8_t yi = y[i * size_t(G) + size_t(c)];
+        const double dii = yi > 0 ? d_pos : d_neg;
+        double& a = alpha[i * size_t(G) + size_t(c)];
+        const double g = yi * double(margin[c]) - 1.0 + dii * a;
+        double pg = 0.0;
+        if (a == 0.0) {
+          if (g > pg_max_old[c]) {  // stuck at the bound: out of child c's active set
+            active[i] &= ~(1u << c);
+            --active_count[c];
+            continue;
+          }
+          if (g < 0) pg = g;
+        } else {
+          pg = g;
+        }
+        pg_max[c] = std::max(pg_max[c], pg);
+        pg_min[c] = std::min(pg_min[c], pg);
+        if (std::fabs(pg) > 1e-12) {
+          const double next = std::max(a - g / (qd_base + dii), 0.0);
+          step[c] = float((next - a) * yi);
+          a = next;
+          moved = true;
+        }
+      }
+      if (moved) {
+        Lanes delta;
+        __builtin_memcpy(&delta, step, sizeof delta);
+        *reinterpret_cast<Lanes*>(bias_row) += delta * b;
+        float* weights_out = W.data();
+        for (size_t k = 0; k < nnz; ++k) *reinterpret_cast<Lanes*>(weights_out + size_t(idx[k]) * S) += delta * val[k];
+      }
+    }
+    for (uint32_t m = running; m; m &= m - 1) {
+      const int c = __builtin_ctz(m);
+      if (pg_max[c] - pg_min[c] <= p.eps) {
+        if (active_count[c] == n) {
+          running &= ~(1u << c);  // converged
+        } else {
+          for (size_t i = 0; i < n; ++i) active[i] |= 1u << c;  // re-check every row before stopping
+          active_count[c] = n;
+          pg_max_old[c] = kInf;
+        }
+      } else {
+        pg_max_old[c] = pg_max[c] <= 0 ? kInf : pg_max[c];
+      }
+    }
+  }
+  bias_weights.resize(size_t(G));
+  for (int c = 0; c < G; ++c) bias_weights[size_t(c)] = bias_row[c] * b;
+}
+
+// The same body compiled for wider vectors, chosen at run time. Lanes are
+// children, so each lane does the same operations in the same order on every
+// instruction set (and this file is built without floating-point
+// contraction): the weights are identical whichever copy runs.
+template <int S>
+__attribute__((target("avx512f"))) void solve_group_avx512(const RowSubset& V, const std::vector<double>& sq_norms,
+                                                            const std::vector<int8_t>& y, int G, const SolverParams& p,
+                                                            uint64_t seed, SiblingWorkspace& ws,
+                                                            std::vector<float>& bias_weights) {
+  solve_group_body<S>(V, sq_norms, y, G, p, seed, ws, bias_weights);
+}
+
+template <int S>
+__attribute__((target("avx2"))) void solve_group_avx2(const RowSubset& V, const std::vector<double>& sq_norms,
+                                                      const std::vector<int8_t>& y, int G, const SolverParams& p,
+                                                      uint64_t seed, SiblingWorkspace& ws,
+                                                      std::vector<float>& bias_weights) {
+  solve_group_body<S>(V, sq_norms, y, G, p, seed, ws, bias_weights);
+}
+
+template <int S>
+void solve_group(const RowSubset& V, const std::vector<double>& sq_norms, const std::vector<int8_t>& y, int G,
+                 const SolverParams& p, uint64_t seed, SiblingWorkspace& ws, std::vector<float>& bias_weights) {
+  static const int isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  if (isa == 2) return solve_group_avx512<S>(V, sq_norms, y, G, p, seed, ws, bias_weights);
+  if (isa == 1) return solve_group_avx2<S>(V, sq_norms, y, G, p, seed, ws, bias_weights);
+  solve_group_body<S>(V, sq_norms, y, G, p, seed, ws, bias_weights);
+}
+
+}  // namespace
+
+void solve_siblings(const RowSubset& X, const std::vector<double>& sq_norms, const std::vector<int8_t>& y,
+                    const SolverParams& params, uint64_t seed, SiblingWorkspace& ws, std::vector<float>& bias_weights) {
+  if (params.kind != SolverKind::kL2SvmDual) throw Error("solve_siblings: only the L2-loss SVM dual is supported");
+  if (X.n == 0 || y.size() % X.n != 0) throw Error("solve_siblings: labels do not match the rows");
+  const int G = int(y.size() / X.n);
+  if (G < 1 || G > kMaxSiblings) throw Error("solve_siblings: 1.." + std::to_string(kMaxSiblings) + " children");
+  switch (sibling_stride(G)) {
+    case 1: return solve_group<1>(X, sq_norms, y, G, params, seed, ws, bias_weights);
+    case 2: return solve_group<2>(X, sq_norms, y, G, params, seed, ws, bias_weights);
+    case 4: return solve_group<4>(X, sq_norms, y, G, params, seed, ws, bias_weights);
+    case 8: return solve_group<8>(X, sq_norms, y, G, params, seed, ws, bias_weights);
+    default: return solve_group<16>(X, sq_norms, y, G, params, seed, ws, bias_weights);
+  }
+}
+
+}  // namespace xmr
