@@ -7,6 +7,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <memory>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -189,16 +190,30 @@ struct TextVectorizer::Impl {
   // Builds the stacked vector from each analyzer's tokens.
   void vectorize(const std::vector<std::vector<std::string>>& tokens, Scratch& s, std::vector<Index>& indices,
                  std::vector<float>& values) const {
+    vectorize_with(
+        [&](size_t part, Scratch& sc) {
+          const Part& p = parts[part];
+          extract_terms(p.config, tokens[p.analyzer_slot], sc.terms);
+          for (const std::string& t : sc.terms) {
+            const int64_t id = p.terms.find(t);
+            if (id >= 0) sc.local.push_back(Index(id));
+          }
+        },
+        s, indices, values);
+  }
+
+  // The same from each part's term ids: `local_ids(part, s)` appends to
+  // s.local the part's id of every kept term occurrence, in any order.
+  template <typename LocalIds>
+  void vectorize_with(const LocalIds& local_ids, Scratch& s, std::vector<Index>& indices,
+                      std::vector<float>& values) const {
     indices.clear();
     values.clear();
     double total_sq = 0;
-    for (const Part& p : parts) {
-      extract_terms(p.config, tokens[p.analyzer_slot], s.terms);
+    for (size_t part = 0; part < parts.size(); ++part) {
+      const Part& p = parts[part];
       s.local.clear();
-      for (const std::string& t : s.terms) {
-        const int64_t id = p.terms.find(t);
-        if (id >= 0) s.local.push_back(Index(id));
-      }
+      local_ids(part, s);
       std::sort(s.local.begin(), s.local.end());
       const size_t begin = values.size();
       double sq = 0;
@@ -399,6 +414,47 @@ void append_rows(CsrMatrix& m, size_t n, int nt, const RowFn& row, const Progres
   m.rows += n;
 }
 
+// A character n-gram part's terms, per distinct token: every occurrence of
+// a token has the same n-grams (they never cross tokens), so they are cut and
+// interned once per token rather than once per occurrence. Counting and
+// vectorizing then work on integer ids; the string path (extract_terms) made
+// the character part most of the fitting time on long texts.
+struct TokenGrams {
+  std::vector<size_t> ptr{0};       // token t: gram ids [ptr[t], ptr[t + 1]), in extract_terms' order
+  std::vector<uint32_t> ids;
+  std::vector<std::string> grams;   // gram id -> term (freed once features are assigned)
+  std::vector<Index> feature;       // gram id -> the part's term id, or kNoFeature
+  static constexpr Index kNoFeature = Index(-1);
+};
+
+TokenGrams intern_token_grams(const TfidfConfig& config, const std::vector<std::string>& dictionary, int nt) {
+  TokenGrams tg;
+  std::unordered_map<std::string, uint32_t> lookup;
+  constexpr size_t kBlock = 4096;  // tokens cut in parallel, then interned in order (ids do not depend on threads)
+  std::vector<std::vector<std::string>> cut(kBlock);
+  for (size_t lo = 0; lo < dictionary.size(); lo += kBlock) {
+    const size_t hi = std::min(dictionary.size(), lo + kBlock);
+#pragma omp parallel num_threads(nt)
+    {
+      std::vector<std::string> one(1);
+#pragma omp for schedule(dynamic, 64)
+      for (size_t t = lo; t < hi; ++t) {
+        one[0] = dictionary[t];
+        extract_terms(config, one, cut[t - lo]);
+      }
+    }
+    for (size_t t = lo; t < hi; ++t) {
+      for (std::string& g : cut[t - lo]) {
+        const auto [it, added] = lookup.emplace(g, uint32_t(tg.grams.size()));
+        if (added) tg.grams.push_back(std::move(g));
+        tg.ids.push_back(it->second);
+      }
+      tg.ptr.push_back(tg.ids.size());
+    }
+  }
+  return tg;
+}
+
 }  // namespace
 
 TextVectorizer TextVectorizer::fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
@@ -432,39 +488,71 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
 
   // Document frequencies per part: thread-local counts, merged.
   size_t matrix_nnz = 0;  // each kept term is in exactly df rows of the matrix
+  std::vector<std::unique_ptr<TokenGrams>> token_grams(impl->parts.size());  // character parts only
   for (size_t part = 0; part < impl->parts.size(); ++part) {
     Impl::Part& p = impl->parts[part];
-    std::vector<std::unordered_map<std::string, uint32_t>> local(nt);
-    std::atomic<size_t> done{0};
-#pragma omp parallel num_threads(nt)
-    {
-      auto& df = local[omp_get_thread_num()];
-      std::vector<std::string> tokens, terms;
-#pragma omp for schedule(dynamic, 64)
-      for (size_t i = 0; i < N; ++i) {
-        store.tokens_of(p.analyzer_slot, i, tokens);
-        extract_terms(p.config, tokens, terms);
-        std::sort(terms.begin(), terms.end());
-        terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
-        for (auto& t : terms) ++df[t];
-        const size_t d = ++done;
-        if (progress && omp_get_thread_num() == 0 && d % 4096 < 64) {
-          progress("counting terms " + std::to_string(part + 1) + "/" + std::to_string(impl->parts.size()), d, N);
-        }
-      }
-    }
-    std::unordered_map<std::string, uint32_t> df = std::move(local[0]);
-    for (int t = 1; t < nt; ++t) {
-      for (auto& [term, c] : local[t]) df[term] += c;
-      local[t].clear();
-    }
+    const std::string step = "counting terms " + std::to_string(part + 1) + "/" + std::to_string(impl->parts.size());
     const double min_count = p.config.min_df >= 1 ? p.config.min_df : p.config.min_df * double(N);
     const double max_count = p.config.max_df <= 1 ? p.config.max_df * double(N) : p.config.max_df;
     std::vector<std::pair<std::string, uint32_t>> kept;
-    for (auto& [term, c] : df) {
-      if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(term, c);
+    std::atomic<size_t> done{0};
+    auto report = [&] {
+      const size_t d = ++done;
+      if (progress && omp_get_thread_num() == 0 && d % 4096 < 64) progress(step, d, N);
+    };
+    if (p.config.unit != "word") {
+      token_grams[part] = std::make_unique<TokenGrams>(
+          intern_token_grams(p.config, store.analyzers[p.analyzer_slot].dictionary, nt));
+      const TokenGrams& tg = *token_grams[part];
+      const TokenStore::Analyzer& an = store.analyzers[p.analyzer_slot];
+      std::vector<std::vector<uint32_t>> local(size_t(nt), std::vector<uint32_t>(tg.grams.size(), 0));
+#pragma omp parallel num_threads(nt)
+      {
+        auto& df = local[size_t(omp_get_thread_num())];
+        std::vector<uint32_t> doc;
+#pragma omp for schedule(dynamic, 64)
+        for (size_t i = 0; i < N; ++i) {
+          doc.clear();
+          for (size_t k = an.begin[i]; k < an.begin[i + 1]; ++k) {
+            const uint32_t t = an.ids[k];
+            doc.insert(doc.end(), tg.ids.begin() + tg.ptr[t], tg.ids.begin() + tg.ptr[t + 1]);
+          }
+          std::sort(doc.begin(), doc.end());
+          doc.erase(std::unique(doc.begin(), doc.end()), doc.end());
+          for (uint32_t g : doc) ++df[g];
+          report();
+        }
+      }
+      for (size_t g = 0; g < tg.grams.size(); ++g) {
+        uint32_t c = 0;
+        for (const auto& df : local) c += df[g];
+        if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(tg.grams[g], c);
+      }
+    } else {
+      std::vector<std::unordered_map<std::string, uint32_t>> local(nt);
+#pragma omp parallel num_threads(nt)
+      {
+        auto& df = local[omp_get_thread_num()];
+        std::vector<std::string> tokens, terms;
+#pragma omp for schedule(dynamic, 64)
+        for (size_t i = 0; i < N; ++i) {
+          store.tokens_of(p.analyzer_slot, i, tokens);
+          extract_terms(p.config, tokens, terms);
+          std::sort(terms.begin(), terms.end());
+          terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+          for (auto& t : terms) ++df[t];
+          report();
+        }
+      }
+      std::unordered_map<std::string, uint32_t> df = std::move(local[0]);
+      for (int t = 1; t < nt; ++t) {
+        for (auto& [term, c] : local[t]) df[term] += c;
+        local[t].clear();
+      }
+      for (auto& [term, c] : df) {
+        if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(term, c);
+      }
     }
-    df.clear();
     if (p.config.max_features > 0 && kept.size() > p.config.max_features) {
       std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -481,6 +569,16 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
     }
   }
   impl->link();
+  for (size_t part = 0; part < impl->parts.size(); ++part) {
+    if (!token_grams[part]) continue;
+    TokenGrams& tg = *token_grams[part];
+    tg.feature.resize(tg.grams.size());
+    for (size_t g = 0; g < tg.grams.size(); ++g) {
+      const int64_t id = impl->parts[part].terms.find(tg.grams[g]);
+      tg.feature[g] = id < 0 ? TokenGrams::kNoFeature : Index(id);
+    }
+    std::vector<std::string>().swap(tg.grams);
+  }
   // The term counts were many small blocks spread over every thread's heap;
   // give their pages back before the matrix takes its memory.
   ::malloc_trim(0);
@@ -494,15 +592,35 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
     m.values.reserve(matrix_nnz);
     struct Scratch {
       Impl::Scratch vec;
-      std::vector<std::vector<std::string>> tokens;
+      std::vector<std::string> tokens;
     };
     const Impl& im = *impl;
     append_rows<Scratch>(
         m, N, nt,
         [&](size_t i, Scratch& s, std::vector<Index>& idx, std::vector<float>& val) {
-          s.tokens.resize(store.analyzers.size());
-          for (size_t a = 0; a < store.analyzers.size(); ++a) store.tokens_of(a, i, s.tokens[a]);
-          im.vectorize(s.tokens, s.vec, idx, val);
+          im.vectorize_with(
+              [&](size_t part, Impl::Scratch& sc) {
+                const Impl::Part& p = im.parts[part];
+                const TokenStore::Analyzer& an = store.analyzers[p.analyzer_slot];
+                if (token_grams[part]) {
+                  const TokenGrams& tg = *token_grams[part];
+                  for (size_t k = an.begin[i]; k < an.begin[i + 1]; ++k) {
+                    const uint32_t t = an.ids[k];
+                    for (size_t j = tg.ptr[t]; j < tg.ptr[t + 1]; ++j) {
+                      const Index f = tg.feature[tg.ids[j]];
+                      if (f != TokenGrams::kNoFeature) sc.local.push_back(f);
+                    }
+                  }
+                  return;
+                }
+                store.tokens_of(p.analyzer_slot, i, s.tokens);
+                extract_terms(p.config, s.tokens, sc.terms);
+                for (const std::string& term : sc.terms) {
+                  const int64_t id = p.terms.find(term);
+                  if (id >= 0) sc.local.push_back(Index(id));
+                }
+              },
+              s.vec, idx, val);
         },
         progress, "vectorizing");
   }

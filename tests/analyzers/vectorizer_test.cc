@@ -147,6 +147,44 @@ TEST(Vectorizer, FitIsDeterministicAcrossThreads) {
   EXPECT_EQ(a.values, b.values);
 }
 
+// Fitting cuts character n-grams once per distinct token and vectorizes by
+// ids; transform() cuts them per text. Both must give the same rows, for
+// every kind of character part (pruned by df and max_features, binary,
+// sublinear, tokens shorter than the smallest n, multi-byte characters).
+TEST(Vectorizer, TrainingMatrixEqualsTransformOfTheSameTexts) {
+  std::vector<std::string> docs;
+  const V words = {"é", "ab", "café", "naïve", "x", "running", "shoes", "sneakers", "日本語", "a"};
+  for (int i = 0; i < 300; ++i) {
+    std::string d;
+    for (int k = 0; k < 1 + i % 7; ++k) d += words[size_t((i * 7 + k * 3) % 10)] + " ";
+    docs.push_back(d);
+  }
+  docs.push_back("");
+  VectorizerConfig c = words_only();
+  TfidfConfig chars = c.parts[0];
+  chars.unit = "char_wb";
+  chars.ngram_min = 3;
+  chars.ngram_max = 5;
+  chars.min_df = 2;
+  chars.max_features = 40;
+  chars.sublinear_tf = true;
+  c.parts.push_back(chars);
+  TfidfConfig binary_chars = chars;
+  binary_chars.ngram_min = binary_chars.ngram_max = 2;
+  binary_chars.max_features = 0;
+  binary_chars.sublinear_tf = false;
+  binary_chars.binary = true;
+  binary_chars.max_df = 0.5;
+  c.parts.push_back(binary_chars);
+  CsrMatrix fitted;
+  const TextVectorizer v = TextVectorizer::fit(docs, c, &fitted, 2);
+  const CsrMatrix transformed = v.transform_batch(docs, 2);
+  EXPECT_EQ(fitted.indptr, transformed.indptr);
+  EXPECT_EQ(fitted.indices, transformed.indices);
+  EXPECT_EQ(fitted.values, transformed.values);
+  EXPECT_GT(fitted.nnz(), docs.size());
+}
+
 TEST(Vectorizer, SerializeRoundTripAndCorruption) {
   const VectorizerConfig c{};
   const TextVectorizer v = TextVectorizer::fit({"red wine", "white wine glass"}, c);
