@@ -427,6 +427,47 @@ struct TokenGrams {
   static constexpr Index kNoFeature = Index(-1);
 };
 
+// A word part of 1- and 2-grams, by token ids: an n-gram is one 64-bit key
+// (a unigram its token id; a bigram (first + 1) << 32 | second), so counting
+// and vectorizing hash integers instead of building "first second" strings.
+struct WordKeys {
+  static constexpr Index kNoFeature = Index(-1);
+  std::vector<Index> unigram;          // token id -> the part's term id, or kNoFeature
+  std::vector<uint64_t> bigram_keys;   // kept bigrams' keys, sorted (flat arrays: a hash map of
+  std::vector<Index> bigram_feature;   // them was the peak of fitting on a large input)
+
+  Index find(uint64_t key) const {
+    if (key >> 32 == 0) return key < unigram.size() ? unigram[size_t(key)] : kNoFeature;
+    const auto it = std::lower_bound(bigram_keys.begin(), bigram_keys.end(), key);
+    return it != bigram_keys.end() && *it == key ? bigram_feature[size_t(it - bigram_keys.begin())] : kNoFeature;
+  }
+};
+
+inline uint64_t bigram_key(uint32_t first, uint32_t second) { return (uint64_t(first) + 1) << 32 | second; }
+
+// The part's n-gram keys of one document's token ids, in extract_terms' order.
+void word_keys(const TfidfConfig& config, const uint32_t* ids, size_t n, std::vector<uint64_t>& out) {
+  out.clear();
+  if (config.ngram_min <= 1) out.insert(out.end(), ids, ids + n);
+  if (config.ngram_max >= 2) {
+    for (size_t i = 0; i + 1 < n; ++i) out.push_back(bigram_key(ids[i], ids[i + 1]));
+  }
+}
+
+// Keys stand for terms one to one only if no token holds a space (a keyword
+// analyzer's can): else the unigram "a b" and the bigram (a, b) are one term.
+bool keys_are_unambiguous(const std::vector<std::string>& dictionary) {
+  for (const std::string& t : dictionary) {
+    if (t.find(' ') != std::string::npos) return false;
+  }
+  return true;
+}
+
+std::string word_key_term(uint64_t key, const std::vector<std::string>& dictionary) {
+  if (key >> 32 == 0) return dictionary[size_t(key)];
+  return dictionary[size_t((key >> 32) - 1)] + " " + dictionary[size_t(key & 0xffffffffu)];
+}
+
 TokenGrams intern_token_grams(const TfidfConfig& config, const std::vector<std::string>& dictionary, int nt) {
   TokenGrams tg;
   std::unordered_map<std::string, uint32_t> lookup;
@@ -482,13 +523,14 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
   const size_t N = texts.size();
   const int nt = threads > 0 ? threads : omp_get_max_threads();
 
-  const TokenStore store = tokenize_all(
+  TokenStore store = tokenize_all(
       texts, impl->analyzers, [&](const std::string& t) { return impl->clip(t); }, nt, progress);
   if (release) std::vector<std::string>().swap(*release);  // `texts` is that vector: not read after this
 
   // Document frequencies per part: thread-local counts, merged.
   size_t matrix_nnz = 0;  // each kept term is in exactly df rows of the matrix
-  std::vector<std::unique_ptr<TokenGrams>> token_grams(impl->parts.size());  // character parts only
+  std::vector<std::unique_ptr<TokenGrams>> token_grams(impl->parts.size());  // character parts
+  std::vector<std::unique_ptr<WordKeys>> word_keys_of(impl->parts.size());   // word parts of 1- and 2-grams
   for (size_t part = 0; part < impl->parts.size(); ++part) {
     Impl::Part& p = impl->parts[part];
     const std::string step = "counting terms " + std::to_string(part + 1) + "/" + std::to_string(impl->parts.size());
@@ -527,6 +569,31 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
         uint32_t c = 0;
         for (const auto& df : local) c += df[g];
         if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(tg.grams[g], c);
+      }
+    } else if (p.config.ngram_max <= 2 && keys_are_unambiguous(store.analyzers[p.analyzer_slot].dictionary)) {
+      word_keys_of[part] = std::make_unique<WordKeys>();
+      const TokenStore::Analyzer& an = store.analyzers[p.analyzer_slot];
+      std::vector<std::unordered_map<uint64_t, uint32_t>> local(nt);
+#pragma omp parallel num_threads(nt)
+      {
+        auto& df = local[size_t(omp_get_thread_num())];
+        std::vector<uint64_t> keys;
+#pragma omp for schedule(dynamic, 64)
+        for (size_t i = 0; i < N; ++i) {
+          word_keys(p.config, an.ids.data() + an.begin[i], an.begin[i + 1] - an.begin[i], keys);
+          std::sort(keys.begin(), keys.end());
+          keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+          for (uint64_t k : keys) ++df[k];
+          report();
+        }
+      }
+      std::unordered_map<uint64_t, uint32_t> df = std::move(local[0]);
+      for (int t = 1; t < nt; ++t) {
+        for (const auto& [key, c] : local[size_t(t)]) df[key] += c;
+        local[size_t(t)].clear();
+      }
+      for (const auto& [key, c] : df) {
+        if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(word_key_term(key, an.dictionary), c);
       }
     } else {
       std::vector<std::unordered_map<std::string, uint32_t>> local(nt);
@@ -570,6 +637,34 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
   }
   impl->link();
   for (size_t part = 0; part < impl->parts.size(); ++part) {
+    if (word_keys_of[part]) {
+      // Each kept term's key, from the term itself: "first second" splits at
+      // its one space, and both halves are tokens of the dictionary.
+      const Impl::Part& p = impl->parts[part];
+      const std::vector<std::string>& dict = store.analyzers[p.analyzer_slot].dictionary;
+      auto token_id = [&](std::string_view t) {
+        return uint32_t(std::lower_bound(dict.begin(), dict.end(), t) - dict.begin());
+      };
+      WordKeys& wk = *word_keys_of[part];
+      wk.unigram.assign(dict.size(), WordKeys::kNoFeature);
+      std::vector<std::pair<uint64_t, Index>> bigrams;
+      for (size_t id = 0; id < p.terms.size(); ++id) {
+        const std::string_view term = p.terms.term(id);
+        const size_t space = term.find(' ');
+        if (space == std::string_view::npos) {
+          wk.unigram[token_id(term)] = Index(id);
+        } else {
+          bigrams.emplace_back(bigram_key(token_id(term.substr(0, space)), token_id(term.substr(space + 1))), Index(id));
+        }
+      }
+      std::sort(bigrams.begin(), bigrams.end());
+      wk.bigram_keys.reserve(bigrams.size());
+      wk.bigram_feature.reserve(bigrams.size());
+      for (const auto& [key, id] : bigrams) {
+        wk.bigram_keys.push_back(key);
+        wk.bigram_feature.push_back(id);
+      }
+    }
     if (!token_grams[part]) continue;
     TokenGrams& tg = *token_grams[part];
     tg.feature.resize(tg.grams.size());
@@ -578,6 +673,14 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
       tg.feature[g] = id < 0 ? TokenGrams::kNoFeature : Index(id);
     }
     std::vector<std::string>().swap(tg.grams);
+  }
+  // An analyzer whose parts all vectorize by id no longer needs its tokens as strings.
+  for (size_t a = 0; a < store.analyzers.size(); ++a) {
+    bool strings_needed = false;
+    for (size_t part = 0; part < impl->parts.size(); ++part) {
+      if (impl->parts[part].analyzer_slot == a && !token_grams[part] && !word_keys_of[part]) strings_needed = true;
+    }
+    if (!strings_needed) std::vector<std::string>().swap(store.analyzers[a].dictionary);
   }
   // The term counts were many small blocks spread over every thread's heap;
   // give their pages back before the matrix takes its memory.
@@ -593,6 +696,7 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
     struct Scratch {
       Impl::Scratch vec;
       std::vector<std::string> tokens;
+      std::vector<uint64_t> keys;
     };
     const Impl& im = *impl;
     append_rows<Scratch>(
@@ -610,6 +714,15 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
                       const Index f = tg.feature[tg.ids[j]];
                       if (f != TokenGrams::kNoFeature) sc.local.push_back(f);
                     }
+                  }
+                  return;
+                }
+                if (word_keys_of[part]) {
+                  const WordKeys& wk = *word_keys_of[part];
+                  word_keys(p.config, an.ids.data() + an.begin[i], an.begin[i + 1] - an.begin[i], s.keys);
+                  for (uint64_t key : s.keys) {
+                    const Index f = wk.find(key);
+                    if (f != WordKeys::kNoFeature) sc.local.push_back(f);
                   }
                   return;
                 }

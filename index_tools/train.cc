@@ -42,8 +42,8 @@ int run_train(int argc, char** argv) {
 #ifdef __GLIBC__
   // A fixed threshold: glibc's default one rises after each large free, so
   // training's later multi-MiB buffers would come from the heap and stay
-  // resident once freed (measured on a 21 MB JSONL: peak RSS 265 MiB with
-  // it, 272-304 MiB without). Inference commands keep the default.
+  // resident once freed (measured on a 21 MB JSONL: peak RSS 259 MiB with
+  // it, 266-297 MiB without). Inference commands keep the default.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
 #endif
   std::string input, format, model_path, embedding, solver, negatives, post, label_features, tree_file;

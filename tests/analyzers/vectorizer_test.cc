@@ -185,6 +185,25 @@ TEST(Vectorizer, TrainingMatrixEqualsTransformOfTheSameTexts) {
   EXPECT_GT(fitted.nnz(), docs.size());
 }
 
+// Word 1- and 2-grams are counted by token-id keys, except when a token
+// holds a space (the keyword analyzer's whole-text tokens), where the key
+// "a b" and the bigram (a, b) would be one term: both must match transform.
+TEST(Vectorizer, WordTrainingMatrixEqualsTransformForEveryAnalyzer) {
+  const std::vector<std::string> docs = {"red shoes", "red shoes sale", "shoes", "a b", "a b a b", "", "b a"};
+  for (const char* analyzer : {"standard", "keyword", "whitespace"}) {
+    VectorizerConfig c = words_only();
+    c.parts[0].analyzer = analyzer;
+    c.parts[0].ngram_min = 1;
+    c.parts[0].ngram_max = 2;
+    CsrMatrix fitted;
+    const TextVectorizer v = TextVectorizer::fit(docs, c, &fitted, 2);
+    const CsrMatrix transformed = v.transform_batch(docs, 2);
+    EXPECT_EQ(fitted.indptr, transformed.indptr) << analyzer;
+    EXPECT_EQ(fitted.indices, transformed.indices) << analyzer;
+    EXPECT_EQ(fitted.values, transformed.values) << analyzer;
+  }
+}
+
 TEST(Vectorizer, SerializeRoundTripAndCorruption) {
   const VectorizerConfig c{};
   const TextVectorizer v = TextVectorizer::fit({"red wine", "white wine glass"}, c);
