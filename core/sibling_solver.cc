@@ -33,8 +33,10 @@ void shuffle_rows(std::vector<Index>& v, uint64_t& state) {
 // children vectorise); G <= S children are real, the rest stay zero.
 // Inlined into one copy per instruction set below.
 template <int S>
-inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, const std::vector<double>& sq_norms, const std::vector<int8_t>& y, int G,
-                 const SolverParams& p, uint64_t seed, SiblingWorkspace& ws, std::vector<float>& bias_weights) {
+inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, const std::vector<double>& sq_norms,
+                                                             const std::vector<int8_t>& y, int G, const SolverParams& p,
+                                                             uint64_t seed, SiblingWorkspace& ws,
+                                                             std::vector<float>& bias_weights) {
   const CsrMatrix& X = *V.X;
   const size_t n = V.n, cols = X.cols;
   const float b = float(p.bias);

@@ -9,11 +9,7 @@
 namespace xmr {
 namespace {
 
-std::vector<double> sq_norms(const CsrMatrix& X) {
-  std::vector<double> s;
-  for (size_t i = 0; i < X.rows; ++i) s.push_back(sparse_dot(X.row(i), X.row(i)));
-  return s;
-}
+using testing::row_sq_norms;
 
 // 60 seeded random sparse rows over 12 features; child c's positives are
 // the rows whose feature c is set or whose hash says so.
@@ -48,7 +44,7 @@ TEST(SiblingSolver, MatchesSolvingEachChildAlone) {
     p.max_iter = 5000;
     SiblingWorkspace sws;
     std::vector<float> bias;
-    solve_siblings(RowSubset{&X, nullptr, X.rows}, sq_norms(X), y, p, 3, sws, bias);
+    solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), y, p, 3, sws, bias);
     ASSERT_EQ(bias.size(), size_t(G));
     const int stride = sibling_stride(G);
     for (int c = 0; c < G; ++c) {
@@ -57,7 +53,7 @@ TEST(SiblingSolver, MatchesSolvingEachChildAlone) {
       SolverWorkspace ws;
       std::vector<float> w;
       float b = 0;
-      solve_binary(X, sq_norms(X), yc, p, 11, ws, w, &b);
+      solve_binary(X, row_sq_norms(X), yc, p, 11, ws, w, &b);
       for (size_t j = 0; j < X.cols; ++j) {
         EXPECT_NEAR(sibling_weight(sws, stride, j, c), w[j], 2e-3) << "G " << G << " child " << c << " feature " << j;
       }
@@ -73,9 +69,9 @@ TEST(SiblingSolver, DeterministicForSeedAndReusesItsWorkspace) {
   SolverParams p;
   SiblingWorkspace ws;
   std::vector<float> b1, b2;
-  solve_siblings(RowSubset{&X, nullptr, X.rows}, sq_norms(X), y, p, 9, ws, b1);
+  solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), y, p, 9, ws, b1);
   const std::vector<float> w1 = ws.W;
-  solve_siblings(RowSubset{&X, nullptr, X.rows}, sq_norms(X), y, p, 9, ws, b2);
+  solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), y, p, 9, ws, b2);
   EXPECT_EQ(w1, ws.W);
   EXPECT_EQ(b1, b2);
 }
@@ -88,11 +84,11 @@ TEST(SiblingSolver, RefusesWhatItCannotSolve) {
   std::vector<float> b;
   SolverParams logistic;
   logistic.kind = SolverKind::kLogisticDual;
-  EXPECT_THROW(solve_siblings(RowSubset{&X, nullptr, X.rows}, sq_norms(X), y, logistic, 1, ws, b), Error);
+  EXPECT_THROW(solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), y, logistic, 1, ws, b), Error);
   y.pop_back();  // not a whole number of children per row
-  EXPECT_THROW(solve_siblings(RowSubset{&X, nullptr, X.rows}, sq_norms(X), y, SolverParams{}, 1, ws, b), Error);
+  EXPECT_THROW(solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), y, SolverParams{}, 1, ws, b), Error);
   std::vector<int8_t> too_many(X.rows * 17, -1);
-  EXPECT_THROW(solve_siblings(RowSubset{&X, nullptr, X.rows}, sq_norms(X), too_many, SolverParams{}, 1, ws, b), Error);
+  EXPECT_THROW(solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), too_many, SolverParams{}, 1, ws, b), Error);
 }
 
 }  // namespace

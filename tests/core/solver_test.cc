@@ -9,11 +9,7 @@
 namespace xmr {
 namespace {
 
-std::vector<double> sq_norms(const CsrMatrix& X) {
-  std::vector<double> s;
-  for (size_t i = 0; i < X.rows; ++i) s.push_back(sparse_dot(X.row(i), X.row(i)));
-  return s;
-}
+using testing::row_sq_norms;
 
 // Two points x = +1 (y = +1) and x = -1 (y = -1), no bias. The L2-loss SVM
 // primal 1/2 w^2 + 2C max(0, 1 - w)^2 has its optimum at w = 4C / (1 + 4C):
@@ -27,10 +23,10 @@ TEST(Solver, L2SvmReachesKnownOptimum) {
   SolverWorkspace ws;
   std::vector<float> w;
   float b = 0;
-  solve_binary(X, sq_norms(X), {1, -1}, p, 1, ws, w, &b);
+  solve_binary(X, row_sq_norms(X), {1, -1}, p, 1, ws, w, &b);
   EXPECT_NEAR(w[0], 0.8, 1e-5);
   p.Cp = p.Cn = 0.25;  // 4C / (1 + 4C) = 0.5
-  solve_binary(X, sq_norms(X), {1, -1}, p, 1, ws, w, &b);
+  solve_binary(X, row_sq_norms(X), {1, -1}, p, 1, ws, w, &b);
   EXPECT_NEAR(w[0], 0.5, 1e-5);
 }
 
@@ -51,7 +47,7 @@ TEST(Solver, LogisticReachesKnownOptimum) {
   SolverWorkspace ws;
   std::vector<float> w;
   float b = 0;
-  solve_binary(X, sq_norms(X), {1, -1}, p, 3, ws, w, &b);
+  solve_binary(X, row_sq_norms(X), {1, -1}, p, 3, ws, w, &b);
   EXPECT_NEAR(w[0], lo, 1e-4);
 }
 
@@ -69,7 +65,7 @@ TEST(Solver, SeparatesOffsetClassesWithBias) {
     SolverWorkspace ws;
     std::vector<float> w;
     float b = 0;
-    solve_binary(X, sq_norms(X), y, p, 5, ws, w, &b);
+    solve_binary(X, row_sq_norms(X), y, p, 5, ws, w, &b);
     for (size_t i = 0; i < X.rows; ++i) {
       const float s = w[0] * X.values[X.indptr[i]] + w[1] * X.values[X.indptr[i] + 1] + b;
       EXPECT_GT(s * y[i], 0) << "point " << i << " solver " << int(kind);
@@ -84,8 +80,8 @@ TEST(Solver, DeterministicForSeed) {
   SolverWorkspace ws;
   std::vector<float> w1, w2;
   float b1, b2;
-  solve_binary(X, sq_norms(X), {1, -1, 1, -1}, p, 9, ws, w1, &b1);
-  solve_binary(X, sq_norms(X), {1, -1, 1, -1}, p, 9, ws, w2, &b2);
+  solve_binary(X, row_sq_norms(X), {1, -1, 1, -1}, p, 9, ws, w1, &b1);
+  solve_binary(X, row_sq_norms(X), {1, -1, 1, -1}, p, 9, ws, w2, &b2);
   EXPECT_EQ(w1, w2);
   EXPECT_EQ(b1, b2);
 }

@@ -51,6 +51,13 @@ class TempDir {
   std::string path_;
 };
 
+// |x_i|^2 of every row, as the solvers take them.
+inline std::vector<double> row_sq_norms(const CsrMatrix& X) {
+  std::vector<double> s;
+  for (size_t i = 0; i < X.rows; ++i) s.push_back(sparse_dot(X.row(i), X.row(i)));
+  return s;
+}
+
 inline void write_text(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "wb");
   std::fwrite(text.data(), 1, text.size(), f);
