@@ -77,8 +77,19 @@ inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, 
       // widest registers of the copy being compiled.
       typedef float Lanes __attribute__((vector_size(S * sizeof(float)), aligned(sizeof(float)), may_alias));
       const float* weights = W.data();
-      Lanes acc = b * *reinterpret_cast<const Lanes*>(bias_row);
-      for (size_t k = 0; k < nnz; ++k) acc += val[k] * *reinterpret_cast<const Lanes*>(weights + size_t(idx[k]) * S);
+      // Four partial sums: one accumulator made each feature wait for the
+      // previous one's add (its latency, not the loads, bounded the loop).
+      auto lanes_at = [&](size_t k) { return *reinterpret_cast<const Lanes*>(weights + size_t(idx[k]) * S); };
+      Lanes acc0 = b * *reinterpret_cast<const Lanes*>(bias_row), acc1{}, acc2{}, acc3{};
+      size_t k = 0;
+      for (; k + 4 <= nnz; k += 4) {
+        acc0 += val[k] * lanes_at(k);
+        acc1 += val[k + 1] * lanes_at(k + 1);
+        acc2 += val[k + 2] * lanes_at(k + 2);
+        acc3 += val[k + 3] * lanes_at(k + 3);
+      }
+      for (; k < nnz; ++k) acc0 += val[k] * lanes_at(k);
+      const Lanes acc = (acc0 + acc1) + (acc2 + acc3);
       alignas(64) float margin[S];
       __builtin_memcpy(margin, &acc, sizeof margin);
 
