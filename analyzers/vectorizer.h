@@ -51,7 +51,8 @@ class TextVectorizer {
   // Fits on `texts` (document frequencies, vocabularies) and returns the
   // training matrix as well. Multithreaded; the result does not depend on the
   // thread count. Memory beside the texts and the matrix: the tokens as 4-byte
-  // ids, the term counts, and one block of rows. `progress`, if set, is called
+  // ids, the term counts, each distinct token's character n-gram ids, and one
+  // block of rows. The matrix equals transform_batch(texts) exactly. `progress`, if set, is called
   // from one thread per step ("tokenizing", "counting terms k/n",
   // "vectorizing") with documents done and the total.
   static TextVectorizer fit(const std::vector<std::string>& texts, const VectorizerConfig& config,
