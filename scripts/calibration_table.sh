@@ -7,20 +7,16 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 xmr="$here/build/index_tools/xmr"
-data="${XMR_DATASETS:-$here/../shared/datasets}"
+source "$here/scripts/shared_sets.sh"
 share="${1:-0.1}"
 if [[ "$share" == folds:* ]]; then calibrate=(--calibrate-folds "${share#folds:}"); else calibrate=(--calibrate "$share"); fi
 [ -x "$xmr" ] || { echo "calibration_table.sh: $xmr missing; run scripts/build.sh" >&2; exit 1; }
-[ -d "$data" ] || { echo "calibration_table.sh: $data missing (the shared datasets)" >&2; exit 1; }
+[ -d "$shared_data" ] || { echo "calibration_table.sh: $shared_data missing (the shared datasets)" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '| set | P@1 / P@5 plain | P@1 / P@5 calibrated | ECE@1 raw → calibrated (sampling floor) | ECE@5 raw → calibrated | Brier@1 raw → calibrated | train s plain → calibrated |\n|---|---|---|---|---|---|---|\n'
-for set in bibtex delicious cooking flipkart reuters; do
-  if [ -f "$data/$set/train.jsonl" ]; then
-    train="$data/$set/train.jsonl" test="$data/$set/test.jsonl" norm=()
-  else
-    train="$data/$set/train.txt" test="$data/$set/test.txt" norm=(--normalize)
-  fi
+for set in "${shared_sets[@]}"; do
+  set_files "$set" || continue
   t0=$(date +%s.%N)
   "$xmr" train --input "$train" --model "$work/plain.xmr" "${norm[@]}" --threads 2 -q
   t1=$(date +%s.%N)

@@ -6,20 +6,16 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 xmr="$here/build/index_tools/xmr"
-data="$here/../shared/datasets"
+source "$here/scripts/shared_sets.sh"
 [ -x "$xmr" ] || { echo "ensemble_table.sh: $xmr missing; run scripts/build.sh" >&2; exit 1; }
-[ -d "$data" ] || { echo "ensemble_table.sh: $data missing (the shared datasets)" >&2; exit 1; }
+[ -d "$shared_data" ] || { echo "ensemble_table.sh: $shared_data missing (the shared datasets)" >&2; exit 1; }
 trees=("$@")
 [ ${#trees[@]} -gt 0 ] || trees=(1 3)
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '| set | trees | P@1 | P@3 | P@5 | train s (2 threads) | model MB | ms/query (batch, 1 thread) |\n|---|---|---|---|---|---|---|---|\n'
-for set in bibtex delicious cooking flipkart reuters; do
-  if [ -f "$data/$set/train.jsonl" ]; then
-    train="$data/$set/train.jsonl" test="$data/$set/test.jsonl" norm=()
-  else
-    train="$data/$set/train.txt" test="$data/$set/test.txt" norm=(--normalize)
-  fi
+for set in "${shared_sets[@]}"; do
+  set_files "$set" || continue
   for n in "${trees[@]}"; do
     model="$work/$set.$n.xmr"
     start=$(date +%s.%N)

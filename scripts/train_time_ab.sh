@@ -7,8 +7,7 @@
 set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 XMR_A XMR_B [NEGATIVES] [THREADS] [RUNS]" >&2; exit 2; fi
 A=$1 B=$2 NEG=${3:-tfn} TH=${4:-2} RUNS=${5:-3}
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-DATA=${XMR_DATASETS:-$HERE/../shared/datasets}
+source "$(cd "$(dirname "$0")" && pwd)/shared_sets.sh"
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 seconds() {  # BIN ARGS...: the "train N s" figure of xmr train's summary line
   local bin=$1; shift
@@ -17,11 +16,9 @@ seconds() {  # BIN ARGS...: the "train N s" figure of xmr train's summary line
 }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 printf '%-10s %10s %10s %8s\n' set A_s B_s B/A
-for set in bibtex delicious cooking flipkart reuters; do
-  dir=$DATA/$set
-  if [ -f "$dir/train.txt" ]; then args=(--input "$dir/train.txt" --normalize)
-  elif [ -f "$dir/train.jsonl" ]; then args=(--input "$dir/train.jsonl")
-  else echo "$set: absent under $DATA, skipped" >&2; continue; fi
+for set in "${shared_sets[@]}"; do
+  set_files "$set" || continue
+  args=(--input "$train" "${norm[@]}")
   : > "$TMP/a"; : > "$TMP/b"
   for _ in $(seq "$RUNS"); do seconds "$A" "${args[@]}" >> "$TMP/a"; seconds "$B" "${args[@]}" >> "$TMP/b"; done
   a=$(median < "$TMP/a"); b=$(median < "$TMP/b")
