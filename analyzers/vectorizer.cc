@@ -427,6 +427,34 @@ struct TokenGrams {
   static constexpr Index kNoFeature = Index(-1);
 };
 
+// How many of the N documents hold each key. `keys_of(i, scratch, out)` writes
+// document i's keys to `out` (any order, repeats allowed), with a Scratch of
+// its own per thread; counts are thread-local, then merged.
+template <typename Key, typename Scratch, typename KeysOf, typename Report>
+std::unordered_map<Key, uint32_t> count_documents(size_t N, int nt, const KeysOf& keys_of, const Report& report) {
+  std::vector<std::unordered_map<Key, uint32_t>> local(static_cast<size_t>(nt));
+#pragma omp parallel num_threads(nt)
+  {
+    auto& df = local[size_t(omp_get_thread_num())];
+    Scratch scratch;
+    std::vector<Key> keys;
+#pragma omp for schedule(dynamic, 64)
+    for (size_t i = 0; i < N; ++i) {
+      keys_of(i, scratch, keys);
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      for (auto& k : keys) ++df[k];
+      report();
+    }
+  }
+  std::unordered_map<Key, uint32_t> df = std::move(local[0]);
+  for (size_t t = 1; t < local.size(); ++t) {
+    for (auto& [key, c] : local[t]) df[key] += c;
+    local[t].clear();
+  }
+  return df;
+}
+
 // A word part of 1- and 2-grams, by token ids: an n-gram is one 64-bit key
 // (a unigram its token id; a bigram (first + 1) << 32 | second), so counting
 // and vectorizing hash integers instead of building "first second" strings.
@@ -573,50 +601,25 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
     } else if (p.config.ngram_max <= 2 && keys_are_unambiguous(store.analyzers[p.analyzer_slot].dictionary)) {
       word_keys_of[part] = std::make_unique<WordKeys>();
       const TokenStore::Analyzer& an = store.analyzers[p.analyzer_slot];
-      std::vector<std::unordered_map<uint64_t, uint32_t>> local(nt);
-#pragma omp parallel num_threads(nt)
-      {
-        auto& df = local[size_t(omp_get_thread_num())];
-        std::vector<uint64_t> keys;
-#pragma omp for schedule(dynamic, 64)
-        for (size_t i = 0; i < N; ++i) {
-          word_keys(p.config, an.ids.data() + an.begin[i], an.begin[i + 1] - an.begin[i], keys);
-          std::sort(keys.begin(), keys.end());
-          keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-          for (uint64_t k : keys) ++df[k];
-          report();
-        }
-      }
-      std::unordered_map<uint64_t, uint32_t> df = std::move(local[0]);
-      for (int t = 1; t < nt; ++t) {
-        for (const auto& [key, c] : local[size_t(t)]) df[key] += c;
-        local[size_t(t)].clear();
-      }
+      struct NoScratch {};
+      const auto df = count_documents<uint64_t, NoScratch>(
+          N, nt,
+          [&](size_t i, NoScratch&, std::vector<uint64_t>& keys) {
+            word_keys(p.config, an.ids.data() + an.begin[i], an.begin[i + 1] - an.begin[i], keys);
+          },
+          report);
       for (const auto& [key, c] : df) {
         if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(word_key_term(key, an.dictionary), c);
       }
     } else {
-      std::vector<std::unordered_map<std::string, uint32_t>> local(nt);
-#pragma omp parallel num_threads(nt)
-      {
-        auto& df = local[omp_get_thread_num()];
-        std::vector<std::string> tokens, terms;
-#pragma omp for schedule(dynamic, 64)
-        for (size_t i = 0; i < N; ++i) {
-          store.tokens_of(p.analyzer_slot, i, tokens);
-          extract_terms(p.config, tokens, terms);
-          std::sort(terms.begin(), terms.end());
-          terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
-          for (auto& t : terms) ++df[t];
-          report();
-        }
-      }
-      std::unordered_map<std::string, uint32_t> df = std::move(local[0]);
-      for (int t = 1; t < nt; ++t) {
-        for (auto& [term, c] : local[t]) df[term] += c;
-        local[t].clear();
-      }
-      for (auto& [term, c] : df) {
+      const auto df = count_documents<std::string, std::vector<std::string>>(
+          N, nt,
+          [&](size_t i, std::vector<std::string>& tokens, std::vector<std::string>& terms) {
+            store.tokens_of(p.analyzer_slot, i, tokens);
+            extract_terms(p.config, tokens, terms);
+          },
+          report);
+      for (const auto& [term, c] : df) {
         if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(term, c);
       }
     }
