@@ -127,6 +127,87 @@ void append_json(rapidjson::StringBuffer& buf, const std::string& query, const S
   buf.Put('\n');
 }
 
+// Feature logging: one line per hit, for a learning-to-rank trainer. JSONL
+// names each feature; svmlight ("0 qid:Q 1:v 2:v ... # doc key") is what
+// RankLib and XGBoost's ranking objectives read, with relevance 0 for the
+// trainer's join to fill in.
+void append_feature_log(rapidjson::StringBuffer& buf, bool svmlight, size_t qid, const std::string& query,
+                        const SearchResult& r, const Lucene::IndexSearcherPtr& searcher, const std::string& key_field) {
+  const std::vector<std::string>& names = hit_feature_names();
+  for (size_t i = 0; i < r.features.size(); ++i) {
+    const HitFeatures& f = r.features[i];
+    std::string key;
+    if (!key_field.empty()) {
+      const auto values = searcher->doc(f.doc)->getValues(utf8_to_wide(key_field));
+      if (values.size() > 0) key = wide_to_utf8(values[0]);
+    }
+    if (svmlight) {
+      std::string line = "0 qid:" + std::to_string(qid);
+      char num[40];
+      for (size_t j = 0; j < f.values.size(); ++j) {
+        std::snprintf(num, sizeof num, " %zu:%.9g", j + 1, f.values[j]);
+        line += num;
+      }
+      line += " # doc " + std::to_string(f.doc) + (key.empty() ? "" : " " + key) + "\n";
+      for (char c : line) buf.Put(c);
+      continue;
+    }
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("qid");
+    w.Uint64(qid);
+    w.Key("query");
+    write_string(w, query);
+    w.Key("doc");
+    w.Int(f.doc);
+    if (!key.empty()) {
+      w.Key("key");
+      write_string(w, key);
+    }
+    w.Key("features");
+    w.StartObject();
+    for (size_t j = 0; j < f.values.size() && j < names.size(); ++j) {
+      write_string(w, names[j]);
+      w.Double(f.values[j]);
+    }
+    w.EndObject();
+    w.Key("labels");
+    w.StartObject();
+    for (const auto& l : f.labels) {
+      write_string(w, l.label);
+      w.Double(l.score);
+    }
+    w.EndObject();
+    w.EndObject();
+    buf.Put('\n');
+  }
+}
+
+// "stage.name=value" of --param into the request's parameters.
+void add_param(const std::string& spec, SearchRequest& r) {
+  const size_t dot = spec.find('.'), eq = spec.find('=');
+  if (dot == std::string::npos || eq == std::string::npos || dot == 0 || eq < dot + 2 || eq + 1 == spec.size()) {
+    throw Error("--param \"" + spec + "\": expected STAGE.NAME=VALUE, e.g. rerank.window_size=50");
+  }
+  const std::string value = spec.substr(eq + 1);
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (end != value.c_str() + value.size()) throw Error("--param \"" + spec + "\": \"" + value + "\" is not a number");
+  r.params[spec.substr(0, dot)][spec.substr(dot + 1, eq - dot - 1)] = v;
+}
+
+void print_stats(const PipelineStats& s) {
+  std::fprintf(stderr, "xmr search: %llu queries, %llu failed\n", (unsigned long long)s.queries,
+               (unsigned long long)s.failed);
+  std::fprintf(stderr, "  %-16s %8s %7s %11s %6s %10s %10s\n", "step", "runs", "errors", "over_budget", "skips",
+               "p50_us", "p99_us");
+  for (const auto& st : s.stages) {
+    std::fprintf(stderr, "  %-16s %8llu %7llu %11llu %6llu %10.0f %10.0f\n", st.stage.c_str(),
+                 (unsigned long long)st.runs, (unsigned long long)st.errors, (unsigned long long)st.over_budget,
+                 (unsigned long long)st.skips, st.p50_micros, st.p99_micros);
+  }
+}
+
 // The JSONL line of a query that failed: its place in the output is kept.
 void append_error_json(rapidjson::StringBuffer& buf, const std::string& query, const std::string& message) {
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -142,8 +223,8 @@ void append_error_json(rapidjson::StringBuffer& buf, const std::string& query, c
 }  // namespace
 
 int run_search(int argc, char** argv) {
-  std::string index_dir, config_path, queries_path, analyzer_name, plugin, output;
-  std::vector<std::string> queries, fields;
+  std::string index_dir, config_path, queries_path, analyzer_name, plugin, output, log_features;
+  std::vector<std::string> queries, fields, params;
   std::vector<std::string> query_places;  // where each query came from, for its errors
   int k = 10;
   po::options_description o("xmr search options");
@@ -160,6 +241,12 @@ int run_search(int argc, char** argv) {
        "directory or the install's lib/xmr/)")
       ("show", po::value(&fields)->multitoken(), "stored fields to print per hit")
       ("explain", po::bool_switch(), "per-hit rescoring explanations")
+      ("param", po::value(&params), "STAGE.NAME=VALUE: a request parameter the stage's config declares in "
+       "\"request_params\" (repeatable), e.g. rerank.window_size=50")
+      ("log-features", po::value(&log_features),
+       "jsonl|svmlight: write the learning-to-rank features of every hit instead of the results (README, "
+       "\"Feature logging\")")
+      ("stats", po::bool_switch(), "per-stage counts and latencies on stderr at the end")
       ("jsonl", po::bool_switch(), "one JSON object per query instead of text")
       ("output,o", po::value(&output), "write here (atomically) instead of stdout")
       ("stop-on-error", po::bool_switch(), "stop at the first query that fails (default: report it and go on)")
@@ -169,6 +256,9 @@ int run_search(int argc, char** argv) {
     return 0;
   }
   if (k < 0) throw Error("--k must be >= 0");
+  if (!log_features.empty() && log_features != "jsonl" && log_features != "svmlight") {
+    throw Error("--log-features \"" + log_features + "\": expected jsonl or svmlight");
+  }
   if (queries.empty() && queries_path.empty()) throw Error("give --query TEXT or --queries FILE");
   for (size_t i = 0; i < queries.size(); ++i) query_places.push_back("--query #" + std::to_string(i + 1));
   if (!queries_path.empty()) {
@@ -214,6 +304,8 @@ int run_search(int argc, char** argv) {
   SearchRequest r;
   r.num_hits = k;
   r.explain = vm["explain"].as<bool>();
+  r.log_features = !log_features.empty();
+  for (const auto& p : params) add_param(p, r);
   const bool stop_on_error = vm["stop-on-error"].as<bool>();
   size_t failed = 0;
   for (size_t i = 0; i < queries.size(); ++i) {
@@ -226,10 +318,12 @@ int run_search(int argc, char** argv) {
       if (stop_on_error) throw Error(message);
       std::fprintf(stderr, "xmr search: error: %s\n", message.c_str());
       ++failed;
-      if (jsonl || !output.empty()) append_error_json(buf, queries[i], message);
+      if ((jsonl || !output.empty()) && !r.log_features) append_error_json(buf, queries[i], message);
       continue;
     }
-    if (jsonl || !output.empty()) {
+    if (r.log_features) {
+      append_feature_log(buf, log_features == "svmlight", i + 1, queries[i], res, searcher, record.key_field);
+    } else if (jsonl || !output.empty()) {
       append_json(buf, queries[i], res, searcher, fields);
     } else {
       print_human(queries[i], res, searcher, fields);
@@ -237,9 +331,10 @@ int run_search(int argc, char** argv) {
   }
   if (!output.empty()) {
     write_output(output, buf.GetString(), buf.GetSize());
-  } else if (jsonl) {
-    std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout);
+  } else if (jsonl || r.log_features) {
+    std::fwrite(buf.GetString(), 1, buf.GetSize(), stdout);  // checked at exit (finish_stdout)
   }
+  if (vm["stats"].as<bool>()) print_stats(pipeline->stats());
   if (failed > 0) {
     if (!vm["quiet"].as<bool>()) std::fprintf(stderr, "xmr search: %zu of %zu queries failed\n", failed, queries.size());
     return 1;

@@ -14,7 +14,7 @@
 #include <string>
 
 // Bump whenever plugin/stage.h or this descriptor changes incompatibly.
-#define XMR_PLUGIN_ABI_VERSION 2u
+#define XMR_PLUGIN_ABI_VERSION 3u
 #define XMR_PLUGIN_ENTRY_POINT "xmr_plugin_descriptor"
 
 namespace xmr {

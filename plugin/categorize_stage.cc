@@ -33,7 +33,7 @@ class CategorizeStage : public Stage, public Classifier {
     boost_ = config.get_double("boost", 1.0, 0.0, 1e9);
     min_probability_ = (float)config.get_double("min_probability", -1.0, 0.0, 1.0);
     boost_by_probability_ = config.get_choice("boost_by", "score", {"score", "probability"}) == "probability";
-    config.reject_unknown_keys({"type", "name"});
+    config.reject_unknown_keys(pipeline_stage_keys());
     const bool needs_probability = min_probability_ >= 0 || boost_by_probability_;
     if (needs_probability && !version->model().calibration()) {
       config.fail(min_probability_ >= 0 ? "min_probability" : "boost_by",
@@ -49,10 +49,19 @@ class CategorizeStage : public Stage, public Classifier {
 
   StagePhase phase() const override { return StagePhase::kBeforeSearch; }
   const Classifier* classifier() const override { return this; }
+  std::vector<ParamSpec> request_params() const override {
+    return {{"top_k", 1, 10000, true},
+            {"beam_size", 1, 100000, true},
+            {"min_score", -1e30, 1e30, false},
+            {"boost", 0, 1e9, false}};
+  }
 
   void run(QueryContext& ctx) const override {
     const ModelVersion& m = model_.pinned(ctx);
-    classify(m, ctx.text, top_k_, ctx.categories);
+    const Overrides o{(int)param_or(ctx, "top_k", top_k_), (int)param_or(ctx, "beam_size", beam_size_),
+                      (float)param_or(ctx, "min_score", min_score_)};
+    const double boost = param_or(ctx, "boost", boost_);
+    classify(m, ctx.text, o, ctx.categories);
     if (mode_ == Mode::kAnnotate || ctx.categories.empty()) return;
     Lucene::BooleanQueryPtr categories = Lucene::newLucene<Lucene::BooleanQuery>();
     for (const auto& c : ctx.categories) {
@@ -60,7 +69,7 @@ class CategorizeStage : public Stage, public Classifier {
       if (mode_ == Mode::kBoost && boost_by_probability_ && c.probability < 0) continue;
       Lucene::TermQueryPtr tq =
           Lucene::newLucene<Lucene::TermQuery>(Lucene::newLucene<Lucene::Term>(field_wide_, utf8_to_wide(c.label)));
-      if (mode_ == Mode::kBoost) tq->setBoost((double)boost_ * (boost_by_probability_ ? c.probability : c.score));
+      if (mode_ == Mode::kBoost) tq->setBoost(boost * (boost_by_probability_ ? c.probability : c.score));
       categories->add(tq, Lucene::BooleanClause::SHOULD);
     }
     if (categories->getClauses().empty()) return;
@@ -83,18 +92,24 @@ class CategorizeStage : public Stage, public Classifier {
   std::vector<ClassificationResult> get_classes(const std::string& text, int max) const override {
     std::vector<ClassificationResult> out;
     if (max < 1) return out;
-    classify(*model_.handle->current_version(), text, max, out);
+    classify(*model_.handle->current_version(), text, {max, beam_size_, min_score_}, out);
     return out;
   }
 
  private:
-  void classify(const ModelVersion& m, const std::string& text, int top_k,
+  // A query's values of the options a request may set.
+  struct Overrides {
+    int top_k, beam_size;
+    float min_score;
+  };
+
+  void classify(const ModelVersion& m, const std::string& text, const Overrides& o,
                 std::vector<ClassificationResult>& out) const {
     thread_local InferenceWorkspace ws;
     thread_local std::vector<ScoredLabel> top;
     PredictParams p = m.model().default_predict_params();  // the model's post-processor
-    p.beam_size = beam_size_;
-    p.top_k = top_k;
+    p.beam_size = o.beam_size;
+    p.top_k = o.top_k;
     p.repeated = repeated_;
     m.model().predict(vectorize_query(m, text), p, ws, top);
     out.clear();
@@ -107,7 +122,7 @@ class CategorizeStage : public Stage, public Classifier {
         above = std::min(above, calibration->probability(s.score, r + 1));
         probability = above;
       }
-      if (s.score < min_score_) continue;
+      if (s.score < o.min_score) continue;
       if (min_probability_ >= 0 && !(probability >= min_probability_)) continue;
       out.push_back({m.model().label_name(s.label), s.score, probability});
     }

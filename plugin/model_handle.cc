@@ -2,6 +2,7 @@
 
 #include <lucene++/LuceneHeaders.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/filesystem.hpp>
 
@@ -29,6 +30,7 @@ std::shared_ptr<const SegmentLabels> ModelVersion::segment_labels(const Lucene::
   }
   // Built outside the lock: a race builds it twice, which is harmless.
   auto built = std::make_shared<const SegmentLabels>(uninvert_labels(segment, field, labels_));
+  tables_built_.fetch_add(1);
   std::lock_guard<std::mutex> lock(cache_mutex_);
   cache_.erase(std::remove_if(cache_.begin(), cache_.end(), [](const CacheEntry& e) { return e.alive.expired(); }),
                cache_.end());
@@ -49,24 +51,50 @@ std::shared_ptr<const ModelVersion> ModelHandle::current_version() const { retur
 void ModelHandle::reload(const std::string& path) {
   std::lock_guard<std::mutex> lock(reload_mutex_);
   std::shared_ptr<const ModelVersion> next = load(path);  // throws before anything changes
-  for (const auto& w : warmups_) warm(*next, w);
+  warm(*next);
   std::atomic_store(&current_, std::move(next));
 }
 
-void ModelHandle::warm(const ModelVersion& version, const Warmup& w) {
-  for (const auto& segment : w.segments) version.segment_labels(segment, w.field);
+void ModelHandle::warm(const ModelVersion& version) {
+  std::vector<WarmSegment> alive;
+  for (auto& w : warm_segments_) {
+    const Lucene::IndexReaderPtr segment = w.reader.lock();
+    if (!segment) continue;
+    // The host may have closed it (its index was reopened): a reference taken
+    // under the reader's lock either keeps it open while we read, or fails.
+    try {
+      segment->incRef();
+    } catch (const Lucene::LuceneException&) {
+      continue;
+    }
+    try {
+      version.segment_labels(segment, w.field);
+    } catch (...) {
+      segment->decRef();
+      throw;
+    }
+    segment->decRef();
+    alive.push_back(std::move(w));
+  }
+  warm_segments_ = std::move(alive);
 }
 
 void ModelHandle::warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field) {
   std::lock_guard<std::mutex> lock(reload_mutex_);
-  warmups_.push_back({segments, field});
-  warm(*current_version(), warmups_.back());
+  for (const auto& segment : segments) {
+    const bool known = std::any_of(warm_segments_.begin(), warm_segments_.end(), [&](const WarmSegment& w) {
+      return w.segment == segment.get() && w.field == field && !w.reader.expired();
+    });
+    if (!known) warm_segments_.push_back({field, segment.get(), segment});
+  }
+  warm(*current_version());
 }
 
 std::string ModelHandle::describe() const {
   const auto v = current_version();
   return v->path() + " (generation " + std::to_string(v->generation()) + ", " +
-         std::to_string(v->model().num_labels()) + " labels)";
+         std::to_string(v->model().num_labels()) + " labels, " + std::to_string(v->segment_tables_built()) +
+         " segment label tables built)";
 }
 
 ModelBinding bind_model(const JsonConfig& config, const StageSpec& spec, StageEnv& env) {

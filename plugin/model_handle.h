@@ -9,6 +9,7 @@
 
 #include <lucene++/Lucene.h>  // forward declarations and Ptr typedefs only
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -33,9 +34,13 @@ class ModelVersion {
 
   // The model's label ids of each document of `segment` (a leaf reader),
   // read from the indexed terms of `field`; built on first use and cached
-  // while the segment is alive. Thread-safe.
+  // while the segment's core is alive, so a reopened index reuses the tables
+  // of its unchanged segments (documents deleted since are never hits, so
+  // their stale entries do no harm). Thread-safe.
   std::shared_ptr<const SegmentLabels> segment_labels(const Lucene::IndexReaderPtr& segment,
                                                       const std::wstring& field) const;
+  // How many segment label tables this version has built.
+  uint64_t segment_tables_built() const { return tables_built_.load(); }
 
  private:
   struct CacheEntry {
@@ -51,6 +56,7 @@ class ModelVersion {
   LabelVocabulary labels_;
   mutable std::mutex cache_mutex_;
   mutable std::vector<CacheEntry> cache_;
+  mutable std::atomic<uint64_t> tables_built_{0};
 };
 
 class ModelHandle : public Resource {
@@ -64,20 +70,23 @@ class ModelHandle : public Resource {
   void reload(const std::string& path) override;
   std::string describe() const override;
 
-  // Builds the segment label cache of (segments, field) for the current
+  // Builds the segment label tables of (segments, field) for the current
   // version now, and for every later version before it goes live, so no
-  // query pays for it after a swap.
+  // query pays for them after a swap. Segments are remembered weakly: once
+  // the index no longer holds one (a reopen merged it away), it is dropped.
   void warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field);
 
  private:
-  struct Warmup {
-    std::vector<Lucene::IndexReaderPtr> segments;
+  struct WarmSegment {
     std::wstring field;
+    const void* segment;  // identity only
+    Lucene::IndexReaderWeakPtr reader;
   };
   static std::shared_ptr<const ModelVersion> load(const std::string& path);
-  static void warm(const ModelVersion& version, const Warmup& w);
+  // Warms `version` for the live segments, forgetting the dead ones.
+  void warm(const ModelVersion& version);
 
-  std::vector<Warmup> warmups_;  // guarded by reload_mutex_
+  std::vector<WarmSegment> warm_segments_;  // guarded by reload_mutex_
 
   std::shared_ptr<const ModelVersion> current_;  // read and written with std::atomic_load/store
   std::mutex reload_mutex_;                      // one reload at a time

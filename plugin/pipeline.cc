@@ -5,18 +5,24 @@
 #include <lucene++/TermAttribute.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/filesystem.hpp>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "analyzers/index_record.h"
 #include "analyzers/utf8.h"
 #include "core/error.h"
 #include "core/file_util.h"
+#include "plugin/hit_features.h"
 #include "plugin/json_config.h"
+#include "plugin/latency_histogram.h"
 #include "plugin/plugin_loader.h"
 
 namespace xmr {
@@ -55,10 +61,126 @@ const LoadedPlugin* find_provider(const std::vector<LoadedPlugin>& plugins, cons
   return provider;
 }
 
+// How often a step of the pipeline ran, failed and how long it took.
+struct StepCounters {
+  std::atomic<uint64_t> runs{0}, errors{0}, over_budget{0}, skips{0};
+  LatencyHistogram latency;
+};
+
 struct NamedStage {
   std::string name;
   std::unique_ptr<Stage> stage;
+  bool skip_on_error = false;
+  double budget_micros = 0;                  // 0: no budget
+  std::map<std::string, ParamSpec> declared;  // request parameters, with the config's bounds
+  std::unique_ptr<StepCounters> counters = std::make_unique<StepCounters>();
 };
+
+// A searcher the pipeline serves, holding a reference on its reader so the
+// host may close the reader while queries still use it.
+class ServedSearcher {
+ public:
+  explicit ServedSearcher(Lucene::IndexSearcherPtr searcher) : searcher_(std::move(searcher)) {
+    try {
+      searcher_->getIndexReader()->incRef();
+    } catch (const Lucene::LuceneException& e) {
+      throw Error("the searcher's index reader cannot be used: " + wide_to_utf8(e.getError()));
+    }
+  }
+  ~ServedSearcher() {
+    try {
+      searcher_->getIndexReader()->decRef();  // may close the reader (the host closed it already)
+    } catch (...) {  // a failed close cannot be reported from here, and must not end the process
+    }
+  }
+  ServedSearcher(const ServedSearcher&) = delete;
+  ServedSearcher& operator=(const ServedSearcher&) = delete;
+  const Lucene::IndexSearcherPtr& searcher() const { return searcher_; }
+
+ private:
+  Lucene::IndexSearcherPtr searcher_;
+};
+
+// The pipeline-level keys of a stage's config object: error policy, time
+// budget and the request parameters it declares.
+void read_stage_policy(const rapidjson::Value& object, const std::string& where, NamedStage& s) {
+  const JsonConfig config(object, where);
+  s.skip_on_error = config.get_choice("on_error", "fail", {"fail", "skip"}) == "skip";
+  s.budget_micros = 1000.0 * config.get_double("time_budget_ms", 0.0, 0.0, 3600e3);
+  const rapidjson::Value* declared = config.get_value("request_params");
+  if (!declared) return;
+  if (!declared->IsObject()) config.fail("request_params", "must be an object of parameter names");
+  std::string accepted;
+  const std::vector<ParamSpec> specs = s.stage->request_params();
+  for (const auto& spec : specs) accepted += (accepted.empty() ? "" : ", ") + spec.name;
+  for (auto m = declared->MemberBegin(); m != declared->MemberEnd(); ++m) {
+    const std::string name = m->name.GetString();
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.name == name; });
+    if (spec == specs.end()) {
+      config.fail("request_params", "\"" + name + "\" is not a parameter this stage takes per request (it takes: " +
+                                        (accepted.empty() ? std::string("none") : accepted) + ")");
+    }
+    if (!m->value.IsObject()) config.fail("request_params", "\"" + name + "\" must be an object {\"min\": .., \"max\": ..}");
+    const JsonConfig bounds(m->value, where + ": \"request_params\": \"" + name + "\"");
+    ParamSpec declared_spec = *spec;
+    declared_spec.min = bounds.get_double("min", spec->min, spec->min, spec->max);
+    declared_spec.max = bounds.get_double("max", spec->max, spec->min, spec->max);
+    bounds.reject_unknown_keys();
+    if (declared_spec.min > declared_spec.max) bounds.fail("min", "is above \"max\"");
+    s.declared[name] = declared_spec;
+  }
+}
+
+std::string format_number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// Checks a request's parameters for one stage against what its config declared.
+void check_request_params(const NamedStage& s, const StageParams& params) {
+  for (const auto& [name, value] : params) {
+    const auto d = s.declared.find(name);
+    if (d == s.declared.end()) {
+      std::string declared;
+      for (const auto& [n, spec] : s.declared) declared += (declared.empty() ? "" : ", ") + n;
+      throw Error("search: params: stage \"" + s.name + "\": \"" + name +
+                  "\" is not a request parameter of this stage (its config declares: " +
+                  (declared.empty() ? std::string("none") : declared) + ")");
+    }
+    const ParamSpec& spec = d->second;
+    const bool in_bounds = std::isfinite(value) && value >= spec.min && value <= spec.max;
+    if (!in_bounds || (spec.integer && value != std::floor(value))) {
+      throw Error("search: params: stage \"" + s.name + "\": \"" + name + "\" is " + format_number(value) +
+                  "; it must be " + (spec.integer ? "an integer " : "") + "in " + format_number(spec.min) + ".." +
+                  format_number(spec.max));
+    }
+  }
+}
+
+// What a stage may change in a query, kept to undo a stage that fails open.
+struct ContextSnapshot {
+  Lucene::QueryPtr query;
+  Lucene::FilterPtr filter;
+  std::vector<Hit> hits;
+  std::vector<ClassificationResult> categories;
+  std::vector<HitExplanation> explanations;
+  explicit ContextSnapshot(const QueryContext& c)
+      : query(c.query), filter(c.filter), hits(c.hits), categories(c.categories), explanations(c.explanations) {}
+  void restore(QueryContext& c) {
+    c.query = std::move(query);
+    c.filter = std::move(filter);
+    c.hits = std::move(hits);
+    c.categories = std::move(categories);
+    c.explanations = std::move(explanations);
+  }
+};
+
+std::string milliseconds(double micros) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", micros / 1000.0);
+  return buf;
+}
 
 // The StageEnv a pipeline gives its stages while they are created.
 class Env : public StageEnv {
@@ -89,7 +211,6 @@ class Env : public StageEnv {
 }  // namespace
 
 struct Pipeline::Impl {
-  Lucene::IndexSearcherPtr searcher;
   Lucene::AnalyzerPtr analyzer;
   std::string default_field = "text";
   std::wstring default_field_wide;
@@ -98,10 +219,18 @@ struct Pipeline::Impl {
   std::vector<NamedStage> before, after;
   std::vector<std::string> resource_names;
   std::vector<std::shared_ptr<Resource>> resources;
-  int fetch_at_least = 0;
+
+  std::shared_ptr<const ServedSearcher> served;  // read and written with std::atomic_load/store
+  std::mutex searcher_mutex;                     // one set_searcher at a time
+
+  mutable StepCounters parse_counters, search_counters;
+  mutable std::atomic<uint64_t> queries{0}, failed{0}, searcher_changes{0};
 
   Lucene::QueryPtr parse(const std::string& text) const;
-  void run_stage(const NamedStage& s, QueryContext& ctx, SearchResult& result) const;
+  void check_default_field(const Lucene::IndexReaderPtr& reader) const;
+  const NamedStage* find_stage(const std::string& name) const;
+  void run_stage(const NamedStage& s, const SearchRequest& request, QueryContext& ctx, SearchResult& result) const;
+  SearchResult run_query(const SearchRequest& request) const;
 };
 
 Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -112,7 +241,7 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
   if (!searcher) throw Error("pipeline: no IndexSearcher given");
   if (!analyzer) throw Error("pipeline: no Analyzer given");
   auto impl = std::make_unique<Impl>();
-  impl->searcher = searcher;
+  impl->served = std::make_shared<const ServedSearcher>(searcher);
   impl->analyzer = analyzer;
 
   const JsonConfig config(config_json, "pipeline config");
@@ -130,17 +259,8 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
     query.reject_unknown_keys();
   }
   impl->default_field_wide = utf8_to_wide(impl->default_field);
-  // A field the index does not have would match nothing, forever.
   const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
-  if (reader->maxDoc() > 0) {
-    const Lucene::HashSet<Lucene::String> indexed = reader->getFieldNames(Lucene::IndexReader::FIELD_OPTION_INDEXED);
-    if (!indexed.contains(impl->default_field_wide)) {
-      std::string names;
-      for (const auto& f : indexed) names += (names.empty() ? "" : ", ") + wide_to_utf8(f);
-      throw Error("pipeline config: \"query\": default_field \"" + impl->default_field +
-                  "\" is not an indexed field of the index (indexed: " + names + ")");
-    }
-  }
+  impl->check_default_field(reader);
   // Label and key fields hold exact values: a query naming one (categories:Shoes)
   // must look the value up as it is, not analyzed like text.
   for (const auto& f : exact_value_fields(read_index_record(reader))) exact_fields.insert(f);
@@ -205,12 +325,15 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
       throw Error(where + " (" + spec.type + "): " + e.what());
     }
     if (!stage) throw Error(where + ": plugin " + provider->path + " created no stage");
-    impl->fetch_at_least = std::max(impl->fetch_at_least, stage->hits_wanted());
     auto& list = stage->phase() == StagePhase::kBeforeSearch ? impl->before : impl->after;
     if (stage->phase() == StagePhase::kBeforeSearch && !impl->after.empty()) {
       throw Error(where + ": pre-retrieval stage \"" + spec.name + "\" listed after a post-retrieval stage");
     }
-    list.push_back({spec.name, std::move(stage)});
+    NamedStage named;
+    named.name = spec.name;
+    named.stage = std::move(stage);
+    read_stage_policy(s, where + " (" + spec.type + ")", named);
+    list.push_back(std::move(named));
   }
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
 }
@@ -254,18 +377,75 @@ Lucene::QueryPtr Pipeline::Impl::parse(const std::string& text) const {
   return query;
 }
 
-void Pipeline::Impl::run_stage(const NamedStage& s, QueryContext& ctx, SearchResult& result) const {
+void Pipeline::Impl::check_default_field(const Lucene::IndexReaderPtr& reader) const {
+  // A field the index does not have would match nothing, forever.
+  if (reader->maxDoc() == 0) return;
+  const Lucene::HashSet<Lucene::String> indexed = reader->getFieldNames(Lucene::IndexReader::FIELD_OPTION_INDEXED);
+  if (indexed.contains(default_field_wide)) return;
+  std::string names;
+  for (const auto& f : indexed) names += (names.empty() ? "" : ", ") + wide_to_utf8(f);
+  throw Error("pipeline config: \"query\": default_field \"" + default_field +
+              "\" is not an indexed field of the index (indexed: " + names + ")");
+}
+
+const NamedStage* Pipeline::Impl::find_stage(const std::string& name) const {
+  for (const auto* list : {&before, &after}) {
+    for (const auto& s : *list) {
+      if (s.name == name) return &s;
+    }
+  }
+  return nullptr;
+}
+
+void Pipeline::Impl::run_stage(const NamedStage& s, const SearchRequest& request, QueryContext& ctx,
+                               SearchResult& result) const {
+  const auto found = request.params.find(s.name);
+  ctx.params = found == request.params.end() ? nullptr : &found->second;
+  std::unique_ptr<ContextSnapshot> saved;
+  if (s.skip_on_error || s.budget_micros > 0) saved = std::make_unique<ContextSnapshot>(ctx);
   const auto t0 = Clock::now();
+  bool threw = false;
+  std::string problem;
   try {
     s.stage->run(ctx);
   } catch (const std::exception& e) {
-    throw Error("stage \"" + s.name + "\": " + e.what());
+    threw = true;
+    problem = e.what();
+  } catch (...) {
+    threw = true;
+    problem = "threw something that is not a std::exception";
   }
-  result.timings.push_back({s.name, micros_since(t0)});
+  const double micros = micros_since(t0);
+  ctx.params = nullptr;
+  StepCounters& c = *s.counters;
+  c.runs.fetch_add(1, std::memory_order_relaxed);
+  c.latency.record(micros);
+  result.timings.push_back({s.name, micros});
+  if (threw) {
+    c.errors.fetch_add(1, std::memory_order_relaxed);
+  } else if (s.budget_micros > 0 && micros > s.budget_micros) {
+    c.over_budget.fetch_add(1, std::memory_order_relaxed);
+    problem = "over its time budget of " + milliseconds(s.budget_micros) + " ms (took " + milliseconds(micros) + " ms)";
+  } else {
+    return;
+  }
+  if (!s.skip_on_error) throw Error("stage \"" + s.name + "\": " + problem);
+  c.skips.fetch_add(1, std::memory_order_relaxed);
+  saved->restore(ctx);
+  result.skipped.push_back({s.name, problem});
 }
 
 SearchResult Pipeline::search(const SearchRequest& request) const {
-  const Impl& p = *impl_;
+  impl_->queries.fetch_add(1, std::memory_order_relaxed);
+  try {
+    return impl_->run_query(request);
+  } catch (...) {
+    impl_->failed.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
+}
+
+SearchResult Pipeline::Impl::run_query(const SearchRequest& request) const {
   if (request.num_hits < 0 || request.num_hits > kMaxNumHits) {
     throw Error("search: num_hits must be in 0.." + std::to_string(kMaxNumHits) + ", got " +
                 std::to_string(request.num_hits));
@@ -278,47 +458,118 @@ SearchResult Pipeline::search(const SearchRequest& request) const {
   if (!is_valid_utf8(request.text, &bad)) {
     throw Error("search: the query text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
+  int fetch = request.num_hits;
+  for (const auto* list : {&before, &after}) {
+    for (const auto& s : *list) {
+      const auto found = request.params.find(s.name);
+      fetch = std::max(fetch, s.stage->hits_wanted(found == request.params.end() ? nullptr : &found->second));
+    }
+  }
+  for (const auto& [name, params] : request.params) {
+    const NamedStage* s = find_stage(name);
+    if (!s) throw Error("search: params: no stage named \"" + name + "\" in this pipeline");
+    check_request_params(*s, params);
+  }
+
+  // Pin the searcher and every resource once, so the whole query sees one version of each.
+  const std::shared_ptr<const ServedSearcher> pinned_searcher = std::atomic_load(&served);
   SearchResult result;
   QueryContext ctx;
   ctx.text = request.text;
-  ctx.searcher = p.searcher;
+  ctx.searcher = pinned_searcher->searcher();
   ctx.num_hits = request.num_hits;
-  ctx.explain = request.explain;
-  // Pin every resource once, so the whole query sees one version of each.
-  ctx.pinned.reserve(p.resources.size());
-  for (const auto& r : p.resources) ctx.pinned.push_back(r->current());
+  ctx.explain = request.explain || request.log_features;
+  ctx.pinned.reserve(resources.size());
+  for (const auto& r : resources) ctx.pinned.push_back(r->current());
 
   auto t0 = Clock::now();
   try {
-    ctx.query = request.query ? request.query : p.parse(request.text);
+    ctx.query = request.query ? request.query : parse(request.text);
   } catch (const Lucene::LuceneException& e) {
+    parse_counters.errors.fetch_add(1, std::memory_order_relaxed);
     throw Error("parse: " + syntax_error_line(wide_to_utf8(e.getError()), request.text));
   }
-  result.timings.push_back({"parse", micros_since(t0)});
+  double micros = micros_since(t0);
+  parse_counters.runs.fetch_add(1, std::memory_order_relaxed);
+  parse_counters.latency.record(micros);
+  result.timings.push_back({"parse", micros});
 
-  for (const auto& s : p.before) p.run_stage(s, ctx, result);
+  for (const auto& s : before) run_stage(s, request, ctx, result);
 
   t0 = Clock::now();
-  const int fetch = std::max(request.num_hits, p.fetch_at_least);
   if (fetch > 0) {
     try {
-      Lucene::TopDocsPtr top = p.searcher->search(ctx.query, ctx.filter, fetch);
+      Lucene::TopDocsPtr top = ctx.searcher->search(ctx.query, ctx.filter, fetch);
       ctx.hits.reserve(top->scoreDocs.size());
       for (const auto& sd : top->scoreDocs) ctx.hits.push_back({sd->doc, sd->score});
     } catch (const Lucene::LuceneException& e) {
+      search_counters.errors.fetch_add(1, std::memory_order_relaxed);
       throw Error("search: " + wide_to_utf8(e.getError()));
     }
   }
-  result.timings.push_back({"search", micros_since(t0)});
+  micros = micros_since(t0);
+  search_counters.runs.fetch_add(1, std::memory_order_relaxed);
+  search_counters.latency.record(micros);
+  result.timings.push_back({"search", micros});
 
-  for (const auto& s : p.after) p.run_stage(s, ctx, result);
+  std::vector<Hit> retrieved;
+  if (request.log_features) retrieved = ctx.hits;
+  for (const auto& s : after) run_stage(s, request, ctx, result);
 
   if ((int)ctx.hits.size() > request.num_hits) ctx.hits.resize(request.num_hits);
   if (ctx.explanations.size() > ctx.hits.size()) ctx.explanations.resize(ctx.hits.size());
+  if (request.log_features) result.features = hit_features(ctx.hits, retrieved, ctx.explanations, ctx.categories);
   result.hits = std::move(ctx.hits);
   result.categories = std::move(ctx.categories);
-  result.explanations = std::move(ctx.explanations);
+  if (request.explain) result.explanations = std::move(ctx.explanations);
   return result;
+}
+
+void Pipeline::set_searcher(const Lucene::IndexSearcherPtr& searcher) {
+  if (!searcher) throw Error("set_searcher: no IndexSearcher given");
+  std::lock_guard<std::mutex> lock(impl_->searcher_mutex);
+  try {
+    auto next = std::make_shared<const ServedSearcher>(searcher);
+    impl_->check_default_field(searcher->getIndexReader());
+    for (const auto* list : {&impl_->before, &impl_->after}) {
+      for (const auto& s : *list) {
+        try {
+          s.stage->searcher_changed(searcher);
+        } catch (const std::exception& e) {
+          throw Error("stage \"" + s.name + "\": " + e.what());
+        }
+      }
+    }
+    std::atomic_store(&impl_->served, std::shared_ptr<const ServedSearcher>(std::move(next)));
+  } catch (const std::exception& e) {
+    throw Error(std::string("set_searcher: ") + e.what());
+  }
+  impl_->searcher_changes.fetch_add(1, std::memory_order_relaxed);
+}
+
+Lucene::IndexSearcherPtr Pipeline::searcher() const { return std::atomic_load(&impl_->served)->searcher(); }
+
+PipelineStats Pipeline::stats() const {
+  PipelineStats out;
+  out.queries = impl_->queries.load(std::memory_order_relaxed);
+  out.failed = impl_->failed.load(std::memory_order_relaxed);
+  out.searcher_changes = impl_->searcher_changes.load(std::memory_order_relaxed);
+  auto add = [&](const std::string& name, const StepCounters& c) {
+    StageStats s;
+    s.stage = name;
+    s.runs = c.runs.load(std::memory_order_relaxed);
+    s.errors = c.errors.load(std::memory_order_relaxed);
+    s.over_budget = c.over_budget.load(std::memory_order_relaxed);
+    s.skips = c.skips.load(std::memory_order_relaxed);
+    s.p50_micros = c.latency.percentile(0.50);
+    s.p99_micros = c.latency.percentile(0.99);
+    out.stages.push_back(std::move(s));
+  };
+  add("parse", impl_->parse_counters);
+  for (const auto& s : impl_->before) add(s.name, *s.counters);
+  add("search", impl_->search_counters);
+  for (const auto& s : impl_->after) add(s.name, *s.counters);
+  return out;
 }
 
 void Pipeline::reload(const std::string& name, const std::string& path) {

@@ -28,11 +28,22 @@
 //
 // The host keeps its IndexSearcher and Analyzer; the pipeline only reads
 // them. search() is const and safe to call from many threads at once, also
-// while reload() swaps a model.
+// while reload() swaps a model or set_searcher() swaps the index.
+//
+// Every stage object also takes, beside its own options:
+//   "on_error": "fail" (default) | "skip"   skip: a stage that throws, or runs
+//                       over its budget, leaves the query as it found it
+//   "time_budget_ms": N (0 = none)          checked when the stage returns (a
+//                       stage is never interrupted); over it, "skip" drops the
+//                       stage's changes and "fail" fails the query
+//   "request_params": {"window_size": {"min": 1, "max": 500}, ...}
+//                       the parameters a request may set (SearchRequest::params),
+//                       within these bounds (inside what the stage accepts)
 #pragma once
 
 #include <lucene++/Lucene.h>  // forward declarations and Ptr typedefs only
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -53,6 +64,12 @@ struct SearchRequest {
   Lucene::QueryPtr query;    // optional: the host's own query, used instead of parsing `text`
   int num_hits = 10;         // hits returned, 0..kMaxNumHits
   bool explain = false;      // ask rescoring stages for per-hit explanations
+  bool log_features = false; // fill SearchResult::features (learning-to-rank feature logging)
+  // Per stage name, values of the parameters that stage's config declares in
+  // "request_params" (e.g. {"rerank": {{"window_size", 200}}}). A stage or
+  // parameter not declared, or a value out of its declared bounds, fails
+  // the request with an xmr::Error before any stage runs.
+  std::map<std::string, StageParams> params;
 };
 
 struct StageTiming {
@@ -60,11 +77,49 @@ struct StageTiming {
   double micros = 0;
 };
 
+// A stage whose changes the query dropped ("on_error": "skip").
+struct SkippedStage {
+  std::string stage;
+  std::string reason;  // the stage's error, or "over its time budget of N ms (took M ms)"
+};
+
+// What a learning-to-rank model would train on for one hit, in the order of
+// hit_feature_names(). Filled when SearchRequest::log_features is set.
+struct HitFeatures {
+  int32_t doc = 0;
+  std::vector<double> values;
+  std::vector<ClassificationResult> labels;  // the hit's labels the model knows, with their scores
+};
+
+// The names of HitFeatures::values, in order (documented in the README,
+// "Feature logging"). New features are only ever appended.
+const std::vector<std::string>& hit_feature_names();
+
 struct SearchResult {
   std::vector<Hit> hits;                          // best first, at most num_hits
   std::vector<ClassificationResult> categories;   // from a categorizing stage, if any
   std::vector<HitExplanation> explanations;       // when explain and a rescoring stage ran; one per hit, same order
+  std::vector<HitFeatures> features;              // when log_features; one per hit, same order
+  std::vector<SkippedStage> skipped;              // stages that failed open for this query
   std::vector<StageTiming> timings;               // where the query's time went
+};
+
+// Counts since the pipeline was created. A query that throws counts in
+// `failed`; a stage that throws counts in its `errors`, and in `skips` too
+// when the query went on without it.
+struct StageStats {
+  std::string stage;            // "parse", "search", or a stage name
+  uint64_t runs = 0;
+  uint64_t errors = 0;          // threw
+  uint64_t over_budget = 0;     // took longer than its time_budget_ms
+  uint64_t skips = 0;           // changes dropped, query went on (on_error skip)
+  double p50_micros = 0, p99_micros = 0;  // within about 2%
+};
+struct PipelineStats {
+  uint64_t queries = 0;
+  uint64_t failed = 0;          // queries that threw (bad request, stage failure)
+  uint64_t searcher_changes = 0;
+  std::vector<StageStats> stages;  // parse, pre-retrieval stages, search, post-retrieval stages
 };
 
 struct PipelineOptions {
@@ -86,9 +141,25 @@ class Pipeline {
   ~Pipeline();
 
   // Runs one query. Thread-safe. Throws xmr::Error naming the stage if a
-  // stage fails; a query either completes on one consistent set of models
-  // or throws.
+  // stage fails (unless its config says "on_error": "skip"); a query either
+  // completes on one consistent set of models and one searcher, or throws.
   SearchResult search(const SearchRequest& request) const;
+
+  // Serves later queries from `searcher` (an index reopened after documents
+  // were added or deleted; NRT or a new commit). Stages first prepare for it
+  // (per-segment tables are built for new segments only); queries already
+  // running finish on the searcher they started with. The pipeline holds a
+  // reference on each searcher's reader (IndexReader::incRef) while a query
+  // or the pipeline uses it, so the host may close() the old reader at once:
+  // it really closes after its last query. Throws xmr::Error, keeping the
+  // current searcher, when a stage refuses the new one (e.g. its label field
+  // is gone) or the reader is closed. Thread-safe; calls are serialised.
+  void set_searcher(const Lucene::IndexSearcherPtr& searcher);
+  // The searcher new queries run on.
+  Lucene::IndexSearcherPtr searcher() const;
+
+  // Queries, failures and per-stage counts and latencies. Thread-safe.
+  PipelineStats stats() const;
 
   // Swaps the resource `name` (a model: its name in the config, by default
   // its path as written there) for the file at `path`. Queries running keep

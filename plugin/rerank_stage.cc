@@ -3,6 +3,7 @@
 #include <lucene++/LuceneHeaders.h>
 
 #include <algorithm>
+#include <atomic>
 #include <numeric>
 
 #include "analyzers/utf8.h"
@@ -35,32 +36,54 @@ class RerankStage : public Stage {
     const std::string combine = config.get_choice("label_score", "max", {"max", "mean", "sum"});
     label_score_ = combine == "mean" ? LabelScore::kMean : combine == "sum" ? LabelScore::kSum : LabelScore::kMax;
     repeated_ = parse_repeated_label_score(config.get_choice("repeated_score", "max", {"max", "mean"}));
-    config.reject_unknown_keys({"type", "name"});
+    config.reject_unknown_keys(pipeline_stage_keys());
 
     const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
     require_label_field(config, "label_field", field_, *model_.handle->current_version(), reader);
     field_wide_ = utf8_to_wide(field_);
-    segments_ = map_segments(reader);
-    model_.handle->warm_segment_labels(segments_.segments, field_wide_);
+    searcher_changed(env.searcher());
   }
 
   StagePhase phase() const override { return StagePhase::kAfterSearch; }
-  int hits_wanted() const override { return window_size_; }
+  int hits_wanted(const StageParams* params) const override {
+    return params && params->count("window_size") ? (int)params->at("window_size") : window_size_;
+  }
+  std::vector<ParamSpec> request_params() const override {
+    return {{"window_size", 1, 100000, true},
+            {"query_weight", -1e9, 1e9, false},
+            {"rescore_query_weight", -1e9, 1e9, false}};
+  }
+
+  void searcher_changed(const Lucene::IndexSearcherPtr& searcher) override {
+    const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
+    require_indexed_field(reader, field_, "label_field");
+    auto next = std::make_shared<SearcherSegments>(SearcherSegments{reader, map_segments(reader)});
+    model_.handle->warm_segment_labels(next->map.segments, field_wide_);  // new segments only; the rest are cached
+    std::atomic_store(&segments_, std::shared_ptr<const SearcherSegments>(std::move(next)));
+  }
 
   void run(QueryContext& ctx) const override {
     const ModelVersion& m = model_.pinned(ctx);
-    const size_t window = std::min(ctx.hits.size(), (size_t)window_size_);
+    const size_t window = std::min(ctx.hits.size(), (size_t)param_or(ctx, "window_size", window_size_));
+    const double query_weight = param_or(ctx, "query_weight", query_weight_);
+    const double rescore_weight = param_or(ctx, "rescore_query_weight", rescore_weight_);
+    // The segments of the query's searcher: the current ones, or (for a query
+    // that started before an index reopen) the old searcher's, mapped here.
+    std::shared_ptr<const SearcherSegments> current = std::atomic_load(&segments_);
+    const Lucene::IndexReaderPtr reader = ctx.searcher->getIndexReader();
+    if (current->reader != reader) current = std::make_shared<SearcherSegments>(SearcherSegments{reader, map_segments(reader)});
+    const SegmentMap& segments = current->map;
     Buffers& b = buffers();
-    b.clear(segments_.segments.size());
+    b.clear(segments.segments.size());
 
     // Each windowed hit's known labels, and their union.
     b.hit_ptr.push_back(0);
     for (size_t i = 0; i < window; ++i) {
       const int32_t doc = ctx.hits[i].doc;
-      const size_t s = segments_.segment_of(doc);
-      if (!b.segment_labels[s]) b.segment_labels[s] = m.segment_labels(segments_.segments[s], field_wide_);
+      const size_t s = segments.segment_of(doc);
+      if (!b.segment_labels[s]) b.segment_labels[s] = m.segment_labels(segments.segments[s], field_wide_);
       const SegmentLabels& sl = *b.segment_labels[s];
-      const int32_t local = doc - segments_.doc_starts[s];
+      const int32_t local = doc - segments.doc_starts[s];
       if (local >= 0 && (size_t)local < sl.num_docs()) b.hit_labels.insert(b.hit_labels.end(), sl.begin(local), sl.end(local));
       b.hit_ptr.push_back(b.hit_labels.size());
     }
@@ -80,7 +103,7 @@ class RerankStage : public Stage {
     b.final_score.resize(window);
     for (size_t i = 0; i < window; ++i) {
       const size_t n = b.hit_ptr[i + 1] - b.hit_ptr[i];
-      const double original = query_weight_ * ctx.hits[i].score;
+      const double original = query_weight * ctx.hits[i].score;
       if (n == 0) {
         b.final_score[i] = original;
         continue;
@@ -92,7 +115,7 @@ class RerankStage : public Stage {
       }
       if (label_score_ == LabelScore::kMean) combined /= (double)n;
       b.model_score[i] = combined;
-      b.final_score[i] = merge(original, rescore_weight_ * combined);
+      b.final_score[i] = merge(original, rescore_weight * combined);
     }
     b.order.resize(window);
     std::iota(b.order.begin(), b.order.end(), 0);
@@ -173,7 +196,11 @@ class RerankStage : public Stage {
   ScoreMode score_mode_ = ScoreMode::kTotal;
   LabelScore label_score_ = LabelScore::kMax;
   RepeatedLabelScore repeated_ = RepeatedLabelScore::kMax;  // a label with several leaves
-  SegmentMap segments_;
+  struct SearcherSegments {
+    Lucene::IndexReaderPtr reader;
+    SegmentMap map;
+  };
+  std::shared_ptr<const SearcherSegments> segments_;  // the current searcher's; std::atomic_load/store
 };
 
 }  // namespace

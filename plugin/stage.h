@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,26 @@ struct HitExplanation {
   std::vector<ClassificationResult> labels;  // the hit's labels the model knows, with their scores
 };
 
+// A parameter a stage can take per request, and the values it accepts. The
+// pipeline config declares which of them a request may set, within narrower
+// bounds ("request_params" in the stage's object).
+struct ParamSpec {
+  std::string name;
+  double min = 0, max = 0;
+  bool integer = false;
+};
+
+// One stage's per-request parameter values, by name, checked against the
+// declared bounds before the stage runs.
+using StageParams = std::map<std::string, double>;
+
+// Keys of a stage's config object that the pipeline reads itself; a stage
+// accepts them beside its own options (JsonConfig::reject_unknown_keys).
+inline const std::vector<std::string>& pipeline_stage_keys() {
+  static const std::vector<std::string> keys = {"type", "name", "on_error", "time_budget_ms", "request_params"};
+  return keys;
+}
+
 // A thing stages share and the host can swap while queries run (a model).
 // The pipeline pins each resource's current version once at the start of a
 // query, so every stage of that query sees the same version.
@@ -79,16 +100,24 @@ struct QueryContext {
   std::string text;                    // the user's query text (UTF-8)
   Lucene::QueryPtr query;              // parsed; pre-retrieval stages may replace it
   Lucene::FilterPtr filter;            // optional; pre-retrieval stages may set it
-  Lucene::IndexSearcherPtr searcher;   // the host's searcher
+  Lucene::IndexSearcherPtr searcher;   // the searcher this query runs on (pinned like a resource)
   int num_hits = 10;                   // hits the caller wants
   bool explain = false;                // fill `explanations`
   std::vector<Hit> hits;               // after search: the retrieved hits, best first
   std::vector<ClassificationResult> categories;  // set by a categorizing stage
   std::vector<HitExplanation> explanations;      // set by a rescoring stage (when explain)
+  const StageParams* params = nullptr;           // the running stage's request parameters, or null
   // Resource versions pinned for this query, indexed by the slot the
   // pipeline returned from StageEnv::resource().
   std::vector<std::shared_ptr<const void>> pinned;
 };
+
+// The request's value of parameter `name` for the running stage, else `fallback`.
+inline double param_or(const QueryContext& ctx, const char* name, double fallback) {
+  if (!ctx.params) return fallback;
+  const auto it = ctx.params->find(name);
+  return it == ctx.params->end() ? fallback : it->second;
+}
 
 enum class StagePhase { kBeforeSearch, kAfterSearch };
 
@@ -96,13 +125,24 @@ class Stage {
  public:
   virtual ~Stage() = default;
   virtual StagePhase phase() const = 0;
-  // Hits the search must return for this stage (e.g. a rescore window); the
-  // pipeline fetches the largest of these and num_hits.
-  virtual int hits_wanted() const { return 0; }
-  // Runs the stage on one query. Throws std::exception on failure.
+  // Hits the search must return for this stage (e.g. a rescore window),
+  // given the request's parameters for it (or null); the pipeline fetches
+  // the largest of these and num_hits.
+  virtual int hits_wanted(const StageParams* /*params*/) const { return 0; }
+  // Runs the stage on one query. Throws std::exception on failure; the
+  // pipeline then fails the query or, with "on_error": "skip", undoes the
+  // stage's changes to the context.
   virtual void run(QueryContext& ctx) const = 0;
   // The stage as a Classifier, or nullptr if it is not one.
   virtual const Classifier* classifier() const { return nullptr; }
+  // The parameters a request may set (ctx.params), with the values the stage accepts.
+  virtual std::vector<ParamSpec> request_params() const { return {}; }
+  // The host is about to serve queries from `searcher` (an index reopen):
+  // prepare per-segment state for it now, reusing what unchanged segments
+  // already have. Queries keep running meanwhile, on the searcher they
+  // started with, so a stage must still serve the old one. Called from one
+  // thread at a time. Throws std::exception to refuse the new searcher.
+  virtual void searcher_changed(const Lucene::IndexSearcherPtr& /*searcher*/) {}
 };
 
 // What a stage is given when it is created.
@@ -116,7 +156,8 @@ struct StageSpec {
 class StageEnv {
  public:
   virtual ~StageEnv() = default;
-  // The host's searcher (for checking fields at creation).
+  // The host's searcher when the stage is created (for checking fields);
+  // queries carry their own (QueryContext::searcher), which may be newer.
   virtual Lucene::IndexSearcherPtr searcher() const = 0;
   // The slot of the resource named `name`, creating it with `make` when no
   // stage of this pipeline has created it yet; stages naming the same

@@ -4,7 +4,13 @@
 // model B gives alone (never a mix, never an error). Reports queries served,
 // latency p50/p99, swaps and resident memory at the start and the end.
 //
-//   pipeline_soak [--seconds 60] [--threads 8] [--swap-ms 300]
+// With --reopen-ms, a writer also adds a batch of documents (and deletes the
+// batch before last) that often, reopens the reader and hands it to the
+// pipeline (Pipeline::set_searcher), closing the old reader at once. Hits
+// then change with the index, so only the categories are compared with
+// models A and B; no query may fail.
+//
+//   pipeline_soak [--seconds 60] [--threads 8] [--swap-ms 300] [--reopen-ms 0]
 //
 // Data: the shared flipkart set when ../shared/datasets is present (titles
 // indexed, model trained from the index), else a generated product catalog.
@@ -49,18 +55,19 @@ using testing::outcome_of;
 
 int run(int argc, char** argv) {
   double seconds = 60;
-  int threads = 8, swap_ms = 300;
+  int threads = 8, swap_ms = 300, reopen_ms = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--swap-ms")) swap_ms = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--reopen-ms")) reopen_ms = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: pipeline_soak [--seconds S] [--threads N] [--swap-ms MS]\n");
+      std::fprintf(stderr, "usage: pipeline_soak [--seconds S] [--threads N] [--swap-ms MS] [--reopen-ms MS]\n");
       return 2;
     }
   }
-  if (seconds <= 0 || threads < 1 || swap_ms < 1) {
-    std::fprintf(stderr, "pipeline_soak: --seconds, --threads and --swap-ms must be positive\n");
+  if (seconds <= 0 || threads < 1 || swap_ms < 1 || reopen_ms < 0) {
+    std::fprintf(stderr, "pipeline_soak: --seconds, --threads and --swap-ms must be positive, --reopen-ms >= 0\n");
     return 2;
   }
   char tmpl[] = "/tmp/xmr-soak-XXXXXX";
@@ -99,8 +106,8 @@ int run(int argc, char** argv) {
   TextModel::train(train, default_vectorizer_config(), other).save(dir + "/b.xmr");
 
   Lucene::DirectoryPtr d = Lucene::FSDirectory::open(utf8_to_wide(dir + "/index"));
-  const Lucene::IndexSearcherPtr searcher =
-      Lucene::newLucene<Lucene::IndexSearcher>(Lucene::IndexReader::open(d, true));
+  Lucene::IndexReaderPtr reader = Lucene::IndexReader::open(d, true);
+  const Lucene::IndexSearcherPtr searcher = Lucene::newLucene<Lucene::IndexSearcher>(reader);
   const Lucene::AnalyzerPtr analyzer = make_lucene_analyzer("standard");
   auto make = [&](const std::string& model) {
     const std::string config = R"({"plugins": [")" XMR_PLUGIN_PATH R"("], "query": {"default_field": ")" +
@@ -135,9 +142,18 @@ int run(int argc, char** argv) {
         r.text = queries[i];
         const auto t0 = Clock::now();
         try {
-          const Outcome o = outcome_of(live->search(r));
+          Outcome o = outcome_of(live->search(r));
           lat.push_back(float(std::chrono::duration<double, std::micro>(Clock::now() - t0).count()));
-          (o == expect_a[i] ? from_a : o == expect_b[i] ? from_b : mixed)++;
+          if (reopen_ms > 0) {  // the index changes under the hits: compare the categories
+            o.hits.clear();
+            auto categories_of = [](Outcome e) {
+              e.hits.clear();
+              return e;
+            };
+            (o == categories_of(expect_a[i]) ? from_a : o == categories_of(expect_b[i]) ? from_b : mixed)++;
+          } else {
+            (o == expect_a[i] ? from_a : o == expect_b[i] ? from_b : mixed)++;
+          }
         } catch (const std::exception& e) {
           if (failed++ == 0) std::fprintf(stderr, "pipeline_soak: query failed: %s\n", e.what());
         }
@@ -146,8 +162,48 @@ int run(int argc, char** argv) {
     });
   }
   size_t swaps = 0, failed_swaps = 0;
+  std::atomic<size_t> reopens{0}, failed_reopens{0}, docs_added{0};
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
+  std::thread writer;
+  if (reopen_ms > 0) {
+    writer = std::thread([&] {
+      Lucene::IndexWriterPtr w = Lucene::newLucene<Lucene::IndexWriter>(d, analyzer, false,
+                                                                        Lucene::IndexWriter::MaxFieldLengthUNLIMITED);
+      for (int batch = 0; Clock::now() + std::chrono::milliseconds(reopen_ms) < end; ++batch) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(reopen_ms));
+        try {
+          // 20 copies of indexed products under a batch tag; the batch before last goes.
+          for (int j = 0; j < 20; ++j) {
+            const size_t source = (size_t(batch) * 20 + size_t(j)) % train.texts.size();
+            Lucene::DocumentPtr doc = Lucene::newLucene<Lucene::Document>();
+            doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(text_field), utf8_to_wide(train.texts[source]),
+                                                      Lucene::Field::STORE_YES, Lucene::Field::INDEX_ANALYZED));
+            for (const auto& l : train.labels[source]) {
+              doc->add(Lucene::newLucene<Lucene::Field>(utf8_to_wide(label_field), utf8_to_wide(l),
+                                                        Lucene::Field::STORE_YES, Lucene::Field::INDEX_NOT_ANALYZED));
+            }
+            doc->add(Lucene::newLucene<Lucene::Field>(L"soak_batch", utf8_to_wide(std::to_string(batch)),
+                                                      Lucene::Field::STORE_NO, Lucene::Field::INDEX_NOT_ANALYZED));
+            w->addDocument(doc);
+          }
+          if (batch >= 2) {
+            w->deleteDocuments(Lucene::newLucene<Lucene::Term>(L"soak_batch", utf8_to_wide(std::to_string(batch - 2))));
+          }
+          w->commit();
+          docs_added += 20;
+          const Lucene::IndexReaderPtr old = reader;
+          reader = reader->reopen();
+          live->set_searcher(Lucene::newLucene<Lucene::IndexSearcher>(reader));
+          old->close();  // queries still on it keep it open until they finish
+          ++reopens;
+        } catch (const std::exception& e) {
+          if (failed_reopens++ == 0) std::fprintf(stderr, "pipeline_soak: reopen failed: %s\n", e.what());
+        }
+      }
+      w->close();
+    });
+  }
   for (bool to_b = true; Clock::now() < end; to_b = !to_b) {
     std::this_thread::sleep_for(std::chrono::milliseconds(swap_ms));
     try {
@@ -158,6 +214,7 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "pipeline_soak: swap failed: %s\n", e.what());
     }
   }
+  if (writer.joinable()) writer.join();
   stop = true;
   for (auto& th : pool) th.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -171,9 +228,14 @@ int run(int argc, char** argv) {
               served.load(), double(served.load()) / elapsed, from_a.load(), from_b.load(), mixed.load(),
               failed.load());
   std::printf("  latency p50 %.0f us, p99 %.0f us; swaps %zu (%zu failed)\n", pct(0.5), pct(0.99), swaps, failed_swaps);
+  if (reopen_ms > 0) {
+    std::printf("  index reopened %zu times (%zu failed), %zu documents added; the pipeline counted %zu\n",
+                reopens.load(), failed_reopens.load(), docs_added.load(), size_t(live->stats().searcher_changes));
+  }
   std::printf("  resident memory %.1f MiB at start, %.1f MiB at end\n", rss_start, rss_mib());
   std::system(("rm -rf '" + dir + "'").c_str());
-  return failed == 0 && mixed == 0 && failed_swaps == 0 && from_a > 0 && from_b > 0 ? 0 : 1;
+  const bool reopened = reopen_ms == 0 || (reopens > 0 && failed_reopens == 0);
+  return failed == 0 && mixed == 0 && failed_swaps == 0 && from_a > 0 && from_b > 0 && reopened ? 0 : 1;
 }
 
 }  // namespace
