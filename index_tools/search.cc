@@ -51,6 +51,12 @@ void print_human(const std::string& query, const SearchResult& r, const Lucene::
       std::printf("\n");
     }
   }
+  if (!r.models_used.empty()) {
+    std::printf("  models:");
+    for (const auto& m : r.models_used) std::printf(" %s=%s@%s", m.stage.c_str(), m.model.c_str(), m.version.c_str());
+    std::printf("\n");
+  }
+  for (const auto& s : r.skipped) std::printf("  skipped %s: %s\n", s.stage.c_str(), s.reason.c_str());
   std::printf("  time (us):");
   for (const auto& t : r.timings) std::printf(" %s %.0f", t.stage.c_str(), t.micros);
   std::printf("\n");
@@ -116,6 +122,28 @@ void append_json(rapidjson::StringBuffer& buf, const std::string& query, const S
     w.EndObject();
   }
   w.EndArray();
+  w.Key("models");
+  w.StartArray();
+  for (const auto& m : r.models_used) {
+    w.StartObject();
+    w.Key("stage");
+    write_string(w, m.stage);
+    w.Key("model");
+    write_string(w, m.model);
+    w.Key("version");
+    write_string(w, m.version);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!r.skipped.empty()) {
+    w.Key("skipped");
+    w.StartObject();
+    for (const auto& s : r.skipped) {
+      write_string(w, s.stage);
+      write_string(w, s.reason);
+    }
+    w.EndObject();
+  }
   w.Key("micros");
   w.StartObject();
   for (const auto& t : r.timings) {
@@ -196,6 +224,15 @@ void add_param(const std::string& spec, SearchRequest& r) {
   r.params[spec.substr(0, dot)][spec.substr(dot + 1, eq - dot - 1)] = v;
 }
 
+// "stage=model" of --model into the request's model choices.
+void add_model_choice(const std::string& spec, SearchRequest& r) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    throw Error("--model \"" + spec + "\": expected STAGE=MODEL, e.g. rerank=products_exp");
+  }
+  r.models[spec.substr(0, eq)] = spec.substr(eq + 1);
+}
+
 void print_stats(const PipelineStats& s) {
   std::fprintf(stderr, "xmr search: %llu queries, %llu failed\n", (unsigned long long)s.queries,
                (unsigned long long)s.failed);
@@ -224,7 +261,7 @@ void append_error_json(rapidjson::StringBuffer& buf, const std::string& query, c
 
 int run_search(int argc, char** argv) {
   std::string index_dir, config_path, queries_path, analyzer_name, plugin, output, log_features;
-  std::vector<std::string> queries, fields, params;
+  std::vector<std::string> queries, fields, params, model_choices;
   std::vector<std::string> query_places;  // where each query came from, for its errors
   int k = 10;
   po::options_description o("xmr search options");
@@ -243,6 +280,8 @@ int run_search(int argc, char** argv) {
       ("explain", po::bool_switch(), "per-hit rescoring explanations")
       ("param", po::value(&params), "STAGE.NAME=VALUE: a request parameter the stage's config declares in "
        "\"request_params\" (repeatable), e.g. rerank.window_size=50")
+      ("model", po::value(&model_choices), "STAGE=MODEL: the model a stage uses for these queries, one of its "
+       "\"allowed_models\" (repeatable)")
       ("log-features", po::value(&log_features),
        "jsonl|svmlight: write the learning-to-rank features of every hit instead of the results (README, "
        "\"Feature logging\")")
@@ -306,6 +345,7 @@ int run_search(int argc, char** argv) {
   r.explain = vm["explain"].as<bool>();
   r.log_features = !log_features.empty();
   for (const auto& p : params) add_param(p, r);
+  for (const auto& m : model_choices) add_model_choice(m, r);
   const bool stop_on_error = vm["stop-on-error"].as<bool>();
   size_t failed = 0;
   for (size_t i = 0; i < queries.size(); ++i) {

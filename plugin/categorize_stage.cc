@@ -21,8 +21,7 @@ class CategorizeStage : public Stage, public Classifier {
  public:
   CategorizeStage(const StageSpec& spec, StageEnv& env) {
     const JsonConfig config(spec.config_json, "stage \"" + spec.name + "\"");
-    model_ = bind_model(config, spec, env);
-    const auto version = model_.handle->current_version();
+    models_ = ModelChoices(config, spec, env);
     top_k_ = (int)config.get_int("top_k", 5, 1, 10000);
     beam_size_ = (int)config.get_int("beam_size", 10, 1, 100000);
     min_score_ = (float)config.get_double("min_score", 0.0, -1e30, 1e30);
@@ -35,20 +34,25 @@ class CategorizeStage : public Stage, public Classifier {
     boost_by_probability_ = config.get_choice("boost_by", "score", {"score", "probability"}) == "probability";
     config.reject_unknown_keys(pipeline_stage_keys());
     const bool needs_probability = min_probability_ >= 0 || boost_by_probability_;
-    if (needs_probability && !version->model().calibration()) {
-      config.fail(min_probability_ >= 0 ? "min_probability" : "boost_by",
-                  "needs a calibrated model (xmr train --calibrate, or xmr calibrate); this one has no calibration");
-    }
     if (boost_by_probability_ && mode_ != Mode::kBoost) config.fail("boost_by", "applies to mode \"boost\" only");
-    if (mode_ != Mode::kAnnotate) {
-      if (field_.empty()) config.fail("field", "is required in mode \"" + mode + "\"");
-      require_label_field(config, "field", field_, *version, env.searcher()->getIndexReader());
+    if (mode_ != Mode::kAnnotate && field_.empty()) config.fail("field", "is required in mode \"" + mode + "\"");
+    for (const auto& choice : models_.all()) {
+      const auto version = choice.handle->current_version();
+      if (needs_probability && !version->model().calibration()) {
+        config.fail(min_probability_ >= 0 ? "min_probability" : "boost_by",
+                    "needs a calibrated model (xmr train --calibrate, or xmr calibrate); " + version->path() +
+                        " has no calibration");
+      }
+      if (mode_ != Mode::kAnnotate) {
+        require_label_field(config, "field", field_, *version, env.searcher()->getIndexReader());
+      }
     }
     field_wide_ = utf8_to_wide(field_);
   }
 
   StagePhase phase() const override { return StagePhase::kBeforeSearch; }
   const Classifier* classifier() const override { return this; }
+  std::vector<std::string> selectable_models() const override { return models_.names(); }
   std::vector<ParamSpec> request_params() const override {
     return {{"top_k", 1, 10000, true},
             {"beam_size", 1, 100000, true},
@@ -57,7 +61,7 @@ class CategorizeStage : public Stage, public Classifier {
   }
 
   void run(QueryContext& ctx) const override {
-    const ModelVersion& m = model_.pinned(ctx);
+    const ModelVersion& m = models_.pick(ctx);
     const Overrides o{(int)param_or(ctx, "top_k", top_k_), (int)param_or(ctx, "beam_size", beam_size_),
                       (float)param_or(ctx, "min_score", min_score_)};
     const double boost = param_or(ctx, "boost", boost_);
@@ -92,7 +96,7 @@ class CategorizeStage : public Stage, public Classifier {
   std::vector<ClassificationResult> get_classes(const std::string& text, int max) const override {
     std::vector<ClassificationResult> out;
     if (max < 1) return out;
-    classify(*model_.handle->current_version(), text, {max, beam_size_, min_score_}, out);
+    classify(*models_.default_model().handle->current_version(), text, {max, beam_size_, min_score_}, out);
     return out;
   }
 
@@ -128,7 +132,7 @@ class CategorizeStage : public Stage, public Classifier {
     }
   }
 
-  ModelBinding model_;
+  ModelChoices models_;
   int top_k_ = 5;
   int beam_size_ = 10;
   float min_score_ = 0;

@@ -3,7 +3,10 @@
 // top labels are the query's categories.
 //
 // Options (JSON; all but "model" optional):
-//   "model"       model file path (required); "model_name" its resource name
+//   "model"       a model of the pipeline's model store by name, else a model
+//                 file path (required); "model_name" the file's resource name
+//   "allowed_models"  store names or paths a request may choose instead
+//                 (SearchRequest::models), each loaded once
 //   "top_k"       categories kept (5), "beam_size" (10), "min_score" (0.0)
 //   "min_probability"  keep only categories whose calibrated probability
 //                 reaches this (0..1); needs a calibrated model. A model

@@ -16,8 +16,12 @@ namespace {
 std::atomic<uint64_t> next_generation{1};
 }
 
-ModelVersion::ModelVersion(TextModel model, std::string path, uint64_t generation)
-    : model_(std::move(model)), path_(std::move(path)), generation_(generation), labels_(model_.labels()) {}
+ModelVersion::ModelVersion(TextModel model, std::string path, std::string version, uint64_t generation)
+    : model_(std::move(model)),
+      path_(std::move(path)),
+      version_(std::move(version)),
+      generation_(generation),
+      labels_(model_.labels()) {}
 
 std::shared_ptr<const SegmentLabels> ModelVersion::segment_labels(const Lucene::IndexReaderPtr& segment,
                                                                   const std::wstring& field) const {
@@ -38,19 +42,19 @@ std::shared_ptr<const SegmentLabels> ModelVersion::segment_labels(const Lucene::
   return built;
 }
 
-ModelHandle::ModelHandle(const std::string& path) : current_(load(path)) {}
+ModelHandle::ModelHandle(const std::string& path, const std::string& version) : current_(load(path, version)) {}
 
-std::shared_ptr<const ModelVersion> ModelHandle::load(const std::string& path) {
-  return std::make_shared<const ModelVersion>(TextModel::load(path), path, next_generation++);
+std::shared_ptr<const ModelVersion> ModelHandle::load(const std::string& path, const std::string& version) {
+  return std::make_shared<const ModelVersion>(TextModel::load(path), path, version, next_generation++);
 }
 
 std::shared_ptr<const void> ModelHandle::current() const { return current_version(); }
 
 std::shared_ptr<const ModelVersion> ModelHandle::current_version() const { return std::atomic_load(&current_); }
 
-void ModelHandle::reload(const std::string& path) {
+void ModelHandle::reload(const std::string& path, const std::string& version) {
   std::lock_guard<std::mutex> lock(reload_mutex_);
-  std::shared_ptr<const ModelVersion> next = load(path);  // throws before anything changes
+  std::shared_ptr<const ModelVersion> next = load(path, version);  // throws before anything changes
   warm(*next);
   std::atomic_store(&current_, std::move(next));
 }
@@ -92,20 +96,67 @@ void ModelHandle::warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>&
 
 std::string ModelHandle::describe() const {
   const auto v = current_version();
-  return v->path() + " (generation " + std::to_string(v->generation()) + ", " +
+  return (v->version() == v->path() ? v->path() : "version " + v->version() + ": " + v->path()) + " (generation " +
+         std::to_string(v->generation()) + ", " +
          std::to_string(v->model().num_labels()) + " labels, " + std::to_string(v->segment_tables_built()) +
          " segment label tables built)";
 }
 
-ModelBinding bind_model(const JsonConfig& config, const StageSpec& spec, StageEnv& env) {
-  const std::string model = config.require_string("model");
-  const std::string name = config.get_string("model_name", model);
-  boost::filesystem::path path(model);
-  if (!path.is_absolute() && !spec.base_dir.empty()) path = boost::filesystem::path(spec.base_dir) / path;
+namespace {
+
+// Binds the model `model` names: a store model by its name, else a file
+// (relative to the spec's base_dir) under `resource_name`.
+ModelBinding bind_one(const std::string& model, const std::string& resource_name, const StageSpec& spec,
+                      StageEnv& env) {
   ModelBinding b;
-  b.slot = env.resource(name, [&] { return std::make_shared<ModelHandle>(path.string()); });
+  if (const StoredModel* stored = env.stored_model(model)) {
+    b.name = model;
+    const StoredModel active = *stored;
+    b.slot = env.resource(model, [&] { return std::make_shared<ModelHandle>(active.path, active.version); });
+  } else {
+    boost::filesystem::path path(model);
+    if (!path.is_absolute() && !spec.base_dir.empty()) path = boost::filesystem::path(spec.base_dir) / path;
+    b.name = resource_name;
+    b.slot = env.resource(resource_name, [&] { return std::make_shared<ModelHandle>(path.string(), model); });
+  }
   b.handle = std::static_pointer_cast<ModelHandle>(env.resource_at(b.slot));
   return b;
+}
+
+}  // namespace
+
+ModelChoices::ModelChoices(const JsonConfig& config, const StageSpec& spec, StageEnv& env) : stage_(spec.name) {
+  const std::string model = config.require_string("model");
+  all_.push_back(bind_one(model, config.get_string("model_name", model), spec, env));
+  if (!config.has("allowed_models")) return;
+  selectable_ = true;
+  for (const auto& name : config.get_string_array("allowed_models")) {
+    if (name == all_.front().name) continue;
+    if (std::any_of(all_.begin(), all_.end(), [&](const ModelBinding& b) { return b.name == name; })) {
+      config.fail("allowed_models", "\"" + name + "\" is listed twice");
+    }
+    all_.push_back(bind_one(name, name, spec, env));
+  }
+}
+
+const ModelVersion& ModelChoices::pick(QueryContext& ctx) const {
+  const ModelBinding* b = &all_.front();
+  if (ctx.model) {
+    const auto found =
+        std::find_if(all_.begin(), all_.end(), [&](const ModelBinding& m) { return m.name == *ctx.model; });
+    if (found == all_.end()) throw Error("model \"" + *ctx.model + "\" is not one of this stage's allowed_models");
+    b = &*found;
+  }
+  const ModelVersion& m = b->pinned(ctx);
+  ctx.models_used.push_back({stage_, b->name, m.version()});
+  return m;
+}
+
+std::vector<std::string> ModelChoices::names() const {
+  std::vector<std::string> out;
+  if (!selectable_) return out;
+  for (const auto& b : all_) out.push_back(b.name);
+  return out;
 }
 
 void require_label_field(const JsonConfig& config, const char* key, const std::string& field,

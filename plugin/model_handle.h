@@ -24,11 +24,12 @@ namespace xmr {
 
 class ModelVersion {
  public:
-  ModelVersion(TextModel model, std::string path, uint64_t generation);
+  ModelVersion(TextModel model, std::string path, std::string version, uint64_t generation);
 
   const TextModel& text_model() const { return model_; }
   const Model& model() const { return model_.model(); }
   const std::string& path() const { return path_; }
+  const std::string& version() const { return version_; }  // the store's version name, or the path
   uint64_t generation() const { return generation_; }  // unique per load in this process
   const LabelVocabulary& labels() const { return labels_; }
 
@@ -52,6 +53,7 @@ class ModelVersion {
 
   TextModel model_;
   std::string path_;
+  std::string version_;
   uint64_t generation_;
   LabelVocabulary labels_;
   mutable std::mutex cache_mutex_;
@@ -61,13 +63,13 @@ class ModelVersion {
 
 class ModelHandle : public Resource {
  public:
-  // Loads the model at `path`; throws xmr::Error naming it when it is
-  // missing, corrupt or not a text model.
-  explicit ModelHandle(const std::string& path);
+  // Loads the model at `path` as `version`; throws xmr::Error naming it
+  // when it is missing, corrupt or not a text model.
+  ModelHandle(const std::string& path, const std::string& version);
 
   std::shared_ptr<const void> current() const override;
   std::shared_ptr<const ModelVersion> current_version() const;
-  void reload(const std::string& path) override;
+  void reload(const std::string& path, const std::string& version) override;
   std::string describe() const override;
 
   // Builds the segment label tables of (segments, field) for the current
@@ -82,7 +84,7 @@ class ModelHandle : public Resource {
     const void* segment;  // identity only
     Lucene::IndexReaderWeakPtr reader;
   };
-  static std::shared_ptr<const ModelVersion> load(const std::string& path);
+  static std::shared_ptr<const ModelVersion> load(const std::string& path, const std::string& version);
   // Warms `version` for the live segments, forgetting the dead ones.
   void warm(const ModelVersion& version);
 
@@ -94,9 +96,10 @@ class ModelHandle : public Resource {
 
 class JsonConfig;
 
-// A stage's use of a model: the pipeline resource slot (for the version a
-// query pinned) and the handle (for calls outside a query).
+// A stage's use of a model: its resource name, the pipeline resource slot
+// (for the version a query pinned) and the handle (for calls outside a query).
 struct ModelBinding {
+  std::string name;
   size_t slot = 0;
   std::shared_ptr<ModelHandle> handle;
   const ModelVersion& pinned(const QueryContext& ctx) const {
@@ -104,11 +107,32 @@ struct ModelBinding {
   }
 };
 
-// Reads the stage options "model" (a path, relative to the spec's base_dir)
-// and "model_name" (the resource name; defaults to "model" as written), and
-// loads the model or shares the one another stage of the pipeline loaded
-// under that name.
-ModelBinding bind_model(const JsonConfig& config, const StageSpec& spec, StageEnv& env);
+// The models a stage may use: its default ("model") and the others a
+// request may choose ("allowed_models"), each bound once.
+class ModelChoices {
+ public:
+  // Reads the stage options "model" (a name in the pipeline's model store,
+  // else a path relative to the spec's base_dir), "model_name" (the resource
+  // name of a path; defaults to the path as written) and "allowed_models"
+  // (store names or paths), and loads each model or shares the one another
+  // stage of the pipeline loaded under that name.
+  ModelChoices(const JsonConfig& config, const StageSpec& spec, StageEnv& env);
+  ModelChoices() = default;
+
+  // The model for this query: the request's choice (ctx.model, which the
+  // pipeline checked against names()) or the default. Records it in
+  // ctx.models_used under `stage`.
+  const ModelVersion& pick(QueryContext& ctx) const;
+  const ModelBinding& default_model() const { return all_.front(); }
+  const std::vector<ModelBinding>& all() const { return all_; }
+  // The names a request may choose (empty when "allowed_models" is absent).
+  std::vector<std::string> names() const;
+
+ private:
+  std::string stage_;
+  std::vector<ModelBinding> all_;  // the default first
+  bool selectable_ = false;
+};
 
 // Checks the stage option `key`, naming index field `field`: it must be an
 // indexed field of `reader`, and (unless it has no terms) some of its terms

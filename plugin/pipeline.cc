@@ -186,9 +186,13 @@ std::string milliseconds(double micros) {
 class Env : public StageEnv {
  public:
   Env(Lucene::IndexSearcherPtr searcher, std::vector<std::string>& names,
-      std::vector<std::shared_ptr<Resource>>& resources)
-      : searcher_(std::move(searcher)), names_(names), resources_(resources) {}
+      std::vector<std::shared_ptr<Resource>>& resources, const std::map<std::string, StoredModel>& store)
+      : searcher_(std::move(searcher)), names_(names), resources_(resources), store_(store) {}
   Lucene::IndexSearcherPtr searcher() const override { return searcher_; }
+  const StoredModel* stored_model(const std::string& name) const override {
+    const auto found = store_.find(name);
+    return found == store_.end() ? nullptr : &found->second;
+  }
   size_t resource(const std::string& name, const std::function<std::shared_ptr<Resource>()>& make) override {
     const auto found = slots_.find(name);
     if (found != slots_.end()) return found->second;
@@ -206,7 +210,56 @@ class Env : public StageEnv {
   std::vector<std::string>& names_;
   std::vector<std::shared_ptr<Resource>>& resources_;
   std::map<std::string, size_t> slots_;  // name -> index in names_
+  const std::map<std::string, StoredModel>& store_;
 };
+
+// A model of the config's store: its versions (name, resolved path) and the active one.
+struct StoreEntry {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> versions;
+  std::string active;
+  const std::string* path_of(const std::string& version) const {
+    for (const auto& [v, path] : versions) {
+      if (v == version) return &path;
+    }
+    return nullptr;
+  }
+};
+
+std::string resolve_path(const std::string& path, const std::string& base_dir) {
+  boost::filesystem::path p(path);
+  if (!p.is_absolute() && !base_dir.empty()) p = boost::filesystem::path(base_dir) / p;
+  return p.string();
+}
+
+// The config's "models": {"name": {"versions": {"v1": "file.xmr", ...}, "active": "v1"}}.
+std::vector<StoreEntry> read_model_store(const rapidjson::Value& models, const std::string& base_dir) {
+  const std::string where = "pipeline config: \"models\"";
+  if (!models.IsObject()) throw Error(where + ": must be an object of model names");
+  std::vector<StoreEntry> store;
+  for (auto m = models.MemberBegin(); m != models.MemberEnd(); ++m) {
+    StoreEntry e;
+    e.name = m->name.GetString();
+    const std::string here = where + ": \"" + e.name + "\"";
+    if (e.name.empty()) throw Error(where + ": a model name is empty");
+    if (!m->value.IsObject()) throw Error(here + ": must be an object with \"versions\" and \"active\"");
+    const JsonConfig config(m->value, here);
+    const rapidjson::Value* versions = config.get_value("versions");
+    if (!versions || !versions->IsObject() || versions->MemberCount() == 0) {
+      config.fail("versions", "is required: an object of version names and model files");
+    }
+    for (auto v = versions->MemberBegin(); v != versions->MemberEnd(); ++v) {
+      if (!v->value.IsString()) config.fail("versions", "\"" + std::string(v->name.GetString()) + "\" must name a file");
+      e.versions.emplace_back(v->name.GetString(), resolve_path(v->value.GetString(), base_dir));
+    }
+    e.active = config.get_string("active", e.versions.size() == 1 ? e.versions[0].first : "");
+    if (e.active.empty()) config.fail("active", "is required when a model has several versions");
+    if (!e.path_of(e.active)) config.fail("active", "\"" + e.active + "\" is not one of its versions");
+    config.reject_unknown_keys();
+    store.push_back(std::move(e));
+  }
+  return store;
+}
 
 }  // namespace
 
@@ -220,6 +273,10 @@ struct Pipeline::Impl {
   std::vector<std::string> resource_names;
   std::vector<std::shared_ptr<Resource>> resources;
 
+  std::string base_dir;
+  std::vector<StoreEntry> store;  // guarded by store_mutex
+  mutable std::mutex store_mutex;
+
   std::shared_ptr<const ServedSearcher> served;  // read and written with std::atomic_load/store
   std::mutex searcher_mutex;                     // one set_searcher at a time
 
@@ -229,6 +286,7 @@ struct Pipeline::Impl {
   Lucene::QueryPtr parse(const std::string& text) const;
   void check_default_field(const Lucene::IndexReaderPtr& reader) const;
   const NamedStage* find_stage(const std::string& name) const;
+  std::shared_ptr<Resource> resource_named(const std::string& name) const;
   void run_stage(const NamedStage& s, const SearchRequest& request, QueryContext& ctx, SearchResult& result) const;
   SearchResult run_query(const SearchRequest& request) const;
 };
@@ -243,6 +301,7 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
   auto impl = std::make_unique<Impl>();
   impl->served = std::make_shared<const ServedSearcher>(searcher);
   impl->analyzer = analyzer;
+  impl->base_dir = options.base_dir;
 
   const JsonConfig config(config_json, "pipeline config");
   std::set<std::string> exact_fields;
@@ -270,12 +329,17 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
     impl->analyzer = per_field;
   }
 
+  std::map<std::string, StoredModel> active_models;
+  if (const rapidjson::Value* models = config.get_value("models")) {
+    impl->store = read_model_store(*models, options.base_dir);
+    for (const auto& e : impl->store) active_models[e.name] = {*e.path_of(e.active), e.active};
+  }
   const rapidjson::Value* stages = config.get_value("stages");
   config.reject_unknown_keys();
   if (stages && !stages->IsArray()) config.fail("stages", "must be an array of stage objects");
   // Stage types from every plugin loaded in this process (the config's and the host's own).
   std::vector<LoadedPlugin> available = loaded_plugins();
-  Env env(searcher, impl->resource_names, impl->resources);
+  Env env(searcher, impl->resource_names, impl->resources, active_models);
   if (stages && stages->Size() > kMaxStages) {
     config.fail("stages", std::to_string(stages->Size()) + " stages; at most " + std::to_string(kMaxStages));
   }
@@ -401,6 +465,8 @@ void Pipeline::Impl::run_stage(const NamedStage& s, const SearchRequest& request
                                SearchResult& result) const {
   const auto found = request.params.find(s.name);
   ctx.params = found == request.params.end() ? nullptr : &found->second;
+  const auto model = request.models.find(s.name);
+  ctx.model = model == request.models.end() ? nullptr : &model->second;
   std::unique_ptr<ContextSnapshot> saved;
   if (s.skip_on_error || s.budget_micros > 0) saved = std::make_unique<ContextSnapshot>(ctx);
   const auto t0 = Clock::now();
@@ -417,6 +483,7 @@ void Pipeline::Impl::run_stage(const NamedStage& s, const SearchRequest& request
   }
   const double micros = micros_since(t0);
   ctx.params = nullptr;
+  ctx.model = nullptr;
   StepCounters& c = *s.counters;
   c.runs.fetch_add(1, std::memory_order_relaxed);
   c.latency.record(micros);
@@ -470,6 +537,20 @@ SearchResult Pipeline::Impl::run_query(const SearchRequest& request) const {
     if (!s) throw Error("search: params: no stage named \"" + name + "\" in this pipeline");
     check_request_params(*s, params);
   }
+  for (const auto& [name, model] : request.models) {
+    const NamedStage* s = find_stage(name);
+    if (!s) throw Error("search: models: no stage named \"" + name + "\" in this pipeline");
+    const std::vector<std::string> allowed = s->stage->selectable_models();
+    if (std::find(allowed.begin(), allowed.end(), model) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      throw Error("search: models: stage \"" + name + "\": model \"" + model + "\" is not allowed (" +
+                  (list.empty() ? std::string("the stage takes no model per request; list them in its "
+                                              "\"allowed_models\"")
+                                : "allowed_models: " + list) +
+                  ")");
+    }
+  }
 
   // Pin the searcher and every resource once, so the whole query sees one version of each.
   const std::shared_ptr<const ServedSearcher> pinned_searcher = std::atomic_load(&served);
@@ -521,6 +602,7 @@ SearchResult Pipeline::Impl::run_query(const SearchRequest& request) const {
   if (request.log_features) result.features = hit_features(ctx.hits, retrieved, ctx.explanations, ctx.categories);
   result.hits = std::move(ctx.hits);
   result.categories = std::move(ctx.categories);
+  result.models_used = std::move(ctx.models_used);
   if (request.explain) result.explanations = std::move(ctx.explanations);
   return result;
 }
@@ -572,20 +654,80 @@ PipelineStats Pipeline::stats() const {
   return out;
 }
 
+std::shared_ptr<Resource> Pipeline::Impl::resource_named(const std::string& name) const {
+  for (size_t i = 0; i < resource_names.size(); ++i) {
+    if (resource_names[i] == name) return resources[i];
+  }
+  return nullptr;
+}
+
 void Pipeline::reload(const std::string& name, const std::string& path) {
-  for (size_t i = 0; i < impl_->resource_names.size(); ++i) {
-    if (impl_->resource_names[i] == name) {
-      try {
-        impl_->resources[i]->reload(path);
-      } catch (const std::exception& e) {
-        throw Error("reload \"" + name + "\": " + e.what());
-      }
-      return;
+  const std::shared_ptr<Resource> r = impl_->resource_named(name);
+  if (!r) {
+    std::string known;
+    for (const auto& n : impl_->resource_names) known += (known.empty() ? "" : ", ") + n;
+    throw Error("reload: no resource named \"" + name + "\" (known: " + (known.empty() ? "none" : known) + ")");
+  }
+  std::lock_guard<std::mutex> lock(impl_->store_mutex);
+  try {
+    r->reload(path, path);
+  } catch (const std::exception& e) {
+    throw Error("reload \"" + name + "\": " + e.what());
+  }
+  for (auto& e : impl_->store) {
+    if (e.name == name) e.active = path;
+  }
+}
+
+void Pipeline::activate(const std::string& model, const std::string& version) {
+  std::lock_guard<std::mutex> lock(impl_->store_mutex);
+  const auto entry = std::find_if(impl_->store.begin(), impl_->store.end(),
+                                  [&](const StoreEntry& e) { return e.name == model; });
+  if (entry == impl_->store.end()) {
+    std::string known;
+    for (const auto& e : impl_->store) known += (known.empty() ? "" : ", ") + e.name;
+    throw Error("activate: no model named \"" + model + "\" in the model store (models: " +
+                (known.empty() ? "none" : known) + ")");
+  }
+  const std::string* path = entry->path_of(version);
+  if (!path) {
+    std::string known;
+    for (const auto& [v, p] : entry->versions) known += (known.empty() ? "" : ", ") + v;
+    throw Error("activate \"" + model + "\": no version \"" + version + "\" (versions: " + known + ")");
+  }
+  // A store model no stage uses has no resource: it serves nothing until a
+  // pipeline built with it names it, so only the record changes.
+  if (const std::shared_ptr<Resource> r = impl_->resource_named(model)) {
+    try {
+      r->reload(*path, version);
+    } catch (const std::exception& e) {
+      throw Error("activate \"" + model + "\" version \"" + version + "\": " + e.what());
     }
   }
-  std::string known;
-  for (const auto& n : impl_->resource_names) known += (known.empty() ? "" : ", ") + n;
-  throw Error("reload: no resource named \"" + name + "\" (known: " + (known.empty() ? "none" : known) + ")");
+  entry->active = version;
+}
+
+void Pipeline::add_model_version(const std::string& model, const std::string& version, const std::string& path) {
+  if (version.empty()) throw Error("add_model_version \"" + model + "\": the version name is empty");
+  std::lock_guard<std::mutex> lock(impl_->store_mutex);
+  const auto entry = std::find_if(impl_->store.begin(), impl_->store.end(),
+                                  [&](const StoreEntry& e) { return e.name == model; });
+  if (entry == impl_->store.end()) throw Error("add_model_version: no model named \"" + model + "\" in the model store");
+  if (entry->path_of(version)) {
+    throw Error("add_model_version \"" + model + "\": version \"" + version + "\" exists already");
+  }
+  entry->versions.emplace_back(version, resolve_path(path, impl_->base_dir));
+}
+
+std::vector<StoreModelInfo> Pipeline::store_models() const {
+  std::lock_guard<std::mutex> lock(impl_->store_mutex);
+  std::vector<StoreModelInfo> out;
+  for (const auto& e : impl_->store) {
+    StoreModelInfo info{e.name, e.active, {}};
+    for (const auto& [v, path] : e.versions) info.versions.push_back(v);
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 std::vector<std::string> Pipeline::resource_names() const { return impl_->resource_names; }

@@ -70,6 +70,9 @@ struct SearchRequest {
   // parameter not declared, or a value out of its declared bounds, fails
   // the request with an xmr::Error before any stage runs.
   std::map<std::string, StageParams> params;
+  // Per stage name, the model to use instead of the stage's default: one of
+  // the stage's "allowed_models". Another name fails the request.
+  std::map<std::string, std::string> models;
 };
 
 struct StageTiming {
@@ -101,6 +104,7 @@ struct SearchResult {
   std::vector<HitExplanation> explanations;       // when explain and a rescoring stage ran; one per hit, same order
   std::vector<HitFeatures> features;              // when log_features; one per hit, same order
   std::vector<SkippedStage> skipped;              // stages that failed open for this query
+  std::vector<ModelUsed> models_used;             // which model and version each model stage used
   std::vector<StageTiming> timings;               // where the query's time went
 };
 
@@ -120,6 +124,13 @@ struct PipelineStats {
   uint64_t failed = 0;          // queries that threw (bad request, stage failure)
   uint64_t searcher_changes = 0;
   std::vector<StageStats> stages;  // parse, pre-retrieval stages, search, post-retrieval stages
+};
+
+// A model of the config's "models" store.
+struct StoreModelInfo {
+  std::string name;
+  std::string active;                 // the version serving (a version name, or a path given to reload())
+  std::vector<std::string> versions;  // declared and added, in order
 };
 
 struct PipelineOptions {
@@ -166,6 +177,18 @@ class Pipeline {
   // the old version; later queries use the new one. On failure throws and
   // the old version stays. Thread-safe.
   void reload(const std::string& name, const std::string& path);
+
+  // Model store: makes `version` (declared in the config's "models", or
+  // added by add_model_version) the one `model` serves, as reload() does.
+  // Throws xmr::Error naming an unknown model or version, or a file that
+  // does not load; the active version then stays. Thread-safe.
+  void activate(const std::string& model, const std::string& version);
+  // Declares a new version of a store model (its file, relative paths to the
+  // config's directory), without loading it; activate() loads it. Throws on
+  // an unknown model or a version name already taken.
+  void add_model_version(const std::string& model, const std::string& version, const std::string& path);
+  // The store's models, their versions and the active one.
+  std::vector<StoreModelInfo> store_models() const;
 
   std::vector<std::string> resource_names() const;
   std::string describe_resource(const std::string& name) const;

@@ -22,7 +22,7 @@ class RerankStage : public Stage {
  public:
   RerankStage(const StageSpec& spec, StageEnv& env) {
     const JsonConfig config(spec.config_json, "stage \"" + spec.name + "\"");
-    model_ = bind_model(config, spec, env);
+    models_ = ModelChoices(config, spec, env);
     field_ = config.require_string("label_field");
     window_size_ = (int)config.get_int("window_size", 10, 1, 100000);
     query_weight_ = config.get_double("query_weight", 1.0, -1e9, 1e9);
@@ -39,7 +39,9 @@ class RerankStage : public Stage {
     config.reject_unknown_keys(pipeline_stage_keys());
 
     const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
-    require_label_field(config, "label_field", field_, *model_.handle->current_version(), reader);
+    for (const auto& choice : models_.all()) {
+      require_label_field(config, "label_field", field_, *choice.handle->current_version(), reader);
+    }
     field_wide_ = utf8_to_wide(field_);
     searcher_changed(env.searcher());
   }
@@ -48,6 +50,7 @@ class RerankStage : public Stage {
   int hits_wanted(const StageParams* params) const override {
     return params && params->count("window_size") ? (int)params->at("window_size") : window_size_;
   }
+  std::vector<std::string> selectable_models() const override { return models_.names(); }
   std::vector<ParamSpec> request_params() const override {
     return {{"window_size", 1, 100000, true},
             {"query_weight", -1e9, 1e9, false},
@@ -58,12 +61,14 @@ class RerankStage : public Stage {
     const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
     require_indexed_field(reader, field_, "label_field");
     auto next = std::make_shared<SearcherSegments>(SearcherSegments{reader, map_segments(reader)});
-    model_.handle->warm_segment_labels(next->map.segments, field_wide_);  // new segments only; the rest are cached
+    for (const auto& choice : models_.all()) {
+      choice.handle->warm_segment_labels(next->map.segments, field_wide_);  // new segments only; the rest are cached
+    }
     std::atomic_store(&segments_, std::shared_ptr<const SearcherSegments>(std::move(next)));
   }
 
   void run(QueryContext& ctx) const override {
-    const ModelVersion& m = model_.pinned(ctx);
+    const ModelVersion& m = models_.pick(ctx);
     const size_t window = std::min(ctx.hits.size(), (size_t)param_or(ctx, "window_size", window_size_));
     const double query_weight = param_or(ctx, "query_weight", query_weight_);
     const double rescore_weight = param_or(ctx, "rescore_query_weight", rescore_weight_);
@@ -188,7 +193,7 @@ class RerankStage : public Stage {
     }
   }
 
-  ModelBinding model_;
+  ModelChoices models_;
   std::string field_;
   std::wstring field_wide_;
   int window_size_ = 10;

@@ -17,7 +17,7 @@
 // document); each hit then has exactly one label.
 //
 // Options (JSON; all but "model" and "label_field" optional):
-//   "model", "model_name"   as for categorize
+//   "model", "model_name", "allowed_models"   as for categorize
 //   "label_field"           indexed field holding the hit's label(s)
 //   "window_size" (10), "query_weight" (1.0), "rescore_query_weight" (1.0)
 //   "score_mode"            "total" (default) | "multiply" | "avg" | "max" | "min"

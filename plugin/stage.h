@@ -87,12 +87,20 @@ class Resource {
   virtual ~Resource() = default;
   // The current version; never null. Thread-safe.
   virtual std::shared_ptr<const void> current() const = 0;
-  // Loads a new version from `path` and makes it current. Queries already
+  // Loads a new version from `path` and makes it current, labelled
+  // `version` (a model store's version name, or the path). Queries already
   // running keep the version they pinned. On failure throws and the current
   // version stays. Thread-safe.
-  virtual void reload(const std::string& path) = 0;
+  virtual void reload(const std::string& path, const std::string& version) = 0;
   // A short description of the current version (path, generation).
   virtual std::string describe() const = 0;
+};
+
+// Which model (a resource name) and version answered for a stage.
+struct ModelUsed {
+  std::string stage;
+  std::string model;
+  std::string version;
 };
 
 // One query's state, passed from stage to stage.
@@ -107,6 +115,9 @@ struct QueryContext {
   std::vector<ClassificationResult> categories;  // set by a categorizing stage
   std::vector<HitExplanation> explanations;      // set by a rescoring stage (when explain)
   const StageParams* params = nullptr;           // the running stage's request parameters, or null
+  const std::string* model = nullptr;            // the request's model for the running stage (one of
+                                                 //   its selectable_models()), or null for its default
+  std::vector<ModelUsed> models_used;            // appended by each stage that used a model
   // Resource versions pinned for this query, indexed by the slot the
   // pipeline returned from StageEnv::resource().
   std::vector<std::shared_ptr<const void>> pinned;
@@ -137,6 +148,9 @@ class Stage {
   virtual const Classifier* classifier() const { return nullptr; }
   // The parameters a request may set (ctx.params), with the values the stage accepts.
   virtual std::vector<ParamSpec> request_params() const { return {}; }
+  // The models a request may choose among for this stage (ctx.model); empty
+  // when it takes none.
+  virtual std::vector<std::string> selectable_models() const { return {}; }
   // The host is about to serve queries from `searcher` (an index reopen):
   // prepare per-segment state for it now, reusing what unchanged segments
   // already have. Queries keep running meanwhile, on the searcher they
@@ -153,9 +167,18 @@ struct StageSpec {
   std::string base_dir;     // relative paths in the config are relative to this
 };
 
+// A model of the pipeline config's "models" store: the file of its active
+// version (resolved against the config's directory) and the version's name.
+struct StoredModel {
+  std::string path;
+  std::string version;
+};
+
 class StageEnv {
  public:
   virtual ~StageEnv() = default;
+  // The store's model named `name`, or nullptr when the store has none.
+  virtual const StoredModel* stored_model(const std::string& name) const = 0;
   // The host's searcher when the stage is created (for checking fields);
   // queries carry their own (QueryContext::searcher), which may be newer.
   virtual Lucene::IndexSearcherPtr searcher() const = 0;
