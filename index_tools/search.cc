@@ -38,6 +38,7 @@ void print_human(const std::string& query, const SearchResult& r, const Lucene::
   for (size_t i = 0; i < r.hits.size(); ++i) {
     Lucene::DocumentPtr doc = searcher->doc(r.hits[i].doc);
     std::printf("  %2zu. %8.4f  doc %d", i + 1, r.hits[i].score, r.hits[i].doc);
+    if (i < r.hit_sides.size()) std::printf("  [%s]", r.hit_sides[i].c_str());
     for (const auto& f : fields) {
       std::string values;
       for (const auto& v : doc->getValues(utf8_to_wide(f))) values += (values.empty() ? "" : " | ") + wide_to_utf8(v);
@@ -91,6 +92,10 @@ void append_json(rapidjson::StringBuffer& buf, const std::string& query, const S
     w.Int(r.hits[i].doc);
     w.Key("score");
     w.Double(r.hits[i].score);
+    if (i < r.hit_sides.size()) {
+      w.Key("side");
+      write_string(w, r.hit_sides[i]);
+    }
     if (!fields.empty()) {
       Lucene::DocumentPtr doc = searcher->doc(r.hits[i].doc);
       for (const auto& f : fields) {
@@ -191,6 +196,10 @@ void append_feature_log(rapidjson::StringBuffer& buf, bool svmlight, size_t qid,
     if (!key.empty()) {
       w.Key("key");
       write_string(w, key);
+    }
+    if (i < r.hit_sides.size()) {
+      w.Key("side");
+      write_string(w, r.hit_sides[i]);
     }
     w.Key("features");
     w.StartObject();

@@ -5,27 +5,6 @@
 
 namespace xmr {
 
-namespace {
-
-enum Feature {
-  kOriginalScore,
-  kOriginalRank,
-  kInWindow,
-  kMatched,
-  kModelScore,
-  kLabelCount,
-  kLabelScoreMax,
-  kLabelScoreMean,
-  kFinalScore,
-  kFinalRank,
-  kTopCategoryScore,
-  kTopCategoryProbability,
-  kCategoryMatchScore,
-  kCategoryMatchRank,
-  kNumFeatures
-};
-
-}  // namespace
 
 const std::vector<std::string>& hit_feature_names() {
   static const std::vector<std::string> names = {

@@ -8,6 +8,25 @@
 
 namespace xmr {
 
+// Places in HitFeatures::values, in hit_feature_names() order.
+enum HitFeatureIndex : size_t {
+  kOriginalScore,
+  kOriginalRank,
+  kInWindow,
+  kMatched,
+  kModelScore,
+  kLabelCount,
+  kLabelScoreMax,
+  kLabelScoreMean,
+  kFinalScore,
+  kFinalRank,
+  kTopCategoryScore,
+  kTopCategoryProbability,
+  kCategoryMatchScore,
+  kCategoryMatchRank,
+  kNumFeatures
+};
+
 // One HitFeatures per hit of `hits` (the final list), in order, named by
 // hit_feature_names(). `retrieved` is the list the search returned (before
 // post-retrieval stages), `explanations` the rescoring stage's (one per hit,

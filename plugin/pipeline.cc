@@ -22,8 +22,11 @@
 #include "core/file_util.h"
 #include "plugin/hit_features.h"
 #include "plugin/json_config.h"
-#include "plugin/latency_histogram.h"
+#include "plugin/model_store.h"
 #include "plugin/plugin_loader.h"
+#include "plugin/served_searcher.h"
+#include "plugin/stage_policy.h"
+#include "plugin/team_draft.h"
 
 namespace xmr {
 
@@ -60,121 +63,6 @@ const LoadedPlugin* find_provider(const std::vector<LoadedPlugin>& plugins, cons
   }
   return provider;
 }
-
-// How often a step of the pipeline ran, failed and how long it took.
-struct StepCounters {
-  std::atomic<uint64_t> runs{0}, errors{0}, over_budget{0}, skips{0};
-  LatencyHistogram latency;
-};
-
-struct NamedStage {
-  std::string name;
-  std::unique_ptr<Stage> stage;
-  bool skip_on_error = false;
-  double budget_micros = 0;                  // 0: no budget
-  std::map<std::string, ParamSpec> declared;  // request parameters, with the config's bounds
-  std::unique_ptr<StepCounters> counters = std::make_unique<StepCounters>();
-};
-
-// A searcher the pipeline serves, holding a reference on its reader so the
-// host may close the reader while queries still use it.
-class ServedSearcher {
- public:
-  explicit ServedSearcher(Lucene::IndexSearcherPtr searcher) : searcher_(std::move(searcher)) {
-    try {
-      searcher_->getIndexReader()->incRef();
-    } catch (const Lucene::LuceneException& e) {
-      throw Error("the searcher's index reader cannot be used: " + wide_to_utf8(e.getError()));
-    }
-  }
-  ~ServedSearcher() {
-    try {
-      searcher_->getIndexReader()->decRef();  // may close the reader (the host closed it already)
-    } catch (...) {  // a failed close cannot be reported from here, and must not end the process
-    }
-  }
-  ServedSearcher(const ServedSearcher&) = delete;
-  ServedSearcher& operator=(const ServedSearcher&) = delete;
-  const Lucene::IndexSearcherPtr& searcher() const { return searcher_; }
-
- private:
-  Lucene::IndexSearcherPtr searcher_;
-};
-
-// The pipeline-level keys of a stage's config object: error policy, time
-// budget and the request parameters it declares.
-void read_stage_policy(const rapidjson::Value& object, const std::string& where, NamedStage& s) {
-  const JsonConfig config(object, where);
-  s.skip_on_error = config.get_choice("on_error", "fail", {"fail", "skip"}) == "skip";
-  s.budget_micros = 1000.0 * config.get_double("time_budget_ms", 0.0, 0.0, 3600e3);
-  const rapidjson::Value* declared = config.get_value("request_params");
-  if (!declared) return;
-  if (!declared->IsObject()) config.fail("request_params", "must be an object of parameter names");
-  std::string accepted;
-  const std::vector<ParamSpec> specs = s.stage->request_params();
-  for (const auto& spec : specs) accepted += (accepted.empty() ? "" : ", ") + spec.name;
-  for (auto m = declared->MemberBegin(); m != declared->MemberEnd(); ++m) {
-    const std::string name = m->name.GetString();
-    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.name == name; });
-    if (spec == specs.end()) {
-      config.fail("request_params", "\"" + name + "\" is not a parameter this stage takes per request (it takes: " +
-                                        (accepted.empty() ? std::string("none") : accepted) + ")");
-    }
-    if (!m->value.IsObject()) config.fail("request_params", "\"" + name + "\" must be an object {\"min\": .., \"max\": ..}");
-    const JsonConfig bounds(m->value, where + ": \"request_params\": \"" + name + "\"");
-    ParamSpec declared_spec = *spec;
-    declared_spec.min = bounds.get_double("min", spec->min, spec->min, spec->max);
-    declared_spec.max = bounds.get_double("max", spec->max, spec->min, spec->max);
-    bounds.reject_unknown_keys();
-    if (declared_spec.min > declared_spec.max) bounds.fail("min", "is above \"max\"");
-    s.declared[name] = declared_spec;
-  }
-}
-
-std::string format_number(double v) {
-  std::ostringstream out;
-  out << v;
-  return out.str();
-}
-
-// Checks a request's parameters for one stage against what its config declared.
-void check_request_params(const NamedStage& s, const StageParams& params) {
-  for (const auto& [name, value] : params) {
-    const auto d = s.declared.find(name);
-    if (d == s.declared.end()) {
-      std::string declared;
-      for (const auto& [n, spec] : s.declared) declared += (declared.empty() ? "" : ", ") + n;
-      throw Error("search: params: stage \"" + s.name + "\": \"" + name +
-                  "\" is not a request parameter of this stage (its config declares: " +
-                  (declared.empty() ? std::string("none") : declared) + ")");
-    }
-    const ParamSpec& spec = d->second;
-    const bool in_bounds = std::isfinite(value) && value >= spec.min && value <= spec.max;
-    if (!in_bounds || (spec.integer && value != std::floor(value))) {
-      throw Error("search: params: stage \"" + s.name + "\": \"" + name + "\" is " + format_number(value) +
-                  "; it must be " + (spec.integer ? "an integer " : "") + "in " + format_number(spec.min) + ".." +
-                  format_number(spec.max));
-    }
-  }
-}
-
-// What a stage may change in a query, kept to undo a stage that fails open.
-struct ContextSnapshot {
-  Lucene::QueryPtr query;
-  Lucene::FilterPtr filter;
-  std::vector<Hit> hits;
-  std::vector<ClassificationResult> categories;
-  std::vector<HitExplanation> explanations;
-  explicit ContextSnapshot(const QueryContext& c)
-      : query(c.query), filter(c.filter), hits(c.hits), categories(c.categories), explanations(c.explanations) {}
-  void restore(QueryContext& c) {
-    c.query = std::move(query);
-    c.filter = std::move(filter);
-    c.hits = std::move(hits);
-    c.categories = std::move(categories);
-    c.explanations = std::move(explanations);
-  }
-};
 
 std::string milliseconds(double micros) {
   char buf[32];
@@ -213,54 +101,6 @@ class Env : public StageEnv {
   const std::map<std::string, StoredModel>& store_;
 };
 
-// A model of the config's store: its versions (name, resolved path) and the active one.
-struct StoreEntry {
-  std::string name;
-  std::vector<std::pair<std::string, std::string>> versions;
-  std::string active;
-  const std::string* path_of(const std::string& version) const {
-    for (const auto& [v, path] : versions) {
-      if (v == version) return &path;
-    }
-    return nullptr;
-  }
-};
-
-std::string resolve_path(const std::string& path, const std::string& base_dir) {
-  boost::filesystem::path p(path);
-  if (!p.is_absolute() && !base_dir.empty()) p = boost::filesystem::path(base_dir) / p;
-  return p.string();
-}
-
-// The config's "models": {"name": {"versions": {"v1": "file.xmr", ...}, "active": "v1"}}.
-std::vector<StoreEntry> read_model_store(const rapidjson::Value& models, const std::string& base_dir) {
-  const std::string where = "pipeline config: \"models\"";
-  if (!models.IsObject()) throw Error(where + ": must be an object of model names");
-  std::vector<StoreEntry> store;
-  for (auto m = models.MemberBegin(); m != models.MemberEnd(); ++m) {
-    StoreEntry e;
-    e.name = m->name.GetString();
-    const std::string here = where + ": \"" + e.name + "\"";
-    if (e.name.empty()) throw Error(where + ": a model name is empty");
-    if (!m->value.IsObject()) throw Error(here + ": must be an object with \"versions\" and \"active\"");
-    const JsonConfig config(m->value, here);
-    const rapidjson::Value* versions = config.get_value("versions");
-    if (!versions || !versions->IsObject() || versions->MemberCount() == 0) {
-      config.fail("versions", "is required: an object of version names and model files");
-    }
-    for (auto v = versions->MemberBegin(); v != versions->MemberEnd(); ++v) {
-      if (!v->value.IsString()) config.fail("versions", "\"" + std::string(v->name.GetString()) + "\" must name a file");
-      e.versions.emplace_back(v->name.GetString(), resolve_path(v->value.GetString(), base_dir));
-    }
-    e.active = config.get_string("active", e.versions.size() == 1 ? e.versions[0].first : "");
-    if (e.active.empty()) config.fail("active", "is required when a model has several versions");
-    if (!e.path_of(e.active)) config.fail("active", "\"" + e.active + "\" is not one of its versions");
-    config.reject_unknown_keys();
-    store.push_back(std::move(e));
-  }
-  return store;
-}
-
 }  // namespace
 
 struct Pipeline::Impl {
@@ -269,7 +109,12 @@ struct Pipeline::Impl {
   std::wstring default_field_wide;
   bool lucene_syntax = false;
   bool match_all_terms = false;  // default operator AND
-  std::vector<NamedStage> before, after;
+  // The stages: one side, or two whose results are interleaved ("interleave").
+  struct Side {
+    std::string name;  // "a" or "b"; empty without interleaving
+    std::vector<NamedStage> before, after;
+  };
+  std::vector<Side> sides;
   std::vector<std::string> resource_names;
   std::vector<std::shared_ptr<Resource>> resources;
 
@@ -288,6 +133,18 @@ struct Pipeline::Impl {
   const NamedStage* find_stage(const std::string& name) const;
   std::shared_ptr<Resource> resource_named(const std::string& name) const;
   void run_stage(const NamedStage& s, const SearchRequest& request, QueryContext& ctx, SearchResult& result) const;
+  // Runs one side's stages and search on `ctx` (already parsed); the hits end
+  // at num_hits. `retrieved` gets the search's own list when features are logged.
+  void run_side(const Side& side, const SearchRequest& request, QueryContext& ctx, std::vector<Hit>& retrieved,
+                SearchResult& result) const;
+  template <class F>
+  void for_each_stage(F&& f) const {
+    for (const auto& side : sides) {
+      for (const auto* list : {&side.before, &side.after}) {
+        for (const auto& s : *list) f(s);
+      }
+    }
+  }
   SearchResult run_query(const SearchRequest& request) const;
 };
 
@@ -335,69 +192,91 @@ std::unique_ptr<Pipeline> Pipeline::create(const std::string& config_json, const
     for (const auto& e : impl->store) active_models[e.name] = {*e.path_of(e.active), e.active};
   }
   const rapidjson::Value* stages = config.get_value("stages");
+  const rapidjson::Value* interleave = config.get_value("interleave");
   config.reject_unknown_keys();
-  if (stages && !stages->IsArray()) config.fail("stages", "must be an array of stage objects");
   // Stage types from every plugin loaded in this process (the config's and the host's own).
   std::vector<LoadedPlugin> available = loaded_plugins();
   Env env(searcher, impl->resource_names, impl->resources, active_models);
-  if (stages && stages->Size() > kMaxStages) {
-    config.fail("stages", std::to_string(stages->Size()) + " stages; at most " + std::to_string(kMaxStages));
-  }
   std::set<std::string> stage_names;
   bool tried_default_plugin = false;
   std::string default_plugin_error;
-  for (rapidjson::SizeType i = 0; stages && i < stages->Size(); ++i) {
-    const std::string where = "pipeline config: stages[" + std::to_string(i) + "]";
-    const rapidjson::Value& s = (*stages)[i];
-    if (!s.IsObject()) throw Error(where + ": must be a JSON object");
-    if (!s.HasMember("type") || !s["type"].IsString()) throw Error(where + ": \"type\" (a string) is required");
-    StageSpec spec;
-    spec.type = s["type"].GetString();
-    spec.name = spec.type;
-    if (s.HasMember("name")) {
-      if (!s["name"].IsString()) throw Error(where + ": \"name\" must be a string");
-      spec.name = s["name"].GetString();
-    }
-    if (!stage_names.insert(spec.name).second) {
-      throw Error(where + ": two stages are named \"" + spec.name + "\"; give one a \"name\"");
-    }
-    spec.config_json = json_to_string(s);
-    spec.base_dir = options.base_dir;
 
-    std::string known;
-    const LoadedPlugin* provider = find_provider(available, spec.type, known);
-    if (!provider && !tried_default_plugin) {
-      // The xmr plugin, found by the search path, serves configs that list none.
-      tried_default_plugin = true;
-      try {
-        load_plugin(find_plugin(kDefaultPluginFile, options.base_dir));
-        available = loaded_plugins();
-        provider = find_provider(available, spec.type, known);
-      } catch (const std::exception& e) {
-        default_plugin_error = e.what();
+  // Creates the stages of the array `list` (named `key` in errors) into `side`.
+  auto read_side = [&](const rapidjson::Value* list, const std::string& key, Impl::Side& side) {
+    const std::string option = "pipeline config: option \"" + key + "\"";
+    if (list && !list->IsArray()) throw Error(option + ": must be an array of stage objects");
+    if (list && list->Size() > kMaxStages) {
+      throw Error(option + ": " + std::to_string(list->Size()) + " stages; at most " + std::to_string(kMaxStages));
+    }
+    for (rapidjson::SizeType i = 0; list && i < list->Size(); ++i) {
+      const std::string where = "pipeline config: " + key + "[" + std::to_string(i) + "]";
+      const rapidjson::Value& s = (*list)[i];
+      if (!s.IsObject()) throw Error(where + ": must be a JSON object");
+      if (!s.HasMember("type") || !s["type"].IsString()) throw Error(where + ": \"type\" (a string) is required");
+      StageSpec spec;
+      spec.type = s["type"].GetString();
+      spec.name = spec.type;
+      if (s.HasMember("name")) {
+        if (!s["name"].IsString()) throw Error(where + ": \"name\" must be a string");
+        spec.name = s["name"].GetString();
       }
+      if (!stage_names.insert(spec.name).second) {
+        throw Error(where + ": two stages are named \"" + spec.name + "\"; give one a \"name\"");
+      }
+      spec.config_json = json_to_string(s);
+      spec.base_dir = options.base_dir;
+
+      std::string known;
+      const LoadedPlugin* provider = find_provider(available, spec.type, known);
+      if (!provider && !tried_default_plugin) {
+        // The xmr plugin, found by the search path, serves configs that list none.
+        tried_default_plugin = true;
+        try {
+          load_plugin(find_plugin(kDefaultPluginFile, options.base_dir));
+          available = loaded_plugins();
+          provider = find_provider(available, spec.type, known);
+        } catch (const std::exception& e) {
+          default_plugin_error = e.what();
+        }
+      }
+      if (!provider) {
+        throw Error(where + ": unknown stage type \"" + spec.type + "\" (" +
+                    (known.empty() ? std::string("no plugin is loaded") : "known: " + known) +
+                    (default_plugin_error.empty() ? "" : "; " + default_plugin_error) + ")");
+      }
+      std::unique_ptr<Stage> stage;
+      try {
+        stage = provider->api->create_stage(spec, env);
+      } catch (const std::exception& e) {
+        throw Error(where + " (" + spec.type + "): " + e.what());
+      }
+      if (!stage) throw Error(where + ": plugin " + provider->path + " created no stage");
+      auto& stages_of_phase = stage->phase() == StagePhase::kBeforeSearch ? side.before : side.after;
+      if (stage->phase() == StagePhase::kBeforeSearch && !side.after.empty()) {
+        throw Error(where + ": pre-retrieval stage \"" + spec.name + "\" listed after a post-retrieval stage");
+      }
+      NamedStage named;
+      named.name = spec.name;
+      named.stage = std::move(stage);
+      read_stage_policy(s, where + " (" + spec.type + ")", named);
+      stages_of_phase.push_back(std::move(named));
     }
-    if (!provider) {
-      throw Error(where + ": unknown stage type \"" + spec.type + "\" (" +
-                  (known.empty() ? std::string("no plugin is loaded") : "known: " + known) +
-                  (default_plugin_error.empty() ? "" : "; " + default_plugin_error) + ")");
+  };
+
+  if (interleave) {
+    if (stages) config.fail("interleave", "replaces \"stages\": give each side its stages, not both");
+    if (!interleave->IsObject()) config.fail("interleave", "must be an object {\"a\": [stages], \"b\": [stages]}");
+    const JsonConfig sides(*interleave, "pipeline config: \"interleave\"");
+    for (const char* name : {"a", "b"}) {
+      const rapidjson::Value* list = sides.get_value(name);
+      if (!list) sides.fail(name, "is required: the stages of that side (may be [])");
+      impl->sides.push_back({name, {}, {}});
+      read_side(list, std::string("interleave.") + name, impl->sides.back());
     }
-    std::unique_ptr<Stage> stage;
-    try {
-      stage = provider->api->create_stage(spec, env);
-    } catch (const std::exception& e) {
-      throw Error(where + " (" + spec.type + "): " + e.what());
-    }
-    if (!stage) throw Error(where + ": plugin " + provider->path + " created no stage");
-    auto& list = stage->phase() == StagePhase::kBeforeSearch ? impl->before : impl->after;
-    if (stage->phase() == StagePhase::kBeforeSearch && !impl->after.empty()) {
-      throw Error(where + ": pre-retrieval stage \"" + spec.name + "\" listed after a post-retrieval stage");
-    }
-    NamedStage named;
-    named.name = spec.name;
-    named.stage = std::move(stage);
-    read_stage_policy(s, where + " (" + spec.type + ")", named);
-    list.push_back(std::move(named));
+    sides.reject_unknown_keys();
+  } else {
+    impl->sides.push_back({});
+    read_side(stages, "stages", impl->sides.back());
   }
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
 }
@@ -453,12 +332,11 @@ void Pipeline::Impl::check_default_field(const Lucene::IndexReaderPtr& reader) c
 }
 
 const NamedStage* Pipeline::Impl::find_stage(const std::string& name) const {
-  for (const auto* list : {&before, &after}) {
-    for (const auto& s : *list) {
-      if (s.name == name) return &s;
-    }
-  }
-  return nullptr;
+  const NamedStage* found = nullptr;
+  for_each_stage([&](const NamedStage& s) {
+    if (s.name == name) found = &s;
+  });
+  return found;
 }
 
 void Pipeline::Impl::run_stage(const NamedStage& s, const SearchRequest& request, QueryContext& ctx,
@@ -525,13 +403,6 @@ SearchResult Pipeline::Impl::run_query(const SearchRequest& request) const {
   if (!is_valid_utf8(request.text, &bad)) {
     throw Error("search: the query text is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
-  int fetch = request.num_hits;
-  for (const auto* list : {&before, &after}) {
-    for (const auto& s : *list) {
-      const auto found = request.params.find(s.name);
-      fetch = std::max(fetch, s.stage->hits_wanted(found == request.params.end() ? nullptr : &found->second));
-    }
-  }
   for (const auto& [name, params] : request.params) {
     const NamedStage* s = find_stage(name);
     if (!s) throw Error("search: params: no stage named \"" + name + "\" in this pipeline");
@@ -575,9 +446,61 @@ SearchResult Pipeline::Impl::run_query(const SearchRequest& request) const {
   parse_counters.latency.record(micros);
   result.timings.push_back({"parse", micros});
 
-  for (const auto& s : before) run_stage(s, request, ctx, result);
+  if (sides.size() == 1) {
+    std::vector<Hit> retrieved;
+    run_side(sides[0], request, ctx, retrieved, result);
+    if (request.log_features) result.features = hit_features(ctx.hits, retrieved, ctx.explanations, ctx.categories);
+    result.hits = std::move(ctx.hits);
+    result.categories = std::move(ctx.categories);
+    result.models_used = std::move(ctx.models_used);
+    if (request.explain) result.explanations = std::move(ctx.explanations);
+    return result;
+  }
 
-  t0 = Clock::now();
+  // Interleaving: both sides run from the parsed query; team draft merges their hits.
+  QueryContext side_ctx[2] = {ctx, std::move(ctx)};
+  std::vector<Hit> retrieved[2];
+  std::vector<HitFeatures> features[2];
+  for (int i = 0; i < 2; ++i) {
+    run_side(sides[size_t(i)], request, side_ctx[i], retrieved[i], result);
+    if (request.log_features) {
+      features[i] = hit_features(side_ctx[i].hits, retrieved[i], side_ctx[i].explanations, side_ctx[i].categories);
+    }
+  }
+  const std::vector<DraftedHit> drafted =
+      team_draft(side_ctx[0].hits, side_ctx[1].hits, size_t(request.num_hits),
+                 interleave_seed(request.query_id.empty() ? request.text : request.query_id));
+  for (const DraftedHit& d : drafted) {
+    const QueryContext& c = side_ctx[d.side];
+    result.hits.push_back(c.hits[d.index]);
+    result.hit_sides.push_back(sides[size_t(d.side)].name);
+    if (request.explain && d.index < c.explanations.size()) result.explanations.push_back(c.explanations[d.index]);
+    if (request.log_features) {
+      HitFeatures f = features[d.side][d.index];
+      f.values[kFinalRank] = double(result.hits.size());  // its place in the interleaved list
+      result.features.push_back(std::move(f));
+    }
+  }
+  if (result.explanations.size() != result.hits.size()) result.explanations.clear();  // a side without explanations
+  result.categories = std::move(side_ctx[0].categories);
+  for (auto& c : side_ctx) {
+    result.models_used.insert(result.models_used.end(), c.models_used.begin(), c.models_used.end());
+  }
+  return result;
+}
+
+void Pipeline::Impl::run_side(const Side& side, const SearchRequest& request, QueryContext& ctx,
+                              std::vector<Hit>& retrieved, SearchResult& result) const {
+  int fetch = request.num_hits;
+  for (const auto* list : {&side.before, &side.after}) {
+    for (const auto& s : *list) {
+      const auto found = request.params.find(s.name);
+      fetch = std::max(fetch, s.stage->hits_wanted(found == request.params.end() ? nullptr : &found->second));
+    }
+  }
+  for (const auto& s : side.before) run_stage(s, request, ctx, result);
+
+  const auto t0 = Clock::now();
   if (fetch > 0) {
     try {
       Lucene::TopDocsPtr top = ctx.searcher->search(ctx.query, ctx.filter, fetch);
@@ -585,26 +508,20 @@ SearchResult Pipeline::Impl::run_query(const SearchRequest& request) const {
       for (const auto& sd : top->scoreDocs) ctx.hits.push_back({sd->doc, sd->score});
     } catch (const Lucene::LuceneException& e) {
       search_counters.errors.fetch_add(1, std::memory_order_relaxed);
-      throw Error("search: " + wide_to_utf8(e.getError()));
+      throw Error("search" + (side.name.empty() ? std::string() : " (side " + side.name + ")") + ": " +
+                  wide_to_utf8(e.getError()));
     }
   }
-  micros = micros_since(t0);
+  const double micros = micros_since(t0);
   search_counters.runs.fetch_add(1, std::memory_order_relaxed);
   search_counters.latency.record(micros);
-  result.timings.push_back({"search", micros});
+  result.timings.push_back({side.name.empty() ? "search" : "search " + side.name, micros});
 
-  std::vector<Hit> retrieved;
   if (request.log_features) retrieved = ctx.hits;
-  for (const auto& s : after) run_stage(s, request, ctx, result);
+  for (const auto& s : side.after) run_stage(s, request, ctx, result);
 
   if ((int)ctx.hits.size() > request.num_hits) ctx.hits.resize(request.num_hits);
   if (ctx.explanations.size() > ctx.hits.size()) ctx.explanations.resize(ctx.hits.size());
-  if (request.log_features) result.features = hit_features(ctx.hits, retrieved, ctx.explanations, ctx.categories);
-  result.hits = std::move(ctx.hits);
-  result.categories = std::move(ctx.categories);
-  result.models_used = std::move(ctx.models_used);
-  if (request.explain) result.explanations = std::move(ctx.explanations);
-  return result;
 }
 
 void Pipeline::set_searcher(const Lucene::IndexSearcherPtr& searcher) {
@@ -613,15 +530,13 @@ void Pipeline::set_searcher(const Lucene::IndexSearcherPtr& searcher) {
   try {
     auto next = std::make_shared<const ServedSearcher>(searcher);
     impl_->check_default_field(searcher->getIndexReader());
-    for (const auto* list : {&impl_->before, &impl_->after}) {
-      for (const auto& s : *list) {
-        try {
-          s.stage->searcher_changed(searcher);
-        } catch (const std::exception& e) {
-          throw Error("stage \"" + s.name + "\": " + e.what());
-        }
+    impl_->for_each_stage([&](const NamedStage& s) {
+      try {
+        s.stage->searcher_changed(searcher);
+      } catch (const std::exception& e) {
+        throw Error("stage \"" + s.name + "\": " + e.what());
       }
-    }
+    });
     std::atomic_store(&impl_->served, std::shared_ptr<const ServedSearcher>(std::move(next)));
   } catch (const std::exception& e) {
     throw Error(std::string("set_searcher: ") + e.what());
@@ -648,9 +563,13 @@ PipelineStats Pipeline::stats() const {
     out.stages.push_back(std::move(s));
   };
   add("parse", impl_->parse_counters);
-  for (const auto& s : impl_->before) add(s.name, *s.counters);
+  for (const auto& side : impl_->sides) {
+    for (const auto& s : side.before) add(s.name, *s.counters);
+  }
   add("search", impl_->search_counters);
-  for (const auto& s : impl_->after) add(s.name, *s.counters);
+  for (const auto& side : impl_->sides) {
+    for (const auto& s : side.after) add(s.name, *s.counters);
+  }
   return out;
 }
 
@@ -740,12 +659,8 @@ std::string Pipeline::describe_resource(const std::string& name) const {
 }
 
 const Classifier* Pipeline::classifier(const std::string& stage_name) const {
-  for (const auto* list : {&impl_->before, &impl_->after}) {
-    for (const auto& s : *list) {
-      if (s.name == stage_name) return s.stage->classifier();
-    }
-  }
-  return nullptr;
+  const NamedStage* s = impl_->find_stage(stage_name);
+  return s ? s->stage->classifier() : nullptr;
 }
 
 }  // namespace xmr

@@ -22,6 +22,12 @@
 //     ]
 //   }
 //
+// For an online A/B test, "interleave": {"a": [stages], "b": [stages]} takes
+// the place of "stages": each query runs both sides (their own pre-retrieval
+// stages, search and post-retrieval stages) and their hit lists are merged by
+// team-draft interleaving (plugin/team_draft.h), each hit marked with its
+// side. Stage names are unique across both sides.
+//
 // Relative paths in the config are relative to PipelineOptions::base_dir (for
 // create_from_file, the config file's directory). Each stage's options are
 // documented in the README ("Pipeline configuration").
@@ -65,6 +71,10 @@ struct SearchRequest {
   int num_hits = 10;         // hits returned, 0..kMaxNumHits
   bool explain = false;      // ask rescoring stages for per-hit explanations
   bool log_features = false; // fill SearchResult::features (learning-to-rank feature logging)
+  // Interleaving pipelines: the query's id (a session or request id), which
+  // fixes the team draft's coin flips, so a query id always gets the same
+  // list. Empty: the text is used.
+  std::string query_id;
   // Per stage name, values of the parameters that stage's config declares in
   // "request_params" (e.g. {"rerank": {{"window_size", 200}}}). A stage or
   // parameter not declared, or a value out of its declared bounds, fails
@@ -105,6 +115,10 @@ struct SearchResult {
   std::vector<HitFeatures> features;              // when log_features; one per hit, same order
   std::vector<SkippedStage> skipped;              // stages that failed open for this query
   std::vector<ModelUsed> models_used;             // which model and version each model stage used
+  // Interleaving pipelines: per hit, the side whose ranking put it in ("a" or
+  // "b"), for crediting clicks; empty otherwise. Categories are side a's,
+  // and a hit's score, explanation and features are its side's.
+  std::vector<std::string> hit_sides;
   std::vector<StageTiming> timings;               // where the query's time went
 };
 
