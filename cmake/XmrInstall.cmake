@@ -23,7 +23,7 @@ install(EXPORT xmrTargets NAMESPACE xmr:: DESTINATION ${XMR_INSTALL_CMAKE_DIR} C
 configure_package_config_file(cmake/xmrConfig.cmake.in ${PROJECT_BINARY_DIR}/xmrConfig.cmake
   INSTALL_DESTINATION ${XMR_INSTALL_CMAKE_DIR}
   PATH_VARS XMR_INSTALL_PLUGIN_DIR CMAKE_INSTALL_BINDIR)
-# Before 1.0 a minor version may break the API: 0.3 accepts 0.3.x only.
+# Before 1.0 a minor version may break the API: 0.4 accepts 0.4.x only.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/xmrConfigVersion.cmake COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/xmrConfig.cmake ${PROJECT_BINARY_DIR}/xmrConfigVersion.cmake
   DESTINATION ${XMR_INSTALL_CMAKE_DIR} COMPONENT development)

@@ -21,7 +21,7 @@ std::string fault_stage(const std::string& options) {
   return "{\"type\": \"fault\"" + std::string(options.empty() ? "" : ", ") + options + "}";
 }
 
-const StageStats& stage_stats(const PipelineStats& s, const std::string& name) {
+StageStats stage_stats(const PipelineStats& s, const std::string& name) {
   for (const auto& st : s.stages) {
     if (st.stage == name) return st;
   }
@@ -176,7 +176,7 @@ TEST_F(PipelineRequestTest, AStageThatThrowsIsSkippedOrFailsAsConfigured) {
   const PipelineStats s = skip->stats();
   EXPECT_EQ(s.queries, 2u);
   EXPECT_EQ(s.failed, 0u);
-  const StageStats& f = stage_stats(s, "fault");
+  const StageStats f = stage_stats(s, "fault");
   EXPECT_EQ(f.runs, 2u);
   EXPECT_EQ(f.errors, 1u);
   EXPECT_EQ(f.skips, 1u);
@@ -197,7 +197,7 @@ TEST_F(PipelineRequestTest, AStageOverItsTimeBudgetIsSkippedOrFails) {
   for (size_t i = 0; i < res.hits.size(); ++i) EXPECT_EQ(res.hits[i].doc, plain.hits[i].doc);
   ASSERT_EQ(res.skipped.size(), 1u);
   EXPECT_TRUE(has(res.skipped[0].reason, "over its time budget of 20 ms (took ")) << res.skipped[0].reason;
-  const StageStats& f = stage_stats(skip->stats(), "fault");
+  const StageStats f = stage_stats(skip->stats(), "fault");
   EXPECT_EQ(f.over_budget, 1u);
   EXPECT_EQ(f.skips, 1u);
   EXPECT_EQ(f.errors, 0u);
