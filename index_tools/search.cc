@@ -47,6 +47,11 @@ void print_human(const std::string& query, const SearchResult& r, const Lucene::
     std::printf("\n");
     if (i < r.explanations.size() && r.explanations[i].in_window) {
       const HitExplanation& e = r.explanations[i];
+      if (e.lexical_rank || e.model_rank) {
+        std::printf("      fused: search rank %d (score %.4f), model rank %d (score %.4f) -> %.4f\n", e.lexical_rank,
+                    e.original_score, e.model_rank, e.model_score, e.final_score);
+        continue;
+      }
       std::printf("      rescored: original %.4f, model %.4f -> %.4f;", e.original_score, e.model_score, e.final_score);
       for (const auto& l : e.labels) std::printf(" %s=%.3f", l.label.c_str(), l.score);
       std::printf("\n");
@@ -115,6 +120,12 @@ void append_json(rapidjson::StringBuffer& buf, const std::string& query, const S
       w.Double(e.original_score);
       w.Key("model_score");
       w.Double(e.model_score);
+      if (e.lexical_rank || e.model_rank) {
+        w.Key("search_rank");
+        w.Int(e.lexical_rank);
+        w.Key("model_rank");
+        w.Int(e.model_rank);
+      }
       w.Key("labels");
       w.StartObject();
       for (const auto& l : e.labels) {

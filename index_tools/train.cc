@@ -1,6 +1,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <unordered_set>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -17,6 +18,7 @@
 #include "index_tools/progress.h"
 #include "index_tools/vectorizer_options.h"
 #include "analyzers/lucene_index.h"
+#include "analyzers/query_log.h"
 #include "analyzers/text_calibration.h"
 #include "analyzers/text_model.h"
 
@@ -54,6 +56,10 @@ int run_train(int argc, char** argv) {
       ("format", po::value(&format), "input format: xc | jsonl | index (a Lucene++ index directory); default: from the input")
       ("text-field", po::value<std::string>()->default_value("text"), "text field (jsonl member, or stored index field)")
       ("label-field", po::value<std::string>()->default_value("labels"), "label field (jsonl member, or stored index field)")
+      ("query-log", po::value<std::string>(),
+       "documents as labels: a JSONL log of {\"query\", \"keys\"} (documents clicked or bought) added to the "
+       "index's documents, each its own text -> its key (--format index, --label-field the key field); keys not "
+       "in the index are skipped and counted")
       ("model", po::value(&model_path)->required(), "model file to write (atomically)")
       ("normalize", po::bool_switch(), "L2-normalise feature rows (xc)")
       ("embedding", po::value(&embedding)->default_value("pifa"), "label embedding: pifa | pii")
@@ -130,6 +136,14 @@ int run_train(int argc, char** argv) {
     const std::string text_field = vm["text-field"].as<std::string>(), label_field = vm["label-field"].as<std::string>();
     TextDataset text = format == "jsonl" ? read_jsonl_dataset(input, JsonlFields{text_field, label_field}, report)
                                                : read_lucene_index(input, text_field, label_field);
+    QueryLogStats log_stats;
+    const bool query_log = vm.count("query-log") > 0;
+    if (query_log) {
+      if (format != "index") throw Error("--query-log needs --format index (its keys are looked up in the index)");
+      std::unordered_set<std::string> keys;
+      for (const auto& labels : text.labels) keys.insert(labels.begin(), labels.end());
+      log_stats = append_query_log(vm["query-log"].as<std::string>(), keys, text);
+    }
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     FittedCalibration fitted;
     if (calibrating) {
@@ -158,6 +172,12 @@ int run_train(int argc, char** argv) {
       tm.save(model_path);
     }
     progress.finish();
+    if (query_log && !quiet) {
+      std::fprintf(stderr,
+                   "xmr train: query log: %zu queries, %zu added; %zu keys name no document of the index and %zu "
+                   "queries no known document (skipped)\n",
+                   log_stats.queries, log_stats.added, log_stats.unknown_keys, log_stats.without_known_key);
+    }
     if (!quiet) {
       std::fprintf(stderr,
                    "xmr train: %zu texts, %zu features (%.1f MiB matrix), %zu labels; read %.2fs, features %.2fs, "

@@ -38,8 +38,29 @@ std::shared_ptr<const SegmentLabels> ModelVersion::segment_labels(const Lucene::
   std::lock_guard<std::mutex> lock(cache_mutex_);
   cache_.erase(std::remove_if(cache_.begin(), cache_.end(), [](const CacheEntry& e) { return e.alive.expired(); }),
                cache_.end());
-  cache_.push_back({field, key.get(), key, built});
+  cache_.push_back({field, key.get(), key, built, nullptr});
   return built;
+}
+
+std::shared_ptr<const LabelDocs> ModelVersion::segment_label_docs(const Lucene::IndexReaderPtr& segment,
+                                                                  const std::wstring& field) const {
+  const std::shared_ptr<const SegmentLabels> labels = segment_labels(segment, field);
+  auto entry_of = [&]() -> CacheEntry* {
+    for (auto& e : cache_) {
+      if (e.labels == labels) return &e;
+    }
+    return nullptr;
+  };
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (CacheEntry* e = entry_of(); e && e->docs) return e->docs;
+  }
+  auto built = std::make_shared<const LabelDocs>(invert_labels(*labels));
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  CacheEntry* e = entry_of();
+  if (!e) return built;  // the segment closed meanwhile
+  if (!e->docs) e->docs = std::move(built);
+  return e->docs;
 }
 
 ModelHandle::ModelHandle(const std::string& path, const std::string& version) : current_(load(path, version)) {}
@@ -73,6 +94,7 @@ void ModelHandle::warm(const ModelVersion& version) {
     }
     try {
       version.segment_labels(segment, w.field);
+      if (w.label_docs) version.segment_label_docs(segment, w.field);
     } catch (...) {
       segment->decRef();
       throw;
@@ -83,13 +105,18 @@ void ModelHandle::warm(const ModelVersion& version) {
   warm_segments_ = std::move(alive);
 }
 
-void ModelHandle::warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field) {
+void ModelHandle::warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field,
+                                      bool label_docs) {
   std::lock_guard<std::mutex> lock(reload_mutex_);
   for (const auto& segment : segments) {
-    const bool known = std::any_of(warm_segments_.begin(), warm_segments_.end(), [&](const WarmSegment& w) {
+    const auto known = std::find_if(warm_segments_.begin(), warm_segments_.end(), [&](const WarmSegment& w) {
       return w.segment == segment.get() && w.field == field && !w.reader.expired();
     });
-    if (!known) warm_segments_.push_back({field, segment.get(), segment});
+    if (known == warm_segments_.end()) {
+      warm_segments_.push_back({field, label_docs, segment.get(), segment});
+    } else {
+      known->label_docs |= label_docs;
+    }
   }
   warm(*current_version());
 }

@@ -40,6 +40,10 @@ class ModelVersion {
   // their stale entries do no harm). Thread-safe.
   std::shared_ptr<const SegmentLabels> segment_labels(const Lucene::IndexReaderPtr& segment,
                                                       const std::wstring& field) const;
+  // The inverse of segment_labels(segment, field): each label's documents.
+  // Built on first use and cached with it. Thread-safe.
+  std::shared_ptr<const LabelDocs> segment_label_docs(const Lucene::IndexReaderPtr& segment,
+                                                      const std::wstring& field) const;
   // How many segment label tables this version has built.
   uint64_t segment_tables_built() const { return tables_built_.load(); }
 
@@ -49,6 +53,7 @@ class ModelVersion {
     const void* key;                  // the segment's field cache key
     Lucene::LuceneObjectWeakPtr alive;  // expires when the segment is closed
     std::shared_ptr<const SegmentLabels> labels;
+    std::shared_ptr<const LabelDocs> docs;  // built on first segment_label_docs()
   };
 
   TextModel model_;
@@ -76,11 +81,14 @@ class ModelHandle : public Resource {
   // version now, and for every later version before it goes live, so no
   // query pays for them after a swap. Segments are remembered weakly: once
   // the index no longer holds one (a reopen merged it away), it is dropped.
-  void warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field);
+  // With `label_docs`, their inverses too (ModelVersion::segment_label_docs).
+  void warm_segment_labels(const std::vector<Lucene::IndexReaderPtr>& segments, const std::wstring& field,
+                           bool label_docs = false);
 
  private:
   struct WarmSegment {
     std::wstring field;
+    bool label_docs;
     const void* segment;  // identity only
     Lucene::IndexReaderWeakPtr reader;
   };

@@ -3,7 +3,6 @@
 #include <lucene++/LuceneHeaders.h>
 
 #include <algorithm>
-#include <atomic>
 #include <numeric>
 
 #include "analyzers/utf8.h"
@@ -60,11 +59,11 @@ class RerankStage : public Stage {
   void searcher_changed(const Lucene::IndexSearcherPtr& searcher) override {
     const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
     require_indexed_field(reader, field_, "label_field");
-    auto next = std::make_shared<SearcherSegments>(SearcherSegments{reader, map_segments(reader)});
+    const SegmentMap map = map_segments(reader);
     for (const auto& choice : models_.all()) {
-      choice.handle->warm_segment_labels(next->map.segments, field_wide_);  // new segments only; the rest are cached
+      choice.handle->warm_segment_labels(map.segments, field_wide_);  // new segments only; the rest are cached
     }
-    std::atomic_store(&segments_, std::shared_ptr<const SearcherSegments>(std::move(next)));
+    segments_.set(reader);
   }
 
   void run(QueryContext& ctx) const override {
@@ -72,12 +71,8 @@ class RerankStage : public Stage {
     const size_t window = std::min(ctx.hits.size(), (size_t)param_or(ctx, "window_size", window_size_));
     const double query_weight = param_or(ctx, "query_weight", query_weight_);
     const double rescore_weight = param_or(ctx, "rescore_query_weight", rescore_weight_);
-    // The segments of the query's searcher: the current ones, or (for a query
-    // that started before an index reopen) the old searcher's, mapped here.
-    std::shared_ptr<const SearcherSegments> current = std::atomic_load(&segments_);
-    const Lucene::IndexReaderPtr reader = ctx.searcher->getIndexReader();
-    if (current->reader != reader) current = std::make_shared<SearcherSegments>(SearcherSegments{reader, map_segments(reader)});
-    const SegmentMap& segments = current->map;
+    const std::shared_ptr<const SegmentMap> mapped = segments_.of(ctx.searcher->getIndexReader());
+    const SegmentMap& segments = *mapped;
     Buffers& b = buffers();
     b.clear(segments.segments.size());
 
@@ -201,11 +196,7 @@ class RerankStage : public Stage {
   ScoreMode score_mode_ = ScoreMode::kTotal;
   LabelScore label_score_ = LabelScore::kMax;
   RepeatedLabelScore repeated_ = RepeatedLabelScore::kMax;  // a label with several leaves
-  struct SearcherSegments {
-    Lucene::IndexReaderPtr reader;
-    SegmentMap map;
-  };
-  std::shared_ptr<const SearcherSegments> segments_;  // the current searcher's; std::atomic_load/store
+  CurrentSegments segments_;
 };
 
 }  // namespace

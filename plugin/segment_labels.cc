@@ -4,6 +4,8 @@
 #include <lucene++/ReaderUtil.h>
 
 #include <algorithm>
+#include <atomic>
+#include <climits>
 
 #include "analyzers/text_dataset.h"
 #include "analyzers/utf8.h"
@@ -52,6 +54,23 @@ SegmentLabels uninvert_labels(const Lucene::IndexReaderPtr& reader, const std::w
   return out;
 }
 
+LabelDocs invert_labels(const SegmentLabels& labels) {
+  LabelDocs out;
+  out.entries.reserve(labels.label_ids.size());
+  for (size_t d = 0; d < labels.num_docs(); ++d) {
+    for (const Index* l = labels.begin(int32_t(d)); l != labels.end(int32_t(d)); ++l) out.entries.emplace_back(*l, int32_t(d));
+  }
+  std::sort(out.entries.begin(), out.entries.end());
+  return out;
+}
+
+std::pair<const std::pair<Index, int32_t>*, const std::pair<Index, int32_t>*> LabelDocs::docs_of(Index label) const {
+  const auto first = std::lower_bound(entries.begin(), entries.end(), std::make_pair(label, INT32_MIN));
+  auto last = first;
+  while (last != entries.end() && last->first == label) ++last;
+  return {entries.data() + (first - entries.begin()), entries.data() + (last - entries.begin())};
+}
+
 LabelTermOverlap count_label_terms(const Lucene::IndexReaderPtr& reader, const std::wstring& field,
                                    const LabelVocabulary& labels) {
   LabelTermOverlap o;
@@ -82,6 +101,18 @@ SegmentMap map_segments(const Lucene::IndexReaderPtr& reader) {
     m.doc_starts.push_back(0);
   }
   return m;
+}
+
+const SegmentMap& CurrentSegments::set(const Lucene::IndexReaderPtr& reader) {
+  auto next = std::make_shared<const Mapped>(Mapped{reader, map_segments(reader)});
+  std::atomic_store(&current_, next);
+  return next->map;  // `next` stays alive in current_ until the next set()
+}
+
+std::shared_ptr<const SegmentMap> CurrentSegments::of(const Lucene::IndexReaderPtr& reader) const {
+  std::shared_ptr<const Mapped> current = std::atomic_load(&current_);
+  if (!current || current->reader != reader) current = std::make_shared<const Mapped>(Mapped{reader, map_segments(reader)});
+  return std::shared_ptr<const SegmentMap>(current, &current->map);  // aliasing: keeps the entry alive
 }
 
 void require_indexed_field(const Lucene::IndexReaderPtr& reader, const std::string& field, const std::string& context) {

@@ -57,6 +57,9 @@ struct HitExplanation {
   double model_score = 0;       // the combined label score (0 when !matched)
   double final_score = 0;
   std::vector<ClassificationResult> labels;  // the hit's labels the model knows, with their scores
+  // A stage merging two lists (retrieve): the hit's rank in each, from 1; 0
+  // when that list does not have it.
+  int lexical_rank = 0, model_rank = 0;
 };
 
 // A parameter a stage can take per request, and the values it accepts. The

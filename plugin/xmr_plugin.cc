@@ -4,6 +4,7 @@
 #include "plugin/abi.h"
 #include "plugin/categorize_stage.h"
 #include "plugin/rerank_stage.h"
+#include "plugin/retrieve_stage.h"
 #include "plugin/stage.h"
 
 #ifndef XMR_VERSION
@@ -15,10 +16,11 @@ namespace {
 
 class XmrPlugin final : public PluginApi {
  public:
-  std::vector<std::string> stage_types() const override { return {"categorize", "rerank"}; }
+  std::vector<std::string> stage_types() const override { return {"categorize", "rerank", "retrieve"}; }
   std::unique_ptr<Stage> create_stage(const StageSpec& spec, StageEnv& env) const override {
     if (spec.type == "categorize") return make_categorize_stage(spec, env);
     if (spec.type == "rerank") return make_rerank_stage(spec, env);
+    if (spec.type == "retrieve") return make_retrieve_stage(spec, env);
     throw std::invalid_argument("the xmr plugin has no stage type \"" + spec.type + "\"");
   }
 };

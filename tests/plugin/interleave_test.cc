@@ -31,7 +31,9 @@ void expect_team_draft(const std::vector<Hit>& a, const std::vector<Hit>& b, siz
   for (const auto& h : d) {
     const int32_t doc = (*lists[h.side])[h.index].doc;
     EXPECT_TRUE(seen.insert(doc).second) << "doc " << doc << " twice";
-    if (started[h.side]) EXPECT_GT(h.index, last[h.side]);
+    if (started[h.side]) {
+      EXPECT_GT(h.index, last[h.side]);
+    }
     // Everything the team skipped over was already placed.
     for (size_t i = started[h.side] ? last[h.side] + 1 : 0; i < h.index; ++i) {
       EXPECT_TRUE(seen.count((*lists[h.side])[i].doc)) << "team " << h.side << " skipped doc " << (*lists[h.side])[i].doc;
@@ -123,7 +125,9 @@ TEST_F(InterleaveTest, HitsComeFromBothSidesInTheirOwnOrderAndAreMarked) {
     const auto at = std::find_if(list.begin(), list.end(), [&](const Hit& h) { return h.doc == res.hits[i].doc; });
     ASSERT_NE(at, list.end());
     const size_t place = size_t(at - list.begin());
-    if (from[side] > 0) EXPECT_GT(place, last[side]);  // each side's own order
+    if (from[side] > 0) {
+      EXPECT_GT(place, last[side]);  // each side's own order
+    }
     last[side] = place;
     ++from[side];
     EXPECT_EQ(res.hits[i].score, at->score);  // the score its side gave
@@ -144,7 +148,9 @@ TEST_F(InterleaveTest, HitsComeFromBothSidesInTheirOwnOrderAndAreMarked) {
   // Both sides searched: two search runs per query.
   const PipelineStats s = p->stats();
   for (const auto& st : s.stages) {
-    if (st.stage == "search") EXPECT_EQ(st.runs, 2 * s.queries);
+    if (st.stage == "search") {
+      EXPECT_EQ(st.runs, 2 * s.queries);
+    }
   }
 }
 
