@@ -48,7 +48,7 @@ void print_human(const std::string& query, const SearchResult& r, const Lucene::
     if (i < r.explanations.size() && r.explanations[i].in_window) {
       const HitExplanation& e = r.explanations[i];
       if (e.lexical_rank || e.model_rank) {
-        std::printf("      fused: search rank %d (score %.4f), model rank %d (score %.4f) -> %.4f\n", e.lexical_rank,
+        std::printf("      fused: search rank %d (score %.4g), model rank %d (score %.4g) -> %.4g\n", e.lexical_rank,
                     e.original_score, e.model_rank, e.model_score, e.final_score);
         continue;
       }

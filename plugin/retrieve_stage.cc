@@ -21,7 +21,7 @@ class RetrieveStage : public Stage {
     key_field_ = config.require_string("key_field");
     num_candidates_ = (int)config.get_int("num_candidates", 100, 1, 10000);
     beam_size_ = (int)config.get_int("beam_size", 10, 1, 100000);
-    window_size_ = (int)config.get_int("window_size", 100, 1, 100000);
+    window_size_ = (int)config.get_int("window_size", 100, 0, 100000);
     fusion_.rule = config.get_choice("fusion", "rrf", {"rrf", "weighted"}) == "rrf" ? FusionRule::kRrf
                                                                                    : FusionRule::kWeighted;
     fusion_.rank_constant = config.get_double("rank_constant", 60, 1, 1e6);
@@ -45,7 +45,7 @@ class RetrieveStage : public Stage {
   std::vector<std::string> selectable_models() const override { return models_.names(); }
   std::vector<ParamSpec> request_params() const override {
     return {{"num_candidates", 1, 10000, true},
-            {"window_size", 1, 100000, true},
+            {"window_size", 0, 100000, true},
             {"rank_constant", 1, 1e6, false},
             {"lexical_weight", 0, 1e9, false},
             {"model_weight", 0, 1e9, false}};
@@ -87,9 +87,10 @@ class RetrieveStage : public Stage {
     for (const ScoredLabel& s : top) {
       if (s.score < min_model_score_) continue;
       const int32_t doc = live_doc_of(segments, key_docs, s.label);
-      if (doc >= 0) model_hits.push_back({doc, s.score});
+      const bool listed = std::any_of(model_hits.begin(), model_hits.end(), [&](const Hit& h) { return h.doc == doc; });
+      if (doc >= 0 && !listed) model_hits.push_back({doc, s.score});  // a document with two keys counts once
     }
-    key_docs.clear();  // no segment outlives its query here
+    key_docs.clear();  // a closed segment's table is not kept alive by this thread
     lexical.assign(ctx.hits.begin(), ctx.hits.begin() + window);
     const std::vector<FusedHit> fused = fuse(lexical, model_hits, fusion);
 

@@ -19,7 +19,7 @@
 //   "model", "model_name", "allowed_models"   as for categorize
 //   "key_field"        indexed field holding each document's key (unique)
 //   "num_candidates"   documents the model proposes (100); "beam_size" (10)
-//   "window_size"      search hits fused (100)
+//   "window_size"      search hits fused (100; 0: the model's documents alone)
 //   "fusion"           "rrf" (default) | "weighted"
 //   "rank_constant"    rrf's k (60)
 //   "lexical_weight", "model_weight"   weighted: weights of the min-max normalised scores (1, 1)
