@@ -186,6 +186,25 @@ std::vector<std::string> ModelChoices::names() const {
   return out;
 }
 
+LabelField::LabelField(const JsonConfig& config, const char* key, const ModelChoices& models,
+                       const Lucene::IndexSearcherPtr& searcher, bool label_docs)
+    : key_(key), name_(config.require_string(key)), wide_name_(utf8_to_wide(name_)), label_docs_(label_docs) {
+  for (const auto& choice : models.all()) {
+    require_label_field(config, key, name_, *choice.handle->current_version(), searcher->getIndexReader());
+  }
+  searcher_changed(models, searcher);
+}
+
+void LabelField::searcher_changed(const ModelChoices& models, const Lucene::IndexSearcherPtr& searcher) {
+  const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
+  require_indexed_field(reader, name_, key_);
+  const SegmentMap map = map_segments(reader);
+  for (const auto& choice : models.all()) {
+    choice.handle->warm_segment_labels(map.segments, wide_name_, label_docs_);  // new segments only; the rest are cached
+  }
+  segments_.set(reader);
+}
+
 void require_label_field(const JsonConfig& config, const char* key, const std::string& field,
                          const ModelVersion& model, const Lucene::IndexReaderPtr& reader) {
   require_indexed_field(reader, field, config.context());

@@ -142,6 +142,31 @@ class ModelChoices {
   bool selectable_ = false;
 };
 
+// A stage's indexed field whose terms are its models' labels (rerank's
+// label_field, retrieve's key_field): checked against every model at
+// creation, its per-segment tables warmed for each model, and its segment map
+// kept current across index reopens.
+class LabelField {
+ public:
+  LabelField() = default;
+  // Reads the required string option `key`, checks it in `searcher`'s index
+  // for each model of `models` (require_label_field) and warms the tables,
+  // with their inverses when `label_docs`. Fails through `config`.
+  LabelField(const JsonConfig& config, const char* key, const ModelChoices& models,
+             const Lucene::IndexSearcherPtr& searcher, bool label_docs);
+  // Stage::searcher_changed: the field must still be indexed; new segments get tables.
+  void searcher_changed(const ModelChoices& models, const Lucene::IndexSearcherPtr& searcher);
+  // The segment map of a query's reader (CurrentSegments::of).
+  std::shared_ptr<const SegmentMap> segments(const Lucene::IndexReaderPtr& reader) const { return segments_.of(reader); }
+  const std::wstring& wide_name() const { return wide_name_; }
+
+ private:
+  std::string key_, name_;
+  std::wstring wide_name_;
+  bool label_docs_ = false;
+  CurrentSegments segments_;
+};
+
 // Checks the stage option `key`, naming index field `field`: it must be an
 // indexed field of `reader`, and (unless it has no terms) some of its terms
 // must be labels of `model`. Fails through `config` otherwise.

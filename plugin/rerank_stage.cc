@@ -22,7 +22,7 @@ class RerankStage : public Stage {
   RerankStage(const StageSpec& spec, StageEnv& env) {
     const JsonConfig config(spec.config_json, "stage \"" + spec.name + "\"");
     models_ = ModelChoices(config, spec, env);
-    field_ = config.require_string("label_field");
+    field_ = LabelField(config, "label_field", models_, env.searcher(), /*label_docs=*/false);
     window_size_ = (int)config.get_int("window_size", 10, 1, 100000);
     query_weight_ = config.get_double("query_weight", 1.0, -1e9, 1e9);
     rescore_weight_ = config.get_double("rescore_query_weight", 1.0, -1e9, 1e9);
@@ -36,13 +36,6 @@ class RerankStage : public Stage {
     label_score_ = combine == "mean" ? LabelScore::kMean : combine == "sum" ? LabelScore::kSum : LabelScore::kMax;
     repeated_ = parse_repeated_label_score(config.get_choice("repeated_score", "max", {"max", "mean"}));
     config.reject_unknown_keys(pipeline_stage_keys());
-
-    const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
-    for (const auto& choice : models_.all()) {
-      require_label_field(config, "label_field", field_, *choice.handle->current_version(), reader);
-    }
-    field_wide_ = utf8_to_wide(field_);
-    searcher_changed(env.searcher());
   }
 
   StagePhase phase() const override { return StagePhase::kAfterSearch; }
@@ -56,22 +49,14 @@ class RerankStage : public Stage {
             {"rescore_query_weight", -1e9, 1e9, false}};
   }
 
-  void searcher_changed(const Lucene::IndexSearcherPtr& searcher) override {
-    const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
-    require_indexed_field(reader, field_, "label_field");
-    const SegmentMap map = map_segments(reader);
-    for (const auto& choice : models_.all()) {
-      choice.handle->warm_segment_labels(map.segments, field_wide_);  // new segments only; the rest are cached
-    }
-    segments_.set(reader);
-  }
+  void searcher_changed(const Lucene::IndexSearcherPtr& searcher) override { field_.searcher_changed(models_, searcher); }
 
   void run(QueryContext& ctx) const override {
     const ModelVersion& m = models_.pick(ctx);
     const size_t window = std::min(ctx.hits.size(), (size_t)param_or(ctx, "window_size", window_size_));
     const double query_weight = param_or(ctx, "query_weight", query_weight_);
     const double rescore_weight = param_or(ctx, "rescore_query_weight", rescore_weight_);
-    const std::shared_ptr<const SegmentMap> mapped = segments_.of(ctx.searcher->getIndexReader());
+    const std::shared_ptr<const SegmentMap> mapped = field_.segments(ctx.searcher->getIndexReader());
     const SegmentMap& segments = *mapped;
     Buffers& b = buffers();
     b.clear(segments.segments.size());
@@ -81,7 +66,7 @@ class RerankStage : public Stage {
     for (size_t i = 0; i < window; ++i) {
       const int32_t doc = ctx.hits[i].doc;
       const size_t s = segments.segment_of(doc);
-      if (!b.segment_labels[s]) b.segment_labels[s] = m.segment_labels(segments.segments[s], field_wide_);
+      if (!b.segment_labels[s]) b.segment_labels[s] = m.segment_labels(segments.segments[s], field_.wide_name());
       const SegmentLabels& sl = *b.segment_labels[s];
       const int32_t local = doc - segments.doc_starts[s];
       if (local >= 0 && (size_t)local < sl.num_docs()) b.hit_labels.insert(b.hit_labels.end(), sl.begin(local), sl.end(local));
@@ -189,14 +174,12 @@ class RerankStage : public Stage {
   }
 
   ModelChoices models_;
-  std::string field_;
-  std::wstring field_wide_;
+  LabelField field_;
   int window_size_ = 10;
   double query_weight_ = 1.0, rescore_weight_ = 1.0;
   ScoreMode score_mode_ = ScoreMode::kTotal;
   LabelScore label_score_ = LabelScore::kMax;
   RepeatedLabelScore repeated_ = RepeatedLabelScore::kMax;  // a label with several leaves
-  CurrentSegments segments_;
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ class RetrieveStage : public Stage {
   RetrieveStage(const StageSpec& spec, StageEnv& env) {
     const JsonConfig config(spec.config_json, "stage \"" + spec.name + "\"");
     models_ = ModelChoices(config, spec, env);
-    key_field_ = config.require_string("key_field");
+    key_field_ = LabelField(config, "key_field", models_, env.searcher(), /*label_docs=*/true);
     num_candidates_ = (int)config.get_int("num_candidates", 100, 1, 10000);
     beam_size_ = (int)config.get_int("beam_size", 10, 1, 100000);
     window_size_ = (int)config.get_int("window_size", 100, 0, 100000);
@@ -29,13 +29,6 @@ class RetrieveStage : public Stage {
     fusion_.model_weight = config.get_double("model_weight", 1, 0, 1e9);
     min_model_score_ = (float)config.get_double("min_model_score", 0, -1e30, 1e30);
     config.reject_unknown_keys(pipeline_stage_keys());
-
-    const Lucene::IndexReaderPtr reader = env.searcher()->getIndexReader();
-    for (const auto& choice : models_.all()) {
-      require_label_field(config, "key_field", key_field_, *choice.handle->current_version(), reader);
-    }
-    key_field_wide_ = utf8_to_wide(key_field_);
-    searcher_changed(env.searcher());
   }
 
   StagePhase phase() const override { return StagePhase::kAfterSearch; }
@@ -52,13 +45,7 @@ class RetrieveStage : public Stage {
   }
 
   void searcher_changed(const Lucene::IndexSearcherPtr& searcher) override {
-    const Lucene::IndexReaderPtr reader = searcher->getIndexReader();
-    require_indexed_field(reader, key_field_, "key_field");
-    const SegmentMap map = map_segments(reader);
-    for (const auto& choice : models_.all()) {
-      choice.handle->warm_segment_labels(map.segments, key_field_wide_, /*label_docs=*/true);
-    }
-    segments_.set(reader);
+    key_field_.searcher_changed(models_, searcher);
   }
 
   void run(QueryContext& ctx) const override {
@@ -78,11 +65,11 @@ class RetrieveStage : public Stage {
     m.model().predict(vectorize_query(m, ctx.text), p, ws, top);
 
     // The model's keys as documents of the query's searcher.
-    const std::shared_ptr<const SegmentMap> mapped = segments_.of(ctx.searcher->getIndexReader());
+    const std::shared_ptr<const SegmentMap> mapped = key_field_.segments(ctx.searcher->getIndexReader());
     const SegmentMap& segments = *mapped;
     thread_local std::vector<std::shared_ptr<const LabelDocs>> key_docs;  // per segment
     key_docs.clear();
-    for (const auto& segment : segments.segments) key_docs.push_back(m.segment_label_docs(segment, key_field_wide_));
+    for (const auto& segment : segments.segments) key_docs.push_back(m.segment_label_docs(segment, key_field_.wide_name()));
     model_hits.clear();
     for (const ScoredLabel& s : top) {
       if (s.score < min_model_score_) continue;
@@ -126,12 +113,10 @@ class RetrieveStage : public Stage {
   }
 
   ModelChoices models_;
-  std::string key_field_;
-  std::wstring key_field_wide_;
+  LabelField key_field_;
   int num_candidates_ = 100, beam_size_ = 10, window_size_ = 100;
   FusionParams fusion_;
   float min_model_score_ = 0;
-  CurrentSegments segments_;
 };
 
 }  // namespace
