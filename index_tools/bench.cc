@@ -112,6 +112,39 @@ void print_table(const rapidjson::Document& runs, const std::vector<int>& thread
   }
 }
 
+// "%.2f" of `v`, or "-" for a setting the set does not have.
+std::string cell(bool present, double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return present ? buf : "-";
+}
+
+// Training as the reference table has it, for data set runs: featurizing,
+// the tfn and default settings' training seconds (embedding + clustering +
+// levels, as PECOS times them) and model sizes, a text model's vocabulary
+// included. XC sets train tfn by default: one setting, one column.
+void print_training_table(const rapidjson::Document& runs, int threads) {
+  auto is_dataset = [](const rapidjson::Value& o) { return std::string(o["set"].GetString()).rfind("synthetic", 0) != 0; };
+  bool any = false;
+  for (const auto& o : runs.GetArray()) any = any || is_dataset(o);
+  if (!any) return;
+  const std::string t = std::to_string(threads) + "t";
+  std::printf("\n%-18s %11s %13s %17s %9s %11s\n", "training", "featurize s", ("tfn train " + t).c_str(),
+              ("default train " + t).c_str(), "tfn MB", "default MB");
+  for (const auto& o : runs.GetArray()) {
+    if (!is_dataset(o)) continue;
+    const bool text = o.HasMember("tfn_train_seconds");
+    const double vocabulary = num(o, "vocabulary_bytes");
+    const double default_seconds = train_seconds(o, threads, "seconds_tree") + train_seconds(o, threads, "seconds_matching");
+    const double tfn_seconds = text ? num(o, "tfn_train_seconds") : default_seconds;
+    const double tfn_bytes = text ? num(o, "tfn_model_bytes") + vocabulary : num(o, "model_bytes");
+    std::printf("%-18s %11s %13.2f %17s %9.2f %11s\n", o["set"].GetString(),
+                cell(o.HasMember("seconds_featurize"), num(o, "seconds_featurize")).c_str(), tfn_seconds,
+                cell(text, default_seconds).c_str(), tfn_bytes / 1e6,
+                cell(text, (num(o, "model_bytes") + vocabulary) / 1e6).c_str());
+  }
+}
+
 // The plain-against-disentangled comparison of runs made with --disentangle.
 void print_disentangle_table(const rapidjson::Document& runs) {
   bool any = false;
@@ -222,6 +255,7 @@ int run_bench(int argc, char** argv) {
     runs.PushBack(rapidjson::Value(one, runs.GetAllocator()), runs.GetAllocator());
   }
   print_table(runs, config.train_threads);
+  print_training_table(runs, config.train_threads.back());
   print_disentangle_table(runs);
   print_ensemble_table(runs);
   if (!json_path.empty()) {

@@ -50,6 +50,8 @@ struct BenchData {
   std::string name;
   bool text = false;
   CsrMatrix X_train, Y_train, X_test, Y_test;
+  double seconds_featurize = 0;  // text sets: fitting the vectorizer and vectorizing the training texts
+  size_t vocabulary_bytes = 0;   // text sets: what a text model file adds for its vectorizer
 };
 
 BenchData synthetic_data(const std::string& set, const BenchConfig& config) {
@@ -101,7 +103,10 @@ BenchData directory_data(const std::string& dir) {
   }
   if (exists(dir + "/train.jsonl") && exists(dir + "/test.jsonl")) {
     const TextDataset train = read_jsonl_dataset(dir + "/train.jsonl"), test = read_jsonl_dataset(dir + "/test.jsonl");
+    const auto t0 = Clock::now();
     const TextVectorizer vectorizer = TextVectorizer::fit(train.texts, default_vectorizer_config(), &d.X_train);
+    d.seconds_featurize = seconds_since(t0);
+    d.vocabulary_bytes = vectorizer.serialize_vocabulary().size();
     d.X_test = vectorizer.transform_batch(test.texts);
     const LabelVocabulary labels = LabelVocabulary::from_dataset(train);
     d.Y_train = labels.label_matrix(train, false);
@@ -186,6 +191,23 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   }
   w.Key("peak_rss_mib"), w.Double(peak_rss_mib());
   w.Key("trees"), w.Int(config.trees);
+  if (data.text) {
+    w.Key("seconds_featurize"), w.Double(data.seconds_featurize);
+    w.Key("vocabulary_bytes"), w.Uint64(data.vocabulary_bytes);
+  }
+  // Text sets train matcher-aware by default: also time the teacher-forced
+  // (tfn) setting PECOS's reference figures use, on the last thread count.
+  if (data.text && params.negatives != NegativeSampling::kTeacherForced && !config.disentangle.enabled() &&
+      config.trees == 1) {
+    note("training with --negatives tfn on " + std::to_string(config.train_threads.back()) + " thread(s)");
+    TrainParams tfn = params;
+    tfn.negatives = NegativeSampling::kTeacherForced;
+    tfn.threads = config.train_threads.back();
+    TrainStats st;
+    const ModelParts tfn_parts = train_model_parts(data.X_train, data.Y_train, tfn, {}, &st, nullptr);
+    w.Key("tfn_train_seconds"), w.Double(st.seconds_embedding + st.seconds_clustering + st.seconds_matching);
+    w.Key("tfn_model_bytes"), w.Uint64(Model::from_parts(tfn_parts).file_size());
+  }
 
   // The model the run compares against, in one process with alternating
   // passes: an ensemble's first tree alone, else a disentangled model's plain
