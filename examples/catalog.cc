@@ -11,18 +11,12 @@
 #include <sstream>
 
 #include "core/file_util.h"
+#include "examples/catalog_words.h"
 #include "examples/catalog_taxonomy.h"
 
 namespace xmr {
 
 namespace {
-
-std::vector<std::string> split(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
 
 std::string plural(const std::string& w) {
   auto ends = [&](const char* e) { return w.size() >= std::strlen(e) && w.compare(w.size() - std::strlen(e), std::string::npos, e) == 0; };
@@ -40,11 +34,6 @@ std::string title_case(const std::string& s) {
     start = c == ' ' || c == '-';
   }
   return out;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = (char)std::tolower((unsigned char)c);
-  return s;
 }
 
 struct Leaf {
@@ -93,10 +82,10 @@ class Generator {
     const auto& specs = department_specs();
     for (size_t d = 0; d < specs.size(); ++d) {
       for (size_t s = 0; s < specs[d].subs.size(); ++s) {
-        for (const auto& type : split(specs[d].subs[s].product_types)) {
+        for (const auto& type : split_words(specs[d].subs[s].product_types)) {
           std::string words = type;
           std::replace(words.begin(), words.end(), '_', ' ');
-          const std::vector<std::string> noun = split(words);
+          const std::vector<std::string> noun = split_words(words);
           std::string display = words.substr(0, words.rfind(' ') + 1) + plural(noun.back());
           display = title_case(display);
           const std::vector<std::string> base = {specs[d].name, specs[d].subs[s].name, display};
@@ -153,17 +142,17 @@ class Generator {
                           : subs[std::min(subs.size() - 1, size_t(std::floor(std::pow(rng_() % 1000 / 1000.0, 2.0) * subs.size())))];
     std::vector<std::string> words = {p.brand};
     if (!leaf.facet.empty() && chance(0.85)) words.push_back(leaf.facet);
-    std::vector<std::string> attrs = split(dept.attributes);
+    std::vector<std::string> attrs = split_words(dept.attributes);
     std::shuffle(attrs.begin(), attrs.end(), rng_);  // distinct attributes
     const size_t n_attrs = std::min(attrs.size(), size_t(1 + rng_() % 3));
     for (size_t k = 0; k < n_attrs; ++k) words.push_back(title_case(attrs[k]));
     if (chance(0.1)) {  // an attribute borrowed from another department
       const auto& other = department_specs()[rng_() % department_specs().size()];
-      words.push_back(title_case(pick(split(other.attributes))));
+      words.push_back(title_case(pick(split_words(other.attributes))));
     }
     for (const auto& w : leaf.noun) words.push_back(title_case(w));
     if (chance(0.5)) {
-      const std::vector<std::string> units = split(dept.units);
+      const std::vector<std::string> units = split_words(dept.units);
       const std::string unit = pick(units);
       const int n = 1 + int(rng_() % 500);
       words.push_back(unit == "size" ? "Size " + std::to_string(4 + n % 10) : std::to_string(n) + " " + unit);
@@ -209,8 +198,8 @@ class Generator {
       }
       // Keep a few of the title's other words (the rest are dropped).
       std::vector<std::string> skip = leaf.noun;  // already in the query
-      for (const auto& f : split(lower(leaf.facet))) skip.push_back(f);
-      const std::vector<std::string> title = split(product.title);
+      for (const auto& f : split_words(lower(leaf.facet))) skip.push_back(f);
+      const std::vector<std::string> title = split_words(product.title);
       for (size_t i = 1; i < title.size(); ++i) {
         if (std::find(skip.begin(), skip.end(), lower(title[i])) == skip.end() && chance(0.2)) words.push_back(title[i]);
       }

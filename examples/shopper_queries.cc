@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "core/file_util.h"
+#include "examples/catalog_words.h"
 
 namespace xmr {
 
@@ -54,18 +55,6 @@ const std::map<std::string, std::vector<std::string>>& shopper_words() {
       {"scooter", {"kick board"}}, {"puzzle", {"jigsaw puzzle"}}, {"doll", {"baby doll toy"}},
   };
   return words;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = (char)std::tolower((unsigned char)c);
-  return s;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::istringstream in(s);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
 }
 
 // "Women's Running Shoes" -> "running shoe": the leaf's product type, singular.
@@ -119,7 +108,7 @@ class QueryGenerator {
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
   static bool has_word(const std::string& title, const std::string& word) {
-    for (const auto& w : split(lower(title))) {
+    for (const auto& w : split_words(lower(title))) {
       if (w == word) return true;
     }
     return false;
@@ -127,12 +116,12 @@ class QueryGenerator {
 
   // A title word that is neither the brand, a number, a unit nor the product type.
   std::string attribute_of(const CatalogProduct& p) {
-    const std::vector<std::string> words = split(lower(p.title));
+    const std::vector<std::string> words = split_words(lower(p.title));
     const std::string type = product_type(deepest_category(p.categories));
     std::vector<std::string> candidates;
     for (size_t i = 1; i < words.size(); ++i) {
       const std::string& w = words[i];
-      const bool names_the_type = type.find(w) != std::string::npos || w.rfind(split(type).back(), 0) == 0;
+      const bool names_the_type = type.find(w) != std::string::npos || w.rfind(split_words(type).back(), 0) == 0;
       if (w.size() < 3 || std::isdigit((unsigned char)w[0]) || names_the_type) continue;
       if (w.find('\'') != std::string::npos || w == "size") continue;  // facets ("men's")
       candidates.push_back(w);
@@ -142,7 +131,7 @@ class QueryGenerator {
 
   // "Women's T-Shirts" -> "womens"
   static std::string facet_of(const std::string& leaf_name) {
-    std::string f = lower(split(leaf_name.substr(leaf_name.rfind(" > ") + 3)).front());
+    std::string f = lower(split_words(leaf_name.substr(leaf_name.rfind(" > ") + 3)).front());
     f.erase(std::remove(f.begin(), f.end(), '\''), f.end());
     return f;
   }
@@ -164,9 +153,9 @@ class QueryGenerator {
     auto synonyms = shopper_words().find(type);
     if (synonyms == shopper_words().end()) synonyms = shopper_words().find(type + "s");  // jeans, trousers
     if (synonyms != shopper_words().end() && chance(0.8)) {
-      words = split(synonyms->second[rng_() % synonyms->second.size()]);
+      words = split_words(synonyms->second[rng_() % synonyms->second.size()]);
     } else {
-      words = split(type);
+      words = split_words(type);
       if (chance(0.5)) words.back() = typo(words.back());
     }
     if (!facet.empty() && chance(0.5)) words.insert(words.begin(), facet);

@@ -40,7 +40,7 @@ class RerankStage : public Stage {
 
   StagePhase phase() const override { return StagePhase::kAfterSearch; }
   int hits_wanted(const StageParams* params) const override {
-    return params && params->count("window_size") ? (int)params->at("window_size") : window_size_;
+    return (int)param_or(params, "window_size", window_size_);
   }
   std::vector<std::string> selectable_models() const override { return models_.names(); }
   std::vector<ParamSpec> request_params() const override {

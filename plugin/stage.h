@@ -126,11 +126,15 @@ struct QueryContext {
   std::vector<std::shared_ptr<const void>> pinned;
 };
 
+// The value of parameter `name` in `params` (a request's, or null), else `fallback`.
+inline double param_or(const StageParams* params, const char* name, double fallback) {
+  if (!params) return fallback;
+  const auto it = params->find(name);
+  return it == params->end() ? fallback : it->second;
+}
 // The request's value of parameter `name` for the running stage, else `fallback`.
 inline double param_or(const QueryContext& ctx, const char* name, double fallback) {
-  if (!ctx.params) return fallback;
-  const auto it = ctx.params->find(name);
-  return it == ctx.params->end() ? fallback : it->second;
+  return param_or(ctx.params, name, fallback);
 }
 
 enum class StagePhase { kBeforeSearch, kAfterSearch };

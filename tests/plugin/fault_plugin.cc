@@ -28,7 +28,7 @@ class FaultStage : public Stage {
   StagePhase phase() const override { return StagePhase::kAfterSearch; }
   std::vector<ParamSpec> request_params() const override { return {{"window_size", 1, 1000, true}}; }
   int hits_wanted(const StageParams* params) const override {
-    return params && params->count("window_size") ? (int)params->at("window_size") : 0;
+    return (int)param_or(params, "window_size", 0);
   }
   void run(QueryContext& ctx) const override {
     std::reverse(ctx.hits.begin(), ctx.hits.end());
