@@ -10,6 +10,11 @@
 //                                                //   are searched (find_plugin in plugin_loader.h), and
 //                                                //   libxmr_plugin.so is found by itself when a stage
 //                                                //   type is unknown
+//     "models": {"products": {"versions": {"v1": "products-v1.xmr", "v2": "products-v2.xmr"},
+//                             "active": "v2"}},  // optional model store: a stage names a model by its
+//                                                //   name ("model": "products"); activate() swaps
+//                                                //   versions; a request may pick a model among a
+//                                                //   stage's "allowed_models"
 //     "query": {"default_field": "text",         // field searched by the text (must be indexed)
 //               "syntax": "plain",               // "plain": analyzed terms, OR'ed (a match
 //                                                //   query); "lucene": QueryParser syntax
@@ -25,8 +30,8 @@
 // For an online A/B test, "interleave": {"a": [stages], "b": [stages]} takes
 // the place of "stages": each query runs both sides (their own pre-retrieval
 // stages, search and post-retrieval stages) and their hit lists are merged by
-// team-draft interleaving (plugin/team_draft.h), each hit marked with its
-// side. Stage names are unique across both sides.
+// team-draft interleaving (Radlinski et al., CIKM 2008), each hit marked with
+// its side. Stage names are unique across both sides.
 //
 // Relative paths in the config are relative to PipelineOptions::base_dir (for
 // create_from_file, the config file's directory). Each stage's options are
