@@ -5,7 +5,6 @@
 
 namespace xmr {
 
-
 const std::vector<std::string>& hit_feature_names() {
   static const std::vector<std::string> names = {
       "original_score", "original_rank",  "in_window",          "matched",

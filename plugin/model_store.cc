@@ -22,6 +22,9 @@ std::vector<StoreEntry> read_model_store(const rapidjson::Value& models, const s
     e.name = m->name.GetString();
     const std::string here = where + ": \"" + e.name + "\"";
     if (e.name.empty()) throw Error(where + ": a model name is empty");
+    for (const auto& other : store) {
+      if (other.name == e.name) throw Error(here + ": named twice");  // JSON parsers keep both
+    }
     if (!m->value.IsObject()) throw Error(here + ": must be an object with \"versions\" and \"active\"");
     const JsonConfig config(m->value, here);
     const rapidjson::Value* versions = config.get_value("versions");

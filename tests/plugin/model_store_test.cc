@@ -132,6 +132,12 @@ TEST_F(ModelStoreTest, BadStoresAreRefusedAtCreation) {
                   }),
                   "nope.xmr"));
   EXPECT_TRUE(has(error_of([&] {
+                    make_with_store(R"({"products": {"versions": {"v1": "model.xmr"}},
+                                        "products": {"versions": {"v1": "model_b.xmr"}}})",
+                                    stage);
+                  }),
+                  "\"models\": \"products\": named twice"));
+  EXPECT_TRUE(has(error_of([&] {
                     make_with_store(R"({"products": {"versions": {"v1": "model.xmr"}}})",
                                     R"({"type": "categorize", "model": "products", "allowed_models": ["zz.xmr"]})");
                   }),
