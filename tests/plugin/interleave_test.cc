@@ -88,12 +88,7 @@ TEST(TeamDraft, TheSeedDecidesTheCoinAndOnlyTheCoin) {
 class InterleaveTest : public testing::PipelineFixture {
  protected:
   std::unique_ptr<Pipeline> make_interleaved(const std::string& a, const std::string& b) const {
-    const std::string config = "{\"plugins\": [\"" + testing::plugin_path() +
-                               "\"], \"query\": {\"default_field\": \"text\"}, \"interleave\": {\"a\": [" + a +
-                               "], \"b\": [" + b + "]}}";
-    PipelineOptions options;
-    options.base_dir = dir_->path();
-    return Pipeline::create(config, searcher_, analyzer_, options);
+    return make_config("\"interleave\": {\"a\": [" + a + "], \"b\": [" + b + "]}");
   }
 };
 

@@ -17,12 +17,7 @@ using testing::error_of;
 class ModelStoreTest : public testing::PipelineFixture {
  protected:
   std::unique_ptr<Pipeline> make_with_store(const std::string& models, const std::string& stages) const {
-    const std::string config = "{\"plugins\": [\"" + testing::plugin_path() +
-                               "\"], \"query\": {\"default_field\": \"text\"}, \"models\": " + models +
-                               ", \"stages\": [" + stages + "]}";
-    PipelineOptions options;
-    options.base_dir = dir_->path();
-    return Pipeline::create(config, searcher_, analyzer_, options);
+    return make_config("\"models\": " + models + ", \"stages\": [" + stages + "]");
   }
   // The categories a pipeline over one model file gives for `text`.
   std::vector<ClassificationResult> categories_of(const std::string& file, const std::string& text) const {

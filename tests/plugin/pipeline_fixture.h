@@ -76,13 +76,20 @@ class PipelineFixture : public ::testing::Test {
     analyzer_ = make_lucene_analyzer("standard");
   }
 
-  std::unique_ptr<Pipeline> make(const std::string& stages) const {
+  std::unique_ptr<Pipeline> make(const std::string& stages) const { return make_config("\"stages\": [" + stages + "]"); }
+
+  // A pipeline from the config members `members` (e.g. "\"models\": {...},
+  // \"stages\": [...]") searching the "text" field, with the xmr plugin and
+  // `extra_plugin` (a path, or empty) loaded, over `searcher` (default: the
+  // fixture's); paths relative to the fixture's directory.
+  std::unique_ptr<Pipeline> make_config(const std::string& members, const std::string& extra_plugin = "",
+                                        Lucene::IndexSearcherPtr searcher = nullptr) const {
+    const std::string plugins = "\"" + plugin_path() + "\"" + (extra_plugin.empty() ? "" : ", \"" + extra_plugin + "\"");
     const std::string config =
-        "{\"plugins\": [\"" + plugin_path() + "\"], \"query\": {\"default_field\": \"text\"}, \"stages\": [" +
-        stages + "]}";
+        "{\"plugins\": [" + plugins + "], \"query\": {\"default_field\": \"text\"}, " + members + "}";
     PipelineOptions options;
     options.base_dir = dir_->path();
-    return Pipeline::create(config, searcher_, analyzer_, options);
+    return Pipeline::create(config, searcher ? searcher : searcher_, analyzer_, options);
   }
 
   std::vector<std::string> labels_of(int32_t doc) const { return stored_values(searcher_, doc, "labels"); }

@@ -32,11 +32,7 @@ class PipelineRequestTest : public RequestTest {
  protected:
   // The fixture's config with the fault plugin loaded too.
   std::unique_ptr<Pipeline> make_with_fault(const std::string& stages) const {
-    const std::string config = "{\"plugins\": [\"" + testing::plugin_path() + "\", \"" XMR_FAULT_PLUGIN
-                               "\"], \"query\": {\"default_field\": \"text\"}, \"stages\": [" + stages + "]}";
-    PipelineOptions options;
-    options.base_dir = dir_->path();
-    return Pipeline::create(config, searcher_, analyzer_, options);
+    return make_config("\"stages\": [" + stages + "]", XMR_FAULT_PLUGIN);
   }
 };
 

@@ -179,11 +179,8 @@ TEST_F(RetrieveTest, DeletedDocumentsAndKeysNotInTheIndexAreSkipped) {
   spec.key_field = "id";
   build_lucene_index(other.file("c.jsonl"), other.file("index"), spec);
   const Lucene::IndexSearcherPtr partial = testing::open_searcher(other.file("index"));
-  const std::string config = "{\"plugins\": [\"" + testing::plugin_path() +
-                             "\"], \"query\": {\"default_field\": \"text\"}, \"stages\": [" + retrieve() + "]}";
-  PipelineOptions options;
-  options.base_dir = dir_->path();
-  const auto p = Pipeline::create(config, partial, analyzer_, options);
+  const std::string stages = "\"stages\": [" + retrieve() + "]";
+  const auto p = make_config(stages, "", partial);
   SearchRequest r;
   r.text = "portable computer";
   const SearchResult partial_result = p->search(r);
@@ -201,7 +198,7 @@ TEST_F(RetrieveTest, DeletedDocumentsAndKeysNotInTheIndexAreSkipped) {
   build_lucene_index(dir_->file("catalog.jsonl"), live.file("index"), spec);
   Lucene::DirectoryPtr dir = Lucene::FSDirectory::open(utf8_to_wide(live.file("index")));
   Lucene::IndexReaderPtr reader = Lucene::IndexReader::open(dir, true);
-  const auto q = Pipeline::create(config, Lucene::newLucene<Lucene::IndexSearcher>(reader), analyzer_, options);
+  const auto q = make_config(stages, "", Lucene::newLucene<Lucene::IndexSearcher>(reader));
   EXPECT_EQ(ids(q->search(r)), before);
   Lucene::IndexWriterPtr w =
       Lucene::newLucene<Lucene::IndexWriter>(dir, analyzer_, false, Lucene::IndexWriter::MaxFieldLengthUNLIMITED);
