@@ -166,18 +166,6 @@ class Generator {
     return p;
   }
 
-  std::string typo(const std::string& w) {
-    if (w.size() < 5) return w;
-    std::string t = w;
-    const size_t i = 1 + rng_() % (w.size() - 2);
-    switch (rng_() % 3) {
-      case 0: t.erase(i, 1); break;                     // dropped letter
-      case 1: std::swap(t[i], t[i + 1]); break;         // swapped letters
-      default: t[i] = char('a' + rng_() % 26); break;   // wrong letter
-    }
-    return t;
-  }
-
   CatalogQuery make_query(const CatalogProduct& product, size_t leaf_id) {
     const Leaf& leaf = leaves_[leaf_id];
     CatalogQuery q;
@@ -207,7 +195,7 @@ class Generator {
       if (chance(0.3)) std::shuffle(words.begin(), words.end(), rng_);
       if (chance(0.15)) {
         std::string& w = words[rng_() % words.size()];
-        w = typo(w);
+        w = misspell(w, rng_);
       }
     }
     for (size_t i = 0; i < words.size(); ++i) q.text += (i ? " " : "") + lower(words[i]);

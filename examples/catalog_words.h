@@ -5,6 +5,7 @@
 #include <cctype>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace xmr {
@@ -20,6 +21,21 @@ inline std::vector<std::string> split_words(const std::string& s) {
 inline std::string lower(std::string s) {
   for (char& c : s) c = (char)std::tolower((unsigned char)c);
   return s;
+}
+
+// `w` with one typo a shopper makes (a dropped, swapped or wrong letter, never
+// the first or last), drawn from `rng`; words under 5 letters stay as they are.
+template <class Rng>
+std::string misspell(const std::string& w, Rng& rng) {
+  if (w.size() < 5) return w;
+  std::string t = w;
+  const size_t i = 1 + rng() % (w.size() - 2);
+  switch (rng() % 3) {
+    case 0: t.erase(i, 1); break;                    // dropped letter
+    case 1: std::swap(t[i], t[i + 1]); break;        // swapped letters
+    default: t[i] = char('a' + rng() % 26); break;   // wrong letter
+  }
+  return t;
 }
 
 }  // namespace xmr

@@ -136,18 +136,6 @@ class QueryGenerator {
     return f;
   }
 
-  std::string typo(const std::string& w) {
-    if (w.size() < 5) return w;
-    std::string t = w;
-    const size_t i = 1 + rng_() % (w.size() - 2);
-    switch (rng_() % 3) {
-      case 0: t.erase(i, 1); break;
-      case 1: std::swap(t[i], t[i + 1]); break;
-      default: t[i] = char('a' + rng_() % 26); break;
-    }
-    return t;
-  }
-
   std::string compose(const std::string& type, const std::string& facet, const std::string& attribute) {
     std::vector<std::string> words;
     auto synonyms = shopper_words().find(type);
@@ -156,10 +144,10 @@ class QueryGenerator {
       words = split_words(synonyms->second[rng_() % synonyms->second.size()]);
     } else {
       words = split_words(type);
-      if (chance(0.5)) words.back() = typo(words.back());
+      if (chance(0.5)) words.back() = misspell(words.back(), rng_);
     }
     if (!facet.empty() && chance(0.5)) words.insert(words.begin(), facet);
-    if (!attribute.empty()) words.insert(words.begin(), chance(0.2) ? typo(attribute) : attribute);
+    if (!attribute.empty()) words.insert(words.begin(), chance(0.2) ? misspell(attribute, rng_) : attribute);
     std::string text;
     for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
     return text;
