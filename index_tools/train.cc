@@ -134,12 +134,14 @@ int run_train(int argc, char** argv) {
     const VectorizerConfig vc = vectorizer_config_from(vm);
     const auto t0 = std::chrono::steady_clock::now();
     const std::string text_field = vm["text-field"].as<std::string>(), label_field = vm["label-field"].as<std::string>();
+    const bool query_log = vm.count("query-log") > 0;
+    if (query_log && format != "index") {
+      throw Error("--query-log needs --format index (its keys are looked up in the index)");
+    }
     TextDataset text = format == "jsonl" ? read_jsonl_dataset(input, JsonlFields{text_field, label_field}, report)
                                                : read_lucene_index(input, text_field, label_field);
     QueryLogStats log_stats;
-    const bool query_log = vm.count("query-log") > 0;
     if (query_log) {
-      if (format != "index") throw Error("--query-log needs --format index (its keys are looked up in the index)");
       std::unordered_set<std::string> keys;
       for (const auto& labels : text.labels) keys.insert(labels.begin(), labels.end());
       log_stats = append_query_log(vm["query-log"].as<std::string>(), keys, text);
