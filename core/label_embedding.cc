@@ -44,7 +44,11 @@ CsrMatrix pifa_embedding(const CsrMatrix& X, const CsrMatrix& Y) {
   std::vector<Offset> kept(L, 0);  // non-zero sums; fewer than touched only if values cancel
 #pragma omp parallel
   {
-    std::vector<float> acc(X.cols, 0.0f);
+    // Sums in double, rounded to float once: a distributed run sums each
+    // shard's partial sums (label_feature_sums), and the two orders then give
+    // the same floats except when a sum lies within double rounding of a
+    // float rounding boundary.
+    std::vector<double> acc(X.cols, 0.0);
     std::vector<Index> touched;
 #pragma omp for schedule(dynamic, 16)
     for (size_t l = 0; l < L; ++l) {
@@ -52,7 +56,7 @@ CsrMatrix pifa_embedding(const CsrMatrix& X, const CsrMatrix& Y) {
       for (Offset k = Yt.indptr[l]; k < Yt.indptr[l + 1]; ++k) {
         const SparseVectorView x = X.row(Yt.indices[k]);
         for (size_t j = 0; j < x.nnz; ++j) {
-          if (acc[x.indices[j]] == 0.0f) touched.push_back(x.indices[j]);
+          if (acc[x.indices[j]] == 0.0) touched.push_back(x.indices[j]);
           acc[x.indices[j]] += x.values[j];
         }
       }
@@ -60,12 +64,13 @@ CsrMatrix pifa_embedding(const CsrMatrix& X, const CsrMatrix& Y) {
       touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
       Offset out = E.indptr[l];
       for (Index f : touched) {
-        if (acc[f] != 0.0f) {
+        const float sum = float(acc[f]);
+        if (sum != 0.0f) {
           E.indices[out] = f;
-          E.values[out] = acc[f];
+          E.values[out] = sum;
           ++out;
         }
-        acc[f] = 0.0f;
+        acc[f] = 0.0;
       }
       kept[l] = out - E.indptr[l];
     }

@@ -189,7 +189,9 @@ int sibling_group_size(size_t width, size_t cols, const SolverParams& solver) {
   return int(std::max<size_t>(1, std::min<size_t>(size_t(g), (width + 1) / 2)));
 }
 
-void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, GatheredRows& g) {
+// `reference_nnz`: the non-zeros of the whole problem's X (X itself, unless X
+// holds a sub-tree's rows), which sets where gathering copies rows.
+void gather_parent(const CsrMatrix& X, size_t reference_nnz, const std::vector<Index>& instances, GatheredRows& g) {
   if (g.local_of.size() != X.cols) g.local_of.assign(X.cols, GatheredRows::kNone);
   g.global_of.clear();
   size_t parent_nnz = 0;
@@ -206,7 +208,7 @@ void gather_parent(const CsrMatrix& X, const std::vector<Index>& instances, Gath
   // Sorted local ids keep each local row sorted.
   std::sort(g.global_of.begin(), g.global_of.end());
   g.sq_norms.clear();
-  if (2 * g.global_of.size() >= X.cols || 8 * parent_nnz >= X.nnz()) {
+  if (2 * g.global_of.size() >= X.cols || 8 * parent_nnz >= reference_nnz) {
     for (Index f : g.global_of) g.local_of[f] = GatheredRows::kNone;
     g.local = CsrMatrix{};
     g.in_place = true;
@@ -275,10 +277,8 @@ void train_children(const GatheredRows& g, const std::vector<Index>& instances, 
   }
 }
 
-}  // namespace
-
-ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
-                         const ProgressFn& progress, const CsrMatrix* slot_positives) {
+ModelParts train_levels(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
+                        const ProgressFn& progress, const CsrMatrix* slot_positives, const TreePlacement& placement) {
   params.validate();
   tree.validate();
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
@@ -353,7 +353,10 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
 
     std::vector<ChunkResult> chunks(P);
     for (size_t p = 0; p < P; ++p) chunks[p].bias.assign(child_ptr[p + 1] - child_ptr[p], 0.0f);
-    auto seed_of = [&](Index child) { return mix_seed({params.seed, t, child}); };
+    const size_t seed_level = placement.root_layer + t;
+    const Index first_child = placement.first_node.empty() ? 0 : placement.first_node[t];
+    auto seed_of = [&](Index child) { return mix_seed({params.seed, seed_level, first_child + child}); };
+    const size_t reference_nnz = placement.larger_nnz ? placement.larger_nnz : X.nnz();
 
     if (P >= size_t(4 * threads)) {
       // Many parents: one thread per parent, biggest first for balance.
@@ -366,7 +369,7 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
       for (size_t k = 0; k < P; ++k) {
         const Index p = order[k];
         const int tid = omp_get_thread_num();
-        gather_parent(X, active[p], gathered[tid]);
+        gather_parent(X, reference_nnz, active[p], gathered[tid]);
         const size_t width = child_ptr[p + 1] - child_ptr[p];
         const int group = sibling_group_size(width, gathered[tid].rows.cols(), params.solver);
         for (size_t j = 0; j < width; j += size_t(group)) {
@@ -380,7 +383,7 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
     } else {
       // Few parents (the top levels): parallel over each parent's children.
       for (size_t p = 0; p < P; ++p) {
-        gather_parent(X, active[p], gathered[0]);
+        gather_parent(X, reference_nnz, active[p], gathered[0]);
         const size_t width = child_ptr[p + 1] - child_ptr[p];
         const size_t group = size_t(sibling_group_size(width, gathered[0].rows.cols(), params.solver));
         const size_t groups = (width + group - 1) / group;
@@ -422,6 +425,25 @@ ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
     parts.layers.push_back(std::move(L));
   }
   return parts;
+}
+
+}  // namespace
+
+ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
+                         const ProgressFn& progress, const CsrMatrix* slot_positives) {
+  return train_levels(X, Y, tree, params, progress, slot_positives, TreePlacement{});
+}
+
+ModelParts train_subtree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
+                         const TreePlacement& placement, const ProgressFn& progress) {
+  if (placement.first_node.size() != tree.depth()) {
+    throw Error("sub-tree placement names " + std::to_string(placement.first_node.size()) + " layers, the tree has " +
+                std::to_string(tree.depth()));
+  }
+  if (params.negatives != NegativeSampling::kTeacherForced) {
+    throw Error("a sub-tree alone trains with teacher-forced negatives only");
+  }
+  return train_levels(X, Y, tree, params, progress, nullptr, placement);
 }
 
 namespace {

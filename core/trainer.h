@@ -101,4 +101,21 @@ inline Model train_model(const CsrMatrix& X, const CsrMatrix& Y, const TrainPara
 ModelParts train_on_tree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
                          const ProgressFn& progress = {}, const CsrMatrix* slot_positives = nullptr);
 
+// Where `tree` sits in a larger tree when it is one of its sub-trees (as the
+// distributed trainer splits the work): its root is a node of layer
+// root_layer there, and its layer t (t >= 1) starts at node first_node[t - 1]
+// of layer root_layer + t. X must hold exactly the rows active at that root,
+// in the larger problem's order, and larger_nnz is the larger X's non-zero
+// count. Each child's seed and how its rows are gathered then match the
+// larger problem's, so the levels trained are byte-identical to its slice
+// (with teacher-forced negatives: matcher-aware ones would need the whole
+// beam). Throws xmr::Error when the placement does not fit the tree.
+struct TreePlacement {
+  size_t root_layer = 0;
+  std::vector<Index> first_node;
+  size_t larger_nnz = 0;
+};
+ModelParts train_subtree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const TrainParams& params,
+                         const TreePlacement& placement, const ProgressFn& progress = {});
+
 }  // namespace xmr

@@ -15,6 +15,8 @@ packages=(
   clang libclang-rt-14-dev libomp-14-dev
   # the browser test of `xmr eval --report` (tests/cli/report_browser_test.sh)
   chromium
+  # distributed training (`mpirun -np N xmr train --distributed`, CMake option XMR_MPI)
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

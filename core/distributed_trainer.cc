@@ -1,0 +1,524 @@
+#include "core/distributed_trainer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "core/byte_pack.h"
+#include "core/clustering.h"
+#include "core/error.h"
+#include "core/label_embedding.h"
+
+namespace xmr {
+
+void check_distributed_params(const TrainParams& params) {
+  params.validate();
+  if (params.negatives != NegativeSampling::kTeacherForced) {
+    throw Error(std::string("distributed training supports --negatives tfn only, not ") +
+                negative_sampling_name(params.negatives) +
+                " (matcher-aware negatives need every sub-tree's beam at every level)");
+  }
+  if (params.disentangle.enabled()) throw Error("distributed training does not support label disentanglement");
+  if (params.trees != 1) throw Error("distributed training trains one tree (--trees 1)");
+  if (params.embedding != LabelEmbeddingKind::kPifa) throw Error("distributed training supports the pifa embedding only");
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// This shard's X^T Y rows, unnormalised, in double: per label with a
+// positive here, its features (sorted) and sums over the shard's rows in order.
+std::string pack_label_sums(const CsrMatrix& X, const CsrMatrix& Y) {
+  const CsrMatrix Yt = Y.transposed();
+  ByteWriter w;
+  std::vector<double> acc(X.cols, 0.0);
+  std::vector<Index> touched;
+  std::vector<double> sums;
+  for (size_t l = 0; l < Yt.rows; ++l) {
+    if (Yt.indptr[l] == Yt.indptr[l + 1]) continue;
+    touched.clear();
+    for (Offset k = Yt.indptr[l]; k < Yt.indptr[l + 1]; ++k) {
+      const SparseVectorView x = X.row(Yt.indices[k]);
+      for (size_t j = 0; j < x.nnz; ++j) {
+        if (acc[x.indices[j]] == 0.0) touched.push_back(x.indices[j]);
+        acc[x.indices[j]] += x.values[j];
+      }
+    }
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    sums.clear();
+    for (Index f : touched) {
+      sums.push_back(acc[f]);
+      acc[f] = 0.0;
+    }
+    w.put(Index(l));
+    w.put_vector(touched);
+    w.put_vector(sums);
+  }
+  return std::move(w.bytes());
+}
+
+// Rank 0: the shards' sums added in rank order, rounded to float, normalised:
+// pifa_embedding's result over all rows.
+CsrMatrix pifa_from_shards(const std::vector<std::string>& shards, size_t num_labels, size_t num_features) {
+  struct Part {
+    std::vector<Index> features;
+    std::vector<double> sums;
+  };
+  std::vector<std::vector<Part>> parts(num_labels);  // per label, in rank order
+  for (const std::string& bytes : shards) {
+    ByteReader r(bytes);
+    while (!r.done()) {
+      const Index l = r.get<Index>();
+      if (l >= num_labels) throw Error("label sums name label " + std::to_string(l) + " of " + std::to_string(num_labels));
+      Part p{r.get_vector<Index>(), r.get_vector<double>()};
+      parts[l].push_back(std::move(p));
+    }
+  }
+  CsrMatrix E;
+  E.rows = num_labels;
+  E.cols = num_features;
+  std::vector<double> acc(num_features, 0.0);
+  std::vector<Index> touched;
+  for (size_t l = 0; l < num_labels; ++l) {
+    touched.clear();
+    for (const Part& p : parts[l]) {
+      for (size_t k = 0; k < p.features.size(); ++k) {
+        const Index f = p.features[k];
+        if (f >= num_features) throw Error("label sums name feature " + std::to_string(f));
+        if (acc[f] == 0.0) touched.push_back(f);
+        acc[f] += p.sums[k];
+      }
+    }
+    std::vector<Part>().swap(parts[l]);
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (Index f : touched) {
+      const float sum = float(acc[f]);
+      if (sum != 0.0f) {
+        E.indices.push_back(f);
+        E.values.push_back(sum);
+      }
+      acc[f] = 0.0;
+    }
+    E.indptr.push_back(E.indices.size());
+  }
+  E.normalize_rows_l2();
+  return E;
+}
+
+std::string pack_tree(const LabelTree& tree) {
+  ByteWriter w;
+  w.put(uint64_t(tree.num_labels));
+  w.put(uint64_t(tree.child_ptr.size()));
+  for (const auto& layer : tree.child_ptr) w.put_vector(layer);
+  w.put_vector(tree.slot_label);
+  return std::move(w.bytes());
+}
+
+LabelTree unpack_tree(const std::string& bytes) {
+  ByteReader r(bytes);
+  LabelTree tree;
+  tree.num_labels = r.get<uint64_t>();
+  const uint64_t depth = r.get<uint64_t>();
+  for (uint64_t t = 0; t < depth; ++t) tree.child_ptr.push_back(r.get_vector<Index>());
+  tree.slot_label = r.get_vector<Index>();
+  tree.validate();
+  return tree;
+}
+
+// The first layer with at least 4 nodes per rank, but above the labels
+// (depth: no sub-trees, rank 0 trains everything).
+size_t choose_split_layer(const LabelTree& tree, int ranks) {
+  const size_t depth = tree.depth();
+  if (depth < 2) return depth;
+  for (size_t d = 1; d + 1 <= depth; ++d) {
+    if (tree.num_nodes(d) >= 4 * size_t(ranks)) return d;
+  }
+  return depth - 1;
+}
+
+// Node ranges of sub-tree s (rooted at node s of the split layer), per
+// layer below its root: [lo[k], hi[k]) in layer split + 1 + k.
+struct SubtreeRanges {
+  std::vector<Index> lo, hi;
+};
+
+SubtreeRanges subtree_ranges(const LabelTree& tree, size_t split, Index s) {
+  SubtreeRanges r;
+  Index lo = s, hi = s + 1;
+  for (size_t t = split; t < tree.depth(); ++t) {
+    lo = tree.child_ptr[t][lo];
+    hi = tree.child_ptr[t][hi];
+    r.lo.push_back(lo);
+    r.hi.push_back(hi);
+  }
+  return r;
+}
+
+// Rows of X and Y with their global row ids, as sent between ranks.
+struct RowBlock {
+  std::vector<uint64_t> ids;
+  CsrMatrix X, Y;
+};
+
+void pack_rows(const CsrMatrix& X, const CsrMatrix& Y, uint64_t first_id, const std::vector<Index>& rows, ByteWriter& w) {
+  std::vector<uint64_t> ids;
+  std::vector<Offset> xptr{0}, yptr{0};
+  std::vector<Index> xi, yi;
+  std::vector<float> xv;
+  for (Index i : rows) {
+    ids.push_back(first_id + i);
+    const SparseVectorView x = X.row(i), y = Y.row(i);
+    xi.insert(xi.end(), x.indices, x.indices + x.nnz);
+    xv.insert(xv.end(), x.values, x.values + x.nnz);
+    yi.insert(yi.end(), y.indices, y.indices + y.nnz);
+    xptr.push_back(xi.size());
+    yptr.push_back(yi.size());
+  }
+  w.put_vector(ids);
+  w.put_vector(xptr);
+  w.put_vector(xi);
+  w.put_vector(xv);
+  w.put_vector(yptr);
+  w.put_vector(yi);
+}
+
+// Appends a packed block (rows in increasing id order) to `into`.
+void unpack_rows(const std::string& bytes, RowBlock& into) {
+  ByteReader r(bytes);
+  const auto ids = r.get_vector<uint64_t>();
+  const auto xptr = r.get_vector<Offset>();
+  const auto xi = r.get_vector<Index>();
+  const auto xv = r.get_vector<float>();
+  const auto yptr = r.get_vector<Offset>();
+  const auto yi = r.get_vector<Index>();
+  if (xptr.size() != ids.size() + 1 || yptr.size() != ids.size() + 1 || xptr.back() != xi.size() ||
+      xi.size() != xv.size() || yptr.back() != yi.size()) {
+    throw Error("malformed row message");
+  }
+  const Offset x0 = into.X.indices.size(), y0 = into.Y.indices.size();
+  into.ids.insert(into.ids.end(), ids.begin(), ids.end());
+  into.X.indices.insert(into.X.indices.end(), xi.begin(), xi.end());
+  into.X.values.insert(into.X.values.end(), xv.begin(), xv.end());
+  into.Y.indices.insert(into.Y.indices.end(), yi.begin(), yi.end());
+  into.Y.values.insert(into.Y.values.end(), yi.size(), 1.0f);
+  for (size_t k = 1; k < xptr.size(); ++k) into.X.indptr.push_back(x0 + xptr[k]);
+  for (size_t k = 1; k < yptr.size(); ++k) into.Y.indptr.push_back(y0 + yptr[k]);
+  into.X.rows = into.Y.rows = into.ids.size();
+}
+
+void pack_layer(const LayerData& L, ByteWriter& w) {
+  w.put_vector(L.child_ptr);
+  w.put_vector(L.chunk_ptr);
+  w.put_vector(L.feat_ids);
+  w.put_vector(L.feat_ptr);
+  w.put_vector(L.entry_child);
+  w.put_vector(L.entry_value);
+  w.put_vector(L.bias);
+}
+
+LayerData unpack_layer(ByteReader& r) {
+  LayerData L;
+  L.child_ptr = r.get_vector<Index>();
+  L.chunk_ptr = r.get_vector<Offset>();
+  L.feat_ids = r.get_vector<Index>();
+  L.feat_ptr = r.get_vector<Offset>();
+  L.entry_child = r.get_vector<ChildSlot>();
+  L.entry_value = r.get_vector<float>();
+  L.bias = r.get_vector<float>();
+  if (L.chunk_ptr.size() != L.child_ptr.size() || L.chunk_ptr.back() != L.feat_ids.size() ||
+      L.feat_ptr.size() != L.feat_ids.size() + 1 || L.feat_ptr.back() != L.entry_value.size() ||
+      L.entry_child.size() != L.entry_value.size() || L.bias.size() != L.child_ptr.back()) {
+    throw Error("malformed sub-tree layer message");
+  }
+  return L;
+}
+
+// Appends a sub-tree's layer (its parents follow `into`'s) to a whole layer.
+void append_layer(LayerData& into, const LayerData& part) {
+  const Offset feat0 = into.feat_ids.size(), entry0 = into.entry_value.size();
+  for (size_t p = 1; p < part.chunk_ptr.size(); ++p) into.chunk_ptr.push_back(feat0 + part.chunk_ptr[p]);
+  for (size_t j = 1; j < part.feat_ptr.size(); ++j) into.feat_ptr.push_back(entry0 + part.feat_ptr[j]);
+  into.feat_ids.insert(into.feat_ids.end(), part.feat_ids.begin(), part.feat_ids.end());
+  into.entry_child.insert(into.entry_child.end(), part.entry_child.begin(), part.entry_child.end());
+  into.entry_value.insert(into.entry_value.end(), part.entry_value.begin(), part.entry_value.end());
+  into.bias.insert(into.bias.end(), part.bias.begin(), part.bias.end());
+}
+
+// The levels above the split layer as a tree of their own: its "labels" are
+// the split layer's nodes, and a row's are the ancestors there of its labels.
+ModelParts train_meta_tree(const RowBlock& rows, const LabelTree& tree, size_t split, const TrainParams& params,
+                           const ProgressFn& progress) {
+  if (split == tree.depth()) return train_on_tree(rows.X, rows.Y, tree, params, progress);
+  const size_t S = tree.num_nodes(split);
+  LabelTree meta;
+  meta.num_labels = S;
+  meta.child_ptr.assign(tree.child_ptr.begin(), tree.child_ptr.begin() + long(split));
+  meta.slot_label.resize(S);
+  std::iota(meta.slot_label.begin(), meta.slot_label.end(), 0);
+  std::vector<Index> subtree_of_label(tree.num_labels);
+  for (Index s = 0; s < S; ++s) {
+    const SubtreeRanges r = subtree_ranges(tree, split, s);
+    for (Index j = r.lo.back(); j < r.hi.back(); ++j) subtree_of_label[tree.slot_label[j]] = s;
+  }
+  CsrMatrix Ymeta;
+  Ymeta.cols = S;
+  std::vector<std::pair<Index, float>> row;
+  for (size_t i = 0; i < rows.Y.rows; ++i) {
+    row.clear();
+    const SparseVectorView y = rows.Y.row(i);
+    for (size_t k = 0; k < y.nnz; ++k) row.emplace_back(subtree_of_label[y.indices[k]], 1.0f);
+    std::sort(row.begin(), row.end());
+    row.erase(std::unique(row.begin(), row.end(), [](auto& a, auto& b) { return a.first == b.first; }), row.end());
+    Ymeta.append_row(row);
+  }
+  return train_on_tree(rows.X, Ymeta, meta, params, progress);
+}
+
+// Sub-tree s alone: its own LabelTree, its labels renumbered in slot order,
+// and the rows with a label under it.
+ModelParts train_one_subtree(const RowBlock& rows, size_t total_nnz, const LabelTree& tree, size_t split, Index s,
+                             const TrainParams& params) {
+  const SubtreeRanges r = subtree_ranges(tree, split, s);
+  LabelTree sub;
+  Index lo = s, hi = s + 1;
+  for (size_t k = 0; k < r.lo.size(); ++k) {
+    std::vector<Index> ptr;
+    for (Index p = lo; p <= hi; ++p) ptr.push_back(tree.child_ptr[split + k][p] - r.lo[k]);
+    sub.child_ptr.push_back(std::move(ptr));
+    lo = r.lo[k];
+    hi = r.hi[k];
+  }
+  std::vector<Index> local_of(tree.num_labels, Index(-1));
+  for (Index j = r.lo.back(); j < r.hi.back(); ++j) {
+    const Index label = tree.slot_label[j];
+    if (local_of[label] == Index(-1)) local_of[label] = Index(sub.num_labels++);
+    sub.slot_label.push_back(local_of[label]);
+  }
+  std::vector<Index> active;
+  CsrMatrix Ysub;
+  Ysub.cols = sub.num_labels;
+  std::vector<std::pair<Index, float>> row;
+  for (size_t i = 0; i < rows.Y.rows; ++i) {
+    row.clear();
+    const SparseVectorView y = rows.Y.row(i);
+    for (size_t k = 0; k < y.nnz; ++k) {
+      if (local_of[y.indices[k]] != Index(-1)) row.emplace_back(local_of[y.indices[k]], 1.0f);
+    }
+    if (row.empty()) continue;
+    active.push_back(Index(i));
+    Ysub.append_row(row);
+  }
+  const CsrMatrix Xsub = rows.X.select_rows(active);
+  TreePlacement placement{split, r.lo, total_nnz};
+  return train_subtree(Xsub, Ysub, sub, params, placement);
+}
+
+}  // namespace
+
+ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard, const TrainParams& params,
+                             Communicator& comm, const DistributedInputs& inputs, DistributedStats* stats) {
+  check_distributed_params(params);
+  if (X_shard.rows != Y_shard.rows) {
+    throw Error("features have " + std::to_string(X_shard.rows) + " rows, labels " + std::to_string(Y_shard.rows));
+  }
+  if (Y_shard.cols != inputs.num_labels) throw Error("label matrix has " + std::to_string(Y_shard.cols) + " labels, expected " + std::to_string(inputs.num_labels));
+  DistributedStats local_stats;
+  DistributedStats& st = stats ? *stats : local_stats;
+  if (params.threads > 0) omp_set_num_threads(params.threads);
+  const int R = comm.size(), me = comm.rank();
+  const bool root = me == 0;
+  auto step = [&](const std::string& name) {
+    if (inputs.progress) inputs.progress(name, 0, 0);
+  };
+
+  // Where this shard's rows start, and the totals every rank checks alike.
+  std::vector<uint64_t> counts(size_t(R) * 2 + 1, 0);
+  counts[size_t(me)] = X_shard.rows;
+  counts[size_t(R + me)] = X_shard.cols;
+  counts[size_t(2 * R)] = X_shard.nnz();
+  comm.allreduce_sum(counts);
+  const uint64_t first_row = std::accumulate(counts.begin(), counts.begin() + me, uint64_t(0));
+  const uint64_t total_rows = std::accumulate(counts.begin(), counts.begin() + R, uint64_t(0));
+  const uint64_t total_nnz = counts[size_t(2 * R)];
+  for (int q = 0; q < R; ++q) {
+    if (counts[size_t(R + q)] != X_shard.cols) {
+      throw Error("rank " + std::to_string(q) + "'s shard has " + std::to_string(counts[size_t(R + q)]) +
+                  " features, this rank's " + std::to_string(X_shard.cols));
+    }
+  }
+  if (total_rows == 0) throw Error("no training instances");
+  if (inputs.num_labels == 0) throw Error("no labels to train on");
+  if (total_nnz == 0) throw Error("every training instance has an empty feature vector; nothing to learn from");
+
+  // 1-2. Embedding and tree on rank 0, the tree sent to all.
+  step("label embedding");
+  auto t0 = Clock::now();
+  std::vector<std::string> sums = comm.gather(pack_label_sums(X_shard, Y_shard), 0);
+  std::string tree_bytes;
+  if (root) {
+    CsrMatrix emb = pifa_from_shards(sums, inputs.num_labels, X_shard.cols);
+    std::vector<std::string>().swap(sums);
+    st.seconds_embedding = seconds_since(t0);
+    step("clustering");
+    t0 = Clock::now();
+    LabelTree tree;
+    if (inputs.leaf_clusters) {
+      tree = build_tree_over_leaves(emb, *inputs.leaf_clusters, params.clustering);  // as `xmr train --tree` does
+    } else {
+      if (inputs.label_features) emb = concat_label_features(emb, *inputs.label_features);
+      ClusteringParams cp = params.clustering;
+      cp.seed = params.seed;
+      tree = build_label_tree(emb, cp);
+    }
+    st.seconds_clustering = seconds_since(t0);
+    tree_bytes = pack_tree(tree);
+  } else {
+    st.seconds_embedding = seconds_since(t0);
+  }
+  const LabelTree tree = unpack_tree(comm.broadcast(std::move(tree_bytes), 0));
+  const size_t depth = tree.depth();
+  const size_t split = choose_split_layer(tree, R);
+  const size_t S = split < depth ? tree.num_nodes(split) : 0;
+  st.split_layer = split;
+  st.subtrees = S;
+
+  // 3. Sub-tree owners, by the work under each.
+  step("sending rows");
+  t0 = Clock::now();
+  std::vector<Index> subtree_of_label(tree.num_labels, 0);
+  for (Index s = 0; s < S; ++s) {
+    const SubtreeRanges r = subtree_ranges(tree, split, s);
+    for (Index j = r.lo.back(); j < r.hi.back(); ++j) subtree_of_label[tree.slot_label[j]] = s;
+  }
+  std::vector<std::vector<Index>> subtrees_of_row(X_shard.rows);
+  std::vector<uint64_t> work(S, 0);
+  for (size_t i = 0; i < X_shard.rows && S > 0; ++i) {
+    auto& mine = subtrees_of_row[i];
+    const SparseVectorView y = Y_shard.row(i);
+    for (size_t k = 0; k < y.nnz; ++k) mine.push_back(subtree_of_label[y.indices[k]]);
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    for (Index s : mine) work[s] += X_shard.row_nnz(i) + 1;
+  }
+  comm.allreduce_sum(work);
+  std::vector<int> owner(S, 0);
+  {
+    std::vector<double> load(static_cast<size_t>(R), 0.0);
+    load[0] = double(total_nnz + total_rows) * double(split);
+    std::vector<Index> order(S);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return work[a] > work[b]; });
+    for (Index s : order) {
+      const int q = int(std::min_element(load.begin(), load.end()) - load.begin());
+      owner[s] = q;
+      load[size_t(q)] += double(work[s]) * double(depth - split);
+    }
+  }
+  // Rows to each rank: rank 0 every row (the meta-tree); others those under their sub-trees.
+  std::vector<std::string> outgoing(static_cast<size_t>(R));
+  {
+    std::vector<std::vector<Index>> rows_to(static_cast<size_t>(R));
+    for (size_t i = 0; i < X_shard.rows; ++i) {
+      rows_to[0].push_back(Index(i));
+      int last = 0;
+      std::vector<int> dests;
+      for (Index s : subtrees_of_row[i]) dests.push_back(owner[s]);
+      std::sort(dests.begin(), dests.end());
+      for (int q : dests) {
+        if (q != 0 && q != last) rows_to[size_t(q)].push_back(Index(i));
+        last = q;
+      }
+    }
+    std::vector<std::vector<Index>>().swap(subtrees_of_row);
+    for (int q = 0; q < R; ++q) {
+      ByteWriter w;
+      pack_rows(X_shard, Y_shard, first_row, rows_to[size_t(q)], w);
+      outgoing[size_t(q)] = std::move(w.bytes());
+    }
+  }
+  RowBlock rows;
+  rows.X.cols = X_shard.cols;
+  rows.Y.cols = inputs.num_labels;
+  {
+    const std::vector<std::string> incoming = comm.alltoall(std::move(outgoing));
+    for (const std::string& bytes : incoming) unpack_rows(bytes, rows);
+  }
+  st.rows_received = rows.X.rows;
+  st.seconds_exchange = seconds_since(t0);
+
+  // Training: the meta-tree on rank 0, then each rank's sub-trees.
+  t0 = Clock::now();
+  ModelParts parts;
+  if (root) {
+    step("meta-tree");
+    parts = train_meta_tree(rows, tree, split, params, inputs.progress);
+  }
+  ByteWriter trained;
+  size_t done = 0, mine = size_t(std::count(owner.begin(), owner.end(), me));
+  for (Index s = 0; s < S; ++s) {
+    if (owner[s] != me) continue;
+    if (inputs.progress) inputs.progress("sub-trees", done, mine);
+    const ModelParts sub = train_one_subtree(rows, total_nnz, tree, split, s, params);
+    trained.put(uint64_t(s));
+    for (const LayerData& L : sub.layers) pack_layer(L, trained);
+    ++done;
+  }
+  if (inputs.progress && mine) inputs.progress("sub-trees", done, mine);
+  st.subtrees_trained = done;
+  rows = RowBlock{};
+  st.seconds_matching = seconds_since(t0);
+
+  // 4. Rank 0 assembles the levels below the split layer, sub-tree by sub-tree.
+  step("gathering the model");
+  t0 = Clock::now();
+  std::vector<std::string> pieces = comm.gather(trained.bytes(), 0);
+  trained = ByteWriter{};
+  if (root && S > 0) {
+    std::vector<std::vector<LayerData>> sub_layers(S);
+    for (const std::string& bytes : pieces) {
+      ByteReader r(bytes);
+      while (!r.done()) {
+        const uint64_t s = r.get<uint64_t>();
+        if (s >= S || !sub_layers[s].empty()) throw Error("sub-tree " + std::to_string(s) + " sent twice or unknown");
+        for (size_t k = split; k < depth; ++k) sub_layers[s].push_back(unpack_layer(r));
+      }
+    }
+    std::vector<std::string>().swap(pieces);
+    for (size_t k = 0; k < depth - split; ++k) {
+      LayerData L;
+      L.child_ptr = tree.child_ptr[split + k];
+      for (Index s = 0; s < S; ++s) {
+        if (sub_layers[s].empty()) throw Error("sub-tree " + std::to_string(s) + " was not trained");
+        append_layer(L, sub_layers[s][k]);
+        sub_layers[s][k] = LayerData{};
+      }
+      if (L.bias.size() != L.child_ptr.back()) throw Error("assembled level " + std::to_string(split + k) + " is inconsistent");
+      parts.layers.push_back(std::move(L));
+    }
+  }
+  st.seconds_gather = seconds_since(t0);
+  st.bytes_sent = comm.bytes_sent();
+  if (!root) return ModelParts{};
+
+  parts.num_features = X_shard.cols;
+  parts.num_labels = tree.num_labels;
+  parts.slot_label = tree.slot_label;
+  parts.postprocessor = params.postprocessor;
+  parts.train_params_json = params.to_json();
+  parts.label_names = inputs.label_names;
+  size_t ranker_weights = 0;
+  for (float v : parts.layers.back().entry_value) ranker_weights += v != 0.0f;
+  if (ranker_weights == 0) {
+    throw Error("the weight threshold " + std::to_string(params.weight_threshold) +
+                " removed every ranker weight, so the model would predict nothing from the features; lower it");
+  }
+  return parts;
+}
+
+}  // namespace xmr
