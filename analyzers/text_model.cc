@@ -40,6 +40,11 @@ TrainParams default_text_train_params() {
   return p;
 }
 
+void attach_vectorizer(ModelParts& parts, const VectorizerConfig& config, std::string vocabulary) {
+  parts.user_sections.emplace_back(kVocabularySection, std::move(vocabulary));
+  parts.user_metadata_json = "{\"vectorizer\": " + config.to_json() + "}";
+}
+
 TextModel TextModel::train(TextDataset data, const VectorizerConfig& vconfig, const TrainParams& params,
                            TextTrainStats* stats, const ProgressFn& progress) {
   TextTrainStats local;
@@ -72,8 +77,7 @@ TextModel TextModel::train(TextDataset data, const VectorizerConfig& vconfig, co
   st.seconds_train = since(t0);
   X = CsrMatrix{};  // the largest thing here; the model file is assembled next
   parts.label_names = labels.names();
-  parts.user_sections.emplace_back(kVocabularySection, vocabulary);
-  parts.user_metadata_json = "{\"vectorizer\": " + vconfig.to_json() + "}";
+  attach_vectorizer(parts, vconfig, vocabulary);
   Model model = Model::from_parts(parts);
   parts = ModelParts{};
   return from_model(std::move(model));

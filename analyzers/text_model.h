@@ -29,6 +29,10 @@ VectorizerConfig default_vectorizer_config();
 // raised P@1 on all three shared text sets (README, "Choosing the defaults").
 TrainParams default_text_train_params();
 
+// Makes `parts` a text model's: stores the fitted vectorizer (its config
+// and serialize_vocabulary()) beside the trees.
+void attach_vectorizer(ModelParts& parts, const VectorizerConfig& config, std::string vocabulary);
+
 class TextModel {
  public:
   // Fits the vectorizer on data.texts, trains on its labels and returns the

@@ -536,9 +536,16 @@ TextVectorizer TextVectorizer::fit(std::vector<std::string>&& texts, const Vecto
   return fit_texts(texts, &texts, config, train_matrix, threads, progress);
 }
 
+TextVectorizer TextVectorizer::fit_shard(std::vector<std::string>&& texts, const VectorizerConfig& config,
+                                         const ShardedFit& sharded, CsrMatrix* train_matrix, int threads,
+                                         const ProgressFn& progress) {
+  if (!sharded.merge_counts) throw Error("fit_shard: no merge_counts");
+  return fit_texts(texts, &texts, config, train_matrix, threads, progress, &sharded);
+}
+
 TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, std::vector<std::string>* release,
                                          const VectorizerConfig& config, CsrMatrix* train_matrix, int threads,
-                                         const ProgressFn& progress) {
+                                         const ProgressFn& progress, const ShardedFit* sharded) {
   config.validate();
   auto impl = std::make_shared<Impl>();
   impl->config = config;
@@ -549,6 +556,8 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
   }
   impl->link();  // sets up the distinct analyzers
   const size_t N = texts.size();
+  // Documents min_df/max_df fractions and idf count: the whole corpus's.
+  const size_t corpus_N = sharded ? sharded->corpus_documents : N;
   const int nt = threads > 0 ? threads : omp_get_max_threads();
 
   TokenStore store = tokenize_all(
@@ -562,9 +571,11 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
   for (size_t part = 0; part < impl->parts.size(); ++part) {
     Impl::Part& p = impl->parts[part];
     const std::string step = "counting terms " + std::to_string(part + 1) + "/" + std::to_string(impl->parts.size());
-    const double min_count = p.config.min_df >= 1 ? p.config.min_df : p.config.min_df * double(N);
-    const double max_count = p.config.max_df <= 1 ? p.config.max_df * double(N) : p.config.max_df;
+    const double min_count = p.config.min_df >= 1 ? p.config.min_df : p.config.min_df * double(corpus_N);
+    const double max_count = p.config.max_df <= 1 ? p.config.max_df * double(corpus_N) : p.config.max_df;
     std::vector<std::pair<std::string, uint32_t>> kept;
+    // A shard keeps every term it counts; the corpus's counts decide below.
+    auto counted = [&](uint32_t c) { return sharded ? c > 0 : double(c) >= min_count && double(c) <= max_count; };
     std::atomic<size_t> done{0};
     auto report = [&] {
       const size_t d = ++done;
@@ -596,7 +607,7 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
       for (size_t g = 0; g < tg.grams.size(); ++g) {
         uint32_t c = 0;
         for (const auto& df : local) c += df[g];
-        if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(tg.grams[g], c);
+        if (counted(c)) kept.emplace_back(tg.grams[g], c);
       }
     } else if (p.config.ngram_max <= 2 && keys_are_unambiguous(store.analyzers[p.analyzer_slot].dictionary)) {
       word_keys_of[part] = std::make_unique<WordKeys>();
@@ -609,7 +620,7 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
           },
           report);
       for (const auto& [key, c] : df) {
-        if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(word_key_term(key, an.dictionary), c);
+        if (counted(c)) kept.emplace_back(word_key_term(key, an.dictionary), c);
       }
     } else {
       const auto df = count_documents<std::string, std::vector<std::string>>(
@@ -620,9 +631,10 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
           },
           report);
       for (const auto& [term, c] : df) {
-        if (double(c) >= min_count && double(c) <= max_count) kept.emplace_back(term, c);
+        if (counted(c)) kept.emplace_back(term, c);
       }
     }
+    if (sharded) kept = sharded->merge_counts(std::move(kept), min_count, max_count);
     if (p.config.max_features > 0 && kept.size() > p.config.max_features) {
       std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -631,11 +643,11 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
     }
     std::sort(kept.begin(), kept.end());
     for (auto& [term, c] : kept) {
-      const double idf = p.config.smooth_idf ? std::log((1.0 + double(N)) / (1.0 + double(c))) + 1.0
-                                             : std::log(double(N) / double(c)) + 1.0;
+      const double idf = p.config.smooth_idf ? std::log((1.0 + double(corpus_N)) / (1.0 + double(c))) + 1.0
+                                             : std::log(double(corpus_N) / double(c)) + 1.0;
       p.terms.add(term);
       p.idf.push_back(float(idf));
-      matrix_nnz += c;
+      if (!sharded) matrix_nnz += c;  // a corpus count would over-reserve a shard's matrix
     }
   }
   impl->link();
@@ -645,8 +657,12 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
       // its one space, and both halves are tokens of the dictionary.
       const Impl::Part& p = impl->parts[part];
       const std::vector<std::string>& dict = store.analyzers[p.analyzer_slot].dictionary;
+      // A shard's dictionary may lack a kept term's token (another shard has
+      // it): the term then never occurs here and needs no key.
+      constexpr uint32_t kAbsent = uint32_t(-1);
       auto token_id = [&](std::string_view t) {
-        return uint32_t(std::lower_bound(dict.begin(), dict.end(), t) - dict.begin());
+        const auto it = std::lower_bound(dict.begin(), dict.end(), t);
+        return it != dict.end() && *it == t ? uint32_t(it - dict.begin()) : kAbsent;
       };
       WordKeys& wk = *word_keys_of[part];
       wk.unigram.assign(dict.size(), WordKeys::kNoFeature);
@@ -655,9 +671,11 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
         const std::string_view term = p.terms.term(id);
         const size_t space = term.find(' ');
         if (space == std::string_view::npos) {
-          wk.unigram[token_id(term)] = Index(id);
+          const uint32_t t = token_id(term);
+          if (t != kAbsent) wk.unigram[t] = Index(id);
         } else {
-          bigrams.emplace_back(bigram_key(token_id(term.substr(0, space)), token_id(term.substr(space + 1))), Index(id));
+          const uint32_t first = token_id(term.substr(0, space)), second = token_id(term.substr(space + 1));
+          if (first != kAbsent && second != kAbsent) bigrams.emplace_back(bigram_key(first, second), Index(id));
         }
       }
       std::sort(bigrams.begin(), bigrams.end());

@@ -12,6 +12,7 @@
 // character within the limit; empty text gives an empty vector.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,19 @@ struct VectorizerConfig {
   static VectorizerConfig from_json(const std::string& json);  // throws xmr::Error
 };
 
+// Fitting on one shard of a corpus split over processes (distributed
+// training): document frequencies are the whole corpus's, so every shard
+// fits the same vectorizer, the one fit() would make on the whole corpus.
+struct ShardedFit {
+  using TermCounts = std::vector<std::pair<std::string, uint32_t>>;
+  size_t corpus_documents = 0;  // over all shards: min_df/max_df fractions and idf use it
+  // Called once per part, in part order, on every shard alike: `shard` holds
+  // each term of this shard with the number of its documents that hold it;
+  // returns the corpus's (term, documents) pairs of the terms whose corpus
+  // count is in [min_count, max_count], the same list on every shard.
+  std::function<TermCounts(TermCounts shard, double min_count, double max_count)> merge_counts;
+};
+
 class TextVectorizer {
  public:
   // Fits on `texts` (document frequencies, vocabularies) and returns the
@@ -61,6 +75,12 @@ class TextVectorizer {
   // built), for a caller that no longer needs them.
   static TextVectorizer fit(std::vector<std::string>&& texts, const VectorizerConfig& config,
                             CsrMatrix* train_matrix = nullptr, int threads = 0, const ProgressFn& progress = {});
+
+  // The same on a shard of the corpus (see ShardedFit): the matrix holds this
+  // shard's rows.
+  static TextVectorizer fit_shard(std::vector<std::string>&& texts, const VectorizerConfig& config,
+                                  const ShardedFit& sharded, CsrMatrix* train_matrix = nullptr, int threads = 0,
+                                  const ProgressFn& progress = {});
 
   size_t num_features() const;
   const VectorizerConfig& config() const;
@@ -90,7 +110,7 @@ class TextVectorizer {
   struct Impl;
   static TextVectorizer fit_texts(const std::vector<std::string>& texts, std::vector<std::string>* release,
                                   const VectorizerConfig& config, CsrMatrix* train_matrix, int threads,
-                                  const ProgressFn& progress);
+                                  const ProgressFn& progress, const ShardedFit* sharded = nullptr);
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -16,6 +16,7 @@
 #include "index_tools/data_input.h"
 #include "index_tools/options.h"
 #include "index_tools/progress.h"
+#include "index_tools/train_distributed.h"
 #include "index_tools/vectorizer_options.h"
 #include "analyzers/lucene_index.h"
 #include "analyzers/query_log.h"
@@ -102,6 +103,10 @@ int run_train(int argc, char** argv) {
       ("disentangle-route", po::value(&p.disentangle.route_positives)->default_value(false),
        "true: teach the matcher to send each positive only to its label's copy that it ranks highest; "
        "false: to every cluster holding the label")
+      ("distributed", po::bool_switch(),
+       "one rank of an MPI job (mpirun -np N xmr train ... --distributed): each rank reads its share of the input's "
+       "lines, the label tree's sub-trees are trained on the ranks, rank 0 writes the model; xc or jsonl input, "
+       "--negatives tfn (the default there), one tree, no disentanglement or calibration")
       ("quiet,q", po::bool_switch(), "no progress output");
   add_vectorizer_options(o);
   po::variables_map vm;
@@ -126,6 +131,24 @@ int run_train(int argc, char** argv) {
   if (calibrate_folds != 0 && (calibrate_folds < 2 || calibrate_folds > 20)) throw Error("--calibrate-folds must be in 2..20");
   if (calibrate_folds && calibrate > 0) throw Error("give --calibrate or --calibrate-folds, not both");
   const bool calibrating = calibrate > 0 || calibrate_folds > 0;
+  if (vm["distributed"].as<bool>()) {
+    if (calibrating) throw Error("--distributed does not calibrate; fit the probabilities afterwards with xmr calibrate");
+    if (vm.count("query-log")) throw Error("--query-log needs --format index, which --distributed does not read");
+    if (vm["normalize"].as<bool>() && format != "xc") throw Error("--normalize applies to --format xc");
+    DistributedTrainRequest req;
+    req.input = input;
+    req.format = format;
+    req.model_path = model_path;
+    req.tree_file = tree_file;
+    req.label_features = label_features;
+    req.normalize = vm["normalize"].as<bool>();
+    req.fields = JsonlFields{vm["text-field"].as<std::string>(), vm["label-field"].as<std::string>()};
+    if (format == "jsonl") req.vectorizer = vectorizer_config_from(vm);
+    req.params = p;
+    if (negatives == "auto") req.params.negatives = NegativeSampling::kTeacherForced;
+    req.quiet = quiet;
+    return run_distributed_training(req);
+  }
 
   check_format(format, {"xc", "jsonl", "index"});
   if (text_input) {
