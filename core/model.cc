@@ -37,15 +37,15 @@ rapidjson::Value add_tree(ModelFileWriter& w, const std::vector<LayerData>& laye
     o.AddMember("chunk_features", uint64_t(L.feat_ids.size()), a);
     o.AddMember("nnz", uint64_t(L.entry_value.size()), a);
     out.PushBack(o, a);
-    w.add_array(layer_section(prefix, t, "child_ptr"), L.child_ptr);
-    w.add_array(layer_section(prefix, t, "chunk_ptr"), L.chunk_ptr);
-    w.add_array(layer_section(prefix, t, "feat_ids"), L.feat_ids);
-    w.add_array(layer_section(prefix, t, "feat_ptr"), L.feat_ptr);
-    w.add_array(layer_section(prefix, t, "entry_child"), L.entry_child);
-    w.add_array(layer_section(prefix, t, "entry_value"), L.entry_value);
-    w.add_array(layer_section(prefix, t, "bias"), L.bias);
+    w.add_array_view(layer_section(prefix, t, "child_ptr"), L.child_ptr);
+    w.add_array_view(layer_section(prefix, t, "chunk_ptr"), L.chunk_ptr);
+    w.add_array_view(layer_section(prefix, t, "feat_ids"), L.feat_ids);
+    w.add_array_view(layer_section(prefix, t, "feat_ptr"), L.feat_ptr);
+    w.add_array_view(layer_section(prefix, t, "entry_child"), L.entry_child);
+    w.add_array_view(layer_section(prefix, t, "entry_value"), L.entry_value);
+    w.add_array_view(layer_section(prefix, t, "bias"), L.bias);
   }
-  w.add_array(prefix + "tree/slot_label", slot_label);
+  w.add_array_view(prefix + "tree/slot_label", slot_label);
   return out;
 }
 
@@ -243,7 +243,7 @@ Model Model::from_parts(const ModelParts& parts) {
   }
   const uint32_t version = parts.more_trees.empty() ? kMinModelFormatVersion : 2;
   meta["format_version"].SetUint(version);
-  return open(ModelBlob::copy_of(w.finish(json_text(meta), version)), "<in-memory model>", LoadOptions{});
+  return open(w.finish_blob(json_text(meta), version), "<in-memory model>", LoadOptions{});
 }
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
@@ -336,13 +336,13 @@ Model Model::with_calibration(const Calibration& calibration, const std::string&
   meta.AddMember("calibration", c, a);
   ModelFileWriter w;
   for (const auto& [section, bytes] : file_.sections) {
-    if (section != "calibration/knots") w.add_section(section, bytes.data, bytes.size);
+    if (section != "calibration/knots") w.add_section_view(section, bytes.data, bytes.size);  // file_ outlives w
   }
   const std::string knots = calibration.serialize();
   w.add_section("calibration/knots", knots.data(), knots.size());
   FileHeader h;
   std::memcpy(&h, file_.blob->data(), sizeof h);
-  return open(ModelBlob::copy_of(w.finish(json_text(meta), h.format_version)), "<in-memory model>", LoadOptions{});
+  return open(w.finish_blob(json_text(meta), h.format_version), "<in-memory model>", LoadOptions{});
 }
 
 void Model::save(const std::string& path) const { write_file_atomic(path, file_.blob->data(), file_.blob->size()); }

@@ -16,14 +16,15 @@ namespace {
 
 class OwnedBlob : public ModelBlob {
  public:
-  explicit OwnedBlob(const std::string& bytes) : size_(bytes.size()) {
+  explicit OwnedBlob(size_t size) : size_(size) {
     const size_t alloc = (size_ + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment;
     data_ = static_cast<uint8_t*>(std::aligned_alloc(kSectionAlignment, alloc ? alloc : kSectionAlignment));
     if (!data_) throw Error("out of memory for a model of " + std::to_string(size_) + " bytes");
-    std::memcpy(data_, bytes.data(), size_);
   }
+  explicit OwnedBlob(const std::string& bytes) : OwnedBlob(bytes.size()) { std::memcpy(data_, bytes.data(), size_); }
   ~OwnedBlob() override { std::free(data_); }
   const uint8_t* data() const override { return data_; }
+  uint8_t* mutable_data() { return data_; }
   size_t size() const override { return size_; }
 
  private:
@@ -66,50 +67,94 @@ std::shared_ptr<const ModelBlob> ModelBlob::copy_of(const std::string& bytes) {
   return std::make_shared<OwnedBlob>(bytes);
 }
 
-void ModelFileWriter::add_section(const std::string& name, const void* data, size_t size) {
+void ModelFileWriter::check_name(const std::string& name) const {
   if (name.empty() || name.size() >= kSectionNameSize) throw Error("model section name '" + name + "' is empty or too long");
   for (const auto& s : sections_) {
-    if (s.first == name) throw Error("model section '" + name + "' added twice");
+    if (s.name == name) throw Error("model section '" + name + "' added twice");
   }
-  sections_.emplace_back(name, std::string(static_cast<const char*>(data), size));
 }
 
-std::string ModelFileWriter::finish(const std::string& metadata_json, uint32_t format_version) const {
-  auto align = [](size_t x) { return (x + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment; };
-  std::string out(sizeof(FileHeader), '\0');
+void ModelFileWriter::add_section(const std::string& name, const void* data, size_t size) {
+  check_name(name);
+  Section s;
+  s.name = name;
+  s.owned.assign(static_cast<const char*>(data), size);
+  s.size = size;
+  sections_.push_back(std::move(s));
+}
+
+void ModelFileWriter::add_section_view(const std::string& name, const void* data, size_t size) {
+  check_name(name);
+  Section s;
+  s.name = name;
+  s.view = size ? data : "";
+  s.size = size;
+  sections_.push_back(std::move(s));
+}
+
+namespace {
+size_t align_up(size_t x) { return (x + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment; }
+}  // namespace
+
+size_t ModelFileWriter::file_size(const std::string& metadata_json) const {
+  size_t at = sizeof(FileHeader);
+  for (const Section& s : sections_) at = align_up(at) + s.size;
+  at = align_up(at + metadata_json.size());
+  return at + sections_.size() * sizeof(SectionEntry);
+}
+
+// Layout: header, sections (each 64-byte aligned), metadata, section table;
+// the gaps are zeros.
+void ModelFileWriter::write(const std::string& metadata_json, uint32_t format_version, char* out, size_t size) const {
+  std::memset(out, 0, size);
+  size_t at = sizeof(FileHeader);
   std::vector<SectionEntry> table(sections_.size());
   for (size_t i = 0; i < sections_.size(); ++i) {
-    out.resize(align(out.size()), '\0');
+    at = align_up(at);
     SectionEntry& e = table[i];
     std::memset(&e, 0, sizeof e);
-    std::memcpy(e.name, sections_[i].first.data(), sections_[i].first.size());
-    e.offset = out.size();
-    e.size = sections_[i].second.size();
-    e.checksum = checksum(sections_[i].second.data(), e.size);
-    out += sections_[i].second;
+    std::memcpy(e.name, sections_[i].name.data(), sections_[i].name.size());
+    e.offset = at;
+    e.size = sections_[i].size;
+    e.checksum = checksum(sections_[i].bytes(), e.size);
+    if (e.size) std::memcpy(out + at, sections_[i].bytes(), e.size);
+    at += e.size;
   }
   FileHeader h;
   std::memset(&h, 0, sizeof h);
   std::memcpy(h.magic, kModelMagic, sizeof h.magic);
   h.format_version = format_version;
   h.header_size = sizeof(FileHeader);
-  h.metadata_offset = out.size();
+  h.metadata_offset = at;
   h.metadata_size = metadata_json.size();
-  out += metadata_json;
-  out.resize(align(out.size()), '\0');
-  h.table_offset = out.size();
+  std::memcpy(out + at, metadata_json.data(), metadata_json.size());
+  at = align_up(at + metadata_json.size());
+  h.table_offset = at;
   h.table_count = table.size();
-  out.append(reinterpret_cast<const char*>(table.data()), table.size() * sizeof(SectionEntry));
-  h.file_size = out.size();
+  std::memcpy(out + at, table.data(), table.size() * sizeof(SectionEntry));
+  h.file_size = at + table.size() * sizeof(SectionEntry);
+  if (h.file_size != size) throw Error("model writer: layout size mismatch");
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, out.data() + h.metadata_offset, h.metadata_size);
-  XXH3_64bits_update(st, out.data() + h.table_offset, table.size() * sizeof(SectionEntry));
+  XXH3_64bits_update(st, out + h.metadata_offset, h.metadata_size);
+  XXH3_64bits_update(st, out + h.table_offset, table.size() * sizeof(SectionEntry));
   h.index_checksum = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   h.header_checksum = checksum(&h, offsetof(FileHeader, header_checksum));
-  std::memcpy(&out[0], &h, sizeof h);
+  std::memcpy(out, &h, sizeof h);
+}
+
+std::string ModelFileWriter::finish(const std::string& metadata_json, uint32_t format_version) const {
+  std::string out(file_size(metadata_json), '\0');
+  write(metadata_json, format_version, &out[0], out.size());
   return out;
+}
+
+std::shared_ptr<const ModelBlob> ModelFileWriter::finish_blob(const std::string& metadata_json,
+                                                              uint32_t format_version) const {
+  auto blob = std::make_shared<OwnedBlob>(file_size(metadata_json));
+  write(metadata_json, format_version, reinterpret_cast<char*>(blob->mutable_data()), blob->size());
+  return blob;
 }
 
 ModelFileReader ModelFileReader::open(std::shared_ptr<const ModelBlob> blob, const std::string& name, bool verify_data) {

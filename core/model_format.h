@@ -68,16 +68,38 @@ class ModelBlob {
 // Builds a model file in memory from named sections and a metadata JSON text.
 class ModelFileWriter {
  public:
+  // Copies `data`.
   void add_section(const std::string& name, const void* data, size_t size);
   template <typename T>
   void add_array(const std::string& name, const std::vector<T>& v) {
     add_section(name, v.data(), v.size() * sizeof(T));
   }
+  // Refers to `data` instead: it must stay alive and unchanged until
+  // finish() or finish_blob() returns (a model's arrays are its largest part,
+  // and a copy of them doubled the memory of assembling one).
+  void add_section_view(const std::string& name, const void* data, size_t size);
+  template <typename T>
+  void add_array_view(const std::string& name, const std::vector<T>& v) {
+    add_section_view(name, v.data(), v.size() * sizeof(T));
+  }
   // Returns the file's bytes.
   std::string finish(const std::string& metadata_json, uint32_t format_version = kMinModelFormatVersion) const;
+  // The same bytes, written once into an aligned blob of their exact size.
+  std::shared_ptr<const ModelBlob> finish_blob(const std::string& metadata_json,
+                                               uint32_t format_version = kMinModelFormatVersion) const;
 
  private:
-  std::vector<std::pair<std::string, std::string>> sections_;
+  struct Section {
+    std::string name;
+    std::string owned;            // the bytes, when copied
+    const void* view = nullptr;   // else where they are
+    size_t size = 0;
+    const char* bytes() const { return view ? static_cast<const char*>(view) : owned.data(); }
+  };
+  void check_name(const std::string& name) const;
+  size_t file_size(const std::string& metadata_json) const;
+  void write(const std::string& metadata_json, uint32_t format_version, char* out, size_t size) const;
+  std::vector<Section> sections_;
 };
 
 // A parsed, checked model file. Section pointers stay valid while the blob lives.
