@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <numeric>
 
 #include "core/byte_pack.h"
@@ -30,82 +31,155 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// This shard's X^T Y rows, unnormalised, in double: per label with a
-// positive here, its features (sorted) and sums over the shard's rows in order.
-std::string pack_label_sums(const CsrMatrix& X, const CsrMatrix& Y) {
-  const CsrMatrix Yt = Y.transposed();
-  ByteWriter w;
-  std::vector<double> acc(X.cols, 0.0);
-  std::vector<Index> touched;
-  std::vector<double> sums;
-  for (size_t l = 0; l < Yt.rows; ++l) {
-    if (Yt.indptr[l] == Yt.indptr[l + 1]) continue;
-    touched.clear();
-    for (Offset k = Yt.indptr[l]; k < Yt.indptr[l + 1]; ++k) {
-      const SparseVectorView x = X.row(Yt.indices[k]);
-      for (size_t j = 0; j < x.nnz; ++j) {
-        if (acc[x.indices[j]] == 0.0) touched.push_back(x.indices[j]);
-        acc[x.indices[j]] += x.values[j];
-      }
-    }
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    sums.clear();
-    for (Index f : touched) {
-      sums.push_back(acc[f]);
-      acc[f] = 0.0;
-    }
-    w.put(Index(l));
-    w.put_vector(touched);
-    w.put_vector(sums);
-  }
-  return std::move(w.bytes());
+// The rank that sums label l's embedding: labels are cut into R equal ranges.
+int label_owner(size_t l, size_t num_labels, int ranks) { return int(l * size_t(ranks) / num_labels); }
+size_t first_label_of(int rank, size_t num_labels, int ranks) {
+  size_t l = size_t(rank) * num_labels / size_t(ranks);
+  while (l > 0 && label_owner(l - 1, num_labels, ranks) >= rank) --l;
+  while (l < num_labels && label_owner(l, num_labels, ranks) < rank) ++l;
+  return l;
 }
 
-// Rank 0: the shards' sums added in rank order, rounded to float, normalised:
-// pifa_embedding's result over all rows.
-CsrMatrix pifa_from_shards(const std::vector<std::string>& shards, size_t num_labels, size_t num_features) {
-  struct Part {
+// This shard's X^T Y rows, unnormalised, in double, one message per owner
+// rank: per label with a positive here, its features (sorted) and sums over
+// the shard's rows in order. Labels are summed in parallel, a block at a
+// time, and packed in label order.
+std::vector<std::string> pack_label_sums(const CsrMatrix& X, const CsrMatrix& Y, int ranks) {
+  const CsrMatrix Yt = Y.transposed();
+  constexpr size_t kBlock = 4096;
+  struct LabelSums {
     std::vector<Index> features;
     std::vector<double> sums;
   };
-  std::vector<std::vector<Part>> parts(num_labels);  // per label, in rank order
-  for (const std::string& bytes : shards) {
-    ByteReader r(bytes);
-    while (!r.done()) {
-      const Index l = r.get<Index>();
-      if (l >= num_labels) throw Error("label sums name label " + std::to_string(l) + " of " + std::to_string(num_labels));
-      Part p{r.get_vector<Index>(), r.get_vector<double>()};
-      parts[l].push_back(std::move(p));
+  std::vector<LabelSums> block(kBlock);
+  std::vector<ByteWriter> to(static_cast<size_t>(ranks));
+  for (size_t first = 0; first < Yt.rows; first += kBlock) {
+    const size_t n = std::min(kBlock, Yt.rows - first);
+#pragma omp parallel
+    {
+      std::vector<double> acc(X.cols, 0.0);
+#pragma omp for schedule(dynamic, 16)
+      for (size_t b = 0; b < n; ++b) {
+        const size_t l = first + b;
+        LabelSums& out = block[b];
+        out.features.clear();
+        out.sums.clear();
+        for (Offset k = Yt.indptr[l]; k < Yt.indptr[l + 1]; ++k) {
+          const SparseVectorView x = X.row(Yt.indices[k]);
+          for (size_t j = 0; j < x.nnz; ++j) {
+            if (acc[x.indices[j]] == 0.0) out.features.push_back(x.indices[j]);
+            acc[x.indices[j]] += x.values[j];
+          }
+        }
+        std::sort(out.features.begin(), out.features.end());
+        out.features.erase(std::unique(out.features.begin(), out.features.end()), out.features.end());
+        for (Index f : out.features) {
+          out.sums.push_back(acc[f]);
+          acc[f] = 0.0;
+        }
+      }
+    }
+    for (size_t b = 0; b < n; ++b) {
+      if (Yt.indptr[first + b] == Yt.indptr[first + b + 1]) continue;
+      ByteWriter& w = to[size_t(label_owner(first + b, Yt.rows, ranks))];
+      w.put(Index(first + b));
+      w.put_vector(block[b].features);
+      w.put_vector(block[b].sums);
     }
   }
+  std::vector<std::string> out;
+  for (ByteWriter& w : to) out.push_back(std::move(w.bytes()));
+  return out;
+}
+
+// The owner of labels [first, first + num_labels): the shards' sums added in
+// rank order, rounded to float, normalised: those rows of pifa_embedding's
+// result over all rows. The sums are read where they lie in the messages (a
+// label's parts are found first, then summed in parallel).
+CsrMatrix pifa_from_shards(const std::vector<std::string>& shards, size_t first, size_t num_labels,
+                           size_t num_features) {
+  struct Part {  // a shard's sums of one label, read in place (unaligned)
+    const char* features;
+    const char* sums;
+    size_t n;
+  };
+  std::vector<std::vector<Part>> parts(num_labels);  // per label, in rank order
+  for (const std::string& bytes : shards) {
+    const char* p = bytes.data();
+    const char* end = p + bytes.size();
+    auto take = [&](size_t n) {
+      if (size_t(end - p) < n) throw Error("label sums message truncated");
+      const char* at = p;
+      p += n;
+      return at;
+    };
+    while (p < end) {
+      Index global;
+      std::memcpy(&global, take(sizeof global), sizeof global);
+      const size_t l = size_t(global) - first;
+      if (global < first || l >= num_labels) throw Error("label sums name label " + std::to_string(global) + ", not this rank's");
+      uint64_t n;
+      std::memcpy(&n, take(sizeof n), sizeof n);
+      if (n > uint64_t(end - p) / sizeof(Index)) throw Error("label sums message truncated");
+      const char* features = take(n * sizeof(Index));
+      uint64_t m;
+      std::memcpy(&m, take(sizeof m), sizeof m);
+      if (m != n || m > uint64_t(end - p) / sizeof(double)) throw Error("label sums message malformed");
+      const char* sums = take(m * sizeof(double));
+      for (size_t k = 0; k < n; ++k) {
+        Index f;
+        std::memcpy(&f, features + k * sizeof(Index), sizeof f);
+        if (f >= num_features) throw Error("label sums name feature " + std::to_string(f));
+      }
+      parts[l].push_back(Part{features, sums, n});
+    }
+  }
+  std::vector<std::vector<Index>> idx(num_labels);
+  std::vector<std::vector<float>> val(num_labels);
+#pragma omp parallel
+  {
+    std::vector<double> acc(num_features, 0.0);
+    std::vector<Index> touched;
+#pragma omp for schedule(dynamic, 64)
+    for (size_t l = 0; l < num_labels; ++l) {
+      touched.clear();
+      for (const Part& part : parts[l]) {
+        for (size_t k = 0; k < part.n; ++k) {
+          Index f;
+          double v;
+          std::memcpy(&f, part.features + k * sizeof(Index), sizeof f);
+          std::memcpy(&v, part.sums + k * sizeof(double), sizeof v);
+          if (acc[f] == 0.0) touched.push_back(f);
+          acc[f] += v;
+        }
+      }
+      std::sort(touched.begin(), touched.end());
+      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+      for (Index f : touched) {
+        const float sum = float(acc[f]);
+        if (sum != 0.0f) {
+          idx[l].push_back(f);
+          val[l].push_back(sum);
+        }
+        acc[f] = 0.0;
+      }
+    }
+  }
+  std::vector<std::vector<Part>>().swap(parts);
   CsrMatrix E;
   E.rows = num_labels;
   E.cols = num_features;
-  std::vector<double> acc(num_features, 0.0);
-  std::vector<Index> touched;
+  size_t nnz = 0;
+  for (const auto& v : idx) nnz += v.size();
+  E.indices.reserve(nnz);
+  E.values.reserve(nnz);
+  E.indptr.reserve(num_labels + 1);
   for (size_t l = 0; l < num_labels; ++l) {
-    touched.clear();
-    for (const Part& p : parts[l]) {
-      for (size_t k = 0; k < p.features.size(); ++k) {
-        const Index f = p.features[k];
-        if (f >= num_features) throw Error("label sums name feature " + std::to_string(f));
-        if (acc[f] == 0.0) touched.push_back(f);
-        acc[f] += p.sums[k];
-      }
-    }
-    std::vector<Part>().swap(parts[l]);
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    for (Index f : touched) {
-      const float sum = float(acc[f]);
-      if (sum != 0.0f) {
-        E.indices.push_back(f);
-        E.values.push_back(sum);
-      }
-      acc[f] = 0.0;
-    }
+    E.indices.insert(E.indices.end(), idx[l].begin(), idx[l].end());
+    E.values.insert(E.values.end(), val[l].begin(), val[l].end());
     E.indptr.push_back(E.indices.size());
+    std::vector<Index>().swap(idx[l]);
+    std::vector<float>().swap(val[l]);
   }
   E.normalize_rows_l2();
   return E;
@@ -321,7 +395,7 @@ ModelParts train_one_subtree(const RowBlock& rows, size_t total_nnz, const Label
 
 }  // namespace
 
-ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard, const TrainParams& params,
+ModelParts train_distributed(CsrMatrix X_shard, CsrMatrix Y_shard, const TrainParams& params,
                              Communicator& comm, const DistributedInputs& inputs, DistributedStats* stats) {
   check_distributed_params(params);
   if (X_shard.rows != Y_shard.rows) {
@@ -338,6 +412,7 @@ ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard,
   };
 
   // Where this shard's rows start, and the totals every rank checks alike.
+  const size_t num_features = X_shard.cols;
   std::vector<uint64_t> counts(size_t(R) * 2 + 1, 0);
   counts[size_t(me)] = X_shard.rows;
   counts[size_t(R + me)] = X_shard.cols;
@@ -359,11 +434,40 @@ ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard,
   // 1-2. Embedding and tree on rank 0, the tree sent to all.
   step("label embedding");
   auto t0 = Clock::now();
-  std::vector<std::string> sums = comm.gather(pack_label_sums(X_shard, Y_shard), 0);
+  std::string my_rows;  // this rank's labels' embedding rows, for rank 0
+  {
+    const size_t first = first_label_of(me, inputs.num_labels, R), end = first_label_of(me + 1, inputs.num_labels, R);
+    const CsrMatrix mine = pifa_from_shards(comm.alltoall(pack_label_sums(X_shard, Y_shard, R)), first, end - first,
+                                            num_features);
+    ByteWriter w;
+    w.put_vector(mine.indptr);
+    w.put_vector(mine.indices);
+    w.put_vector(mine.values);
+    my_rows = std::move(w.bytes());
+  }
+  std::vector<std::string> emb_rows = comm.gather(my_rows, 0);
+  std::string().swap(my_rows);
   std::string tree_bytes;
   if (root) {
-    CsrMatrix emb = pifa_from_shards(sums, inputs.num_labels, X_shard.cols);
-    std::vector<std::string>().swap(sums);
+    CsrMatrix emb;
+    emb.rows = inputs.num_labels;
+    emb.cols = num_features;
+    size_t nnz = 0;
+    for (const std::string& bytes : emb_rows) nnz += ByteReader(bytes).get_vector<Offset>().back();
+    emb.indices.reserve(nnz);
+    emb.values.reserve(nnz);
+    for (std::string& bytes : emb_rows) {
+      ByteReader r(bytes);
+      const auto ptr = r.get_vector<Offset>();
+      const auto idx = r.get_vector<Index>();
+      const auto val = r.get_vector<float>();
+      const Offset base = emb.indices.size();
+      for (size_t k = 1; k < ptr.size(); ++k) emb.indptr.push_back(base + ptr[k]);
+      emb.indices.insert(emb.indices.end(), idx.begin(), idx.end());
+      emb.values.insert(emb.values.end(), val.begin(), val.end());
+      std::string().swap(bytes);
+    }
+    if (emb.indptr.size() != emb.rows + 1) throw Error("label embedding rows missing after the reduction");
     st.seconds_embedding = seconds_since(t0);
     step("clustering");
     t0 = Clock::now();
@@ -442,8 +546,10 @@ ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard,
       outgoing[size_t(q)] = std::move(w.bytes());
     }
   }
+  X_shard = CsrMatrix{};  // every row is in a message now
+  Y_shard = CsrMatrix{};
   RowBlock rows;
-  rows.X.cols = X_shard.cols;
+  rows.X.cols = num_features;
   rows.Y.cols = inputs.num_labels;
   {
     const std::vector<std::string> incoming = comm.alltoall(std::move(outgoing));
@@ -481,20 +587,36 @@ ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard,
   trained = ByteWriter{};
   if (root && S > 0) {
     std::vector<std::vector<LayerData>> sub_layers(S);
-    for (const std::string& bytes : pieces) {
+    for (std::string& bytes : pieces) {
       ByteReader r(bytes);
       while (!r.done()) {
         const uint64_t s = r.get<uint64_t>();
         if (s >= S || !sub_layers[s].empty()) throw Error("sub-tree " + std::to_string(s) + " sent twice or unknown");
         for (size_t k = split; k < depth; ++k) sub_layers[s].push_back(unpack_layer(r));
       }
+      std::string().swap(bytes);
     }
-    std::vector<std::string>().swap(pieces);
+    for (Index s = 0; s < S; ++s) {
+      if (sub_layers[s].empty()) throw Error("sub-tree " + std::to_string(s) + " was not trained");
+    }
     for (size_t k = 0; k < depth - split; ++k) {
       LayerData L;
       L.child_ptr = tree.child_ptr[split + k];
+      size_t parents = 0, feats = 0, entries = 0, children = 0;  // exact sizes: no growth by doubling
       for (Index s = 0; s < S; ++s) {
-        if (sub_layers[s].empty()) throw Error("sub-tree " + std::to_string(s) + " was not trained");
+        const LayerData& part = sub_layers[s][k];
+        parents += part.chunk_ptr.size() - 1;
+        feats += part.feat_ids.size();
+        entries += part.entry_value.size();
+        children += part.bias.size();
+      }
+      L.chunk_ptr.reserve(parents + 1);
+      L.feat_ids.reserve(feats);
+      L.feat_ptr.reserve(feats + 1);
+      L.entry_child.reserve(entries);
+      L.entry_value.reserve(entries);
+      L.bias.reserve(children);
+      for (Index s = 0; s < S; ++s) {
         append_layer(L, sub_layers[s][k]);
         sub_layers[s][k] = LayerData{};
       }
@@ -506,7 +628,7 @@ ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard,
   st.bytes_sent = comm.bytes_sent();
   if (!root) return ModelParts{};
 
-  parts.num_features = X_shard.cols;
+  parts.num_features = num_features;
   parts.num_labels = tree.num_labels;
   parts.slot_label = tree.slot_label;
   parts.postprocessor = params.postprocessor;

@@ -61,9 +61,10 @@ struct DistributedStats {
 void check_distributed_params(const TrainParams& params);
 
 // X_shard, Y_shard: this rank's rows (same count; Y_shard.cols ==
-// inputs.num_labels, X_shard.cols the same on every rank). Returns the whole
-// model's parts on rank 0 and empty parts elsewhere.
-ModelParts train_distributed(const CsrMatrix& X_shard, const CsrMatrix& Y_shard, const TrainParams& params,
+// inputs.num_labels, X_shard.cols the same on every rank), taken by value so
+// they are freed once sent to the ranks that train on them. Returns the
+// whole model's parts on rank 0 and empty parts elsewhere.
+ModelParts train_distributed(CsrMatrix X_shard, CsrMatrix Y_shard, const TrainParams& params,
                              Communicator& comm, const DistributedInputs& inputs, DistributedStats* stats = nullptr);
 
 }  // namespace xmr

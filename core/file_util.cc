@@ -129,6 +129,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
 }
 
 void write_file_atomic(const std::string& requested, const void* data, size_t size) {
+  write_file_atomic(requested, [&](const PieceSink& write) { write(data, size); });
+}
+
+void write_file_atomic(const std::string& requested, const std::function<void(const PieceSink&)>& produce) {
   if (requested.empty()) throw Error("output path is empty");
   const std::string path = resolve_symlinks(requested);
   mode_t keep_mode = 0644;
@@ -151,7 +155,18 @@ void write_file_atomic(const std::string& requested, const void* data, size_t si
     return Error(requested + ": " + what + ": " + std::strerror(err));
   };
   if (keep_mode != 0644 && ::fchmod(fd, keep_mode) != 0) throw fail("cannot keep the file's permissions");
-  if (!write_all(fd, data, size)) throw fail("write failed");
+  struct WriteFailed {};
+  try {
+    produce([&](const void* data, size_t size) {
+      if (!write_all(fd, data, size)) throw WriteFailed{};
+    });
+  } catch (const WriteFailed&) {
+    throw fail("write failed");
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
   if (::fsync(fd) != 0) throw fail("fsync failed");
   if (::close(fd) != 0) {
     const int err = errno;

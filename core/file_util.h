@@ -1,6 +1,7 @@
 // Small file helpers shared by the readers and writers.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace xmr {
@@ -30,6 +31,10 @@ constexpr int kStaleTempSeconds = 3600;
 void remove_stale_temp_files(const std::string& path);
 void write_file_atomic(const std::string& path, const std::string& bytes);
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+// The same for a file produced in pieces: `produce` calls its argument with
+// each piece in order (a failed write throws out of that call).
+using PieceSink = std::function<void(const void* data, size_t size)>;
+void write_file_atomic(const std::string& path, const std::function<void(const PieceSink&)>& produce);
 
 // Writes a plain output (predictions, JSON, data files): "-" is standard
 // output; an existing device, FIFO or socket (/dev/stdout, /dev/null, a pipe)

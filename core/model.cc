@@ -180,13 +180,16 @@ TreeView read_tree(const ModelFileReader& file, const rapidjson::Value& owner, s
 
 size_t Model::num_slots() const { return tree().layers.back().num_children; }
 
-Model Model::from_parts(const ModelParts& parts) {
+namespace {
+
+// Adds parts' sections to `w` (the trees' arrays as views of `parts`) and
+// returns the metadata text and the format version.
+std::pair<std::string, uint32_t> describe_parts(const ModelParts& parts, ModelFileWriter& w) {
   if (parts.layers.empty()) throw Error("model: no levels");
   if (!parts.label_names.empty() && parts.label_names.size() != parts.num_labels) {
     throw Error("model: " + std::to_string(parts.label_names.size()) + " label names for " +
                 std::to_string(parts.num_labels) + " labels");
   }
-  ModelFileWriter w;
   rapidjson::Document meta(rapidjson::kObjectType);
   auto& a = meta.GetAllocator();
   meta.AddMember("format", "xmr-model", a);
@@ -243,7 +246,23 @@ Model Model::from_parts(const ModelParts& parts) {
   }
   const uint32_t version = parts.more_trees.empty() ? kMinModelFormatVersion : 2;
   meta["format_version"].SetUint(version);
-  return open(w.finish_blob(json_text(meta), version), "<in-memory model>", LoadOptions{});
+  return {json_text(meta), version};
+}
+
+}  // namespace
+
+Model Model::from_parts(const ModelParts& parts) {
+  ModelFileWriter w;
+  const auto [metadata, version] = describe_parts(parts, w);
+  return open(w.finish_blob(metadata, version), "<in-memory model>", LoadOptions{});
+}
+
+size_t save_model_parts(const ModelParts& parts, const std::string& path) {
+  ModelFileWriter w;
+  const auto [metadata, version] = describe_parts(parts, w);
+  size_t size = 0;
+  write_file_atomic(path, [&](const PieceSink& sink) { size = w.emit(metadata, version, sink); });
+  return size;
 }
 
 Model Model::load(const std::string& path, const LoadOptions& options) {

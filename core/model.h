@@ -60,6 +60,12 @@ struct LoadOptions {
   bool verify_checksums = true;  // checksum every section (header and index always)
 };
 
+// Writes the file Model::from_parts(parts).save(path) writes, byte for byte,
+// without the file's image in memory beside `parts` (for the largest models:
+// distributed training's rank 0). Returns the file's size; throws xmr::Error
+// as save() does, and as from_parts() does on inconsistent parts.
+size_t save_model_parts(const ModelParts& parts, const std::string& path);
+
 class Model {
  public:
   // Serialises `parts` into an in-memory model file and opens it.

@@ -104,9 +104,10 @@ size_t ModelFileWriter::file_size(const std::string& metadata_json) const {
 }
 
 // Layout: header, sections (each 64-byte aligned), metadata, section table;
-// the gaps are zeros.
-void ModelFileWriter::write(const std::string& metadata_json, uint32_t format_version, char* out, size_t size) const {
-  std::memset(out, 0, size);
+// the gaps are zeros. The header's checksums cover the metadata and the
+// table, so they are computed before the first byte goes out.
+size_t ModelFileWriter::emit(const std::string& metadata_json, uint32_t format_version,
+                             const std::function<void(const void*, size_t)>& sink) const {
   size_t at = sizeof(FileHeader);
   std::vector<SectionEntry> table(sections_.size());
   for (size_t i = 0; i < sections_.size(); ++i) {
@@ -117,7 +118,6 @@ void ModelFileWriter::write(const std::string& metadata_json, uint32_t format_ve
     e.offset = at;
     e.size = sections_[i].size;
     e.checksum = checksum(sections_[i].bytes(), e.size);
-    if (e.size) std::memcpy(out + at, sections_[i].bytes(), e.size);
     at += e.size;
   }
   FileHeader h;
@@ -127,33 +127,51 @@ void ModelFileWriter::write(const std::string& metadata_json, uint32_t format_ve
   h.header_size = sizeof(FileHeader);
   h.metadata_offset = at;
   h.metadata_size = metadata_json.size();
-  std::memcpy(out + at, metadata_json.data(), metadata_json.size());
-  at = align_up(at + metadata_json.size());
-  h.table_offset = at;
+  h.table_offset = align_up(at + metadata_json.size());
   h.table_count = table.size();
-  std::memcpy(out + at, table.data(), table.size() * sizeof(SectionEntry));
-  h.file_size = at + table.size() * sizeof(SectionEntry);
-  if (h.file_size != size) throw Error("model writer: layout size mismatch");
+  h.file_size = h.table_offset + table.size() * sizeof(SectionEntry);
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, out + h.metadata_offset, h.metadata_size);
-  XXH3_64bits_update(st, out + h.table_offset, table.size() * sizeof(SectionEntry));
+  XXH3_64bits_update(st, metadata_json.data(), metadata_json.size());
+  XXH3_64bits_update(st, table.data(), table.size() * sizeof(SectionEntry));
   h.index_checksum = XXH3_64bits_digest(st);
   XXH3_freeState(st);
   h.header_checksum = checksum(&h, offsetof(FileHeader, header_checksum));
-  std::memcpy(out, &h, sizeof h);
+
+  static const char kZeros[kSectionAlignment] = {};
+  size_t out = 0;
+  auto put = [&](const void* data, size_t size) {
+    if (size) sink(data, size);
+    out += size;
+  };
+  auto pad_to = [&](size_t offset) { put(kZeros, offset - out); };
+  put(&h, sizeof h);
+  for (size_t i = 0; i < sections_.size(); ++i) {
+    pad_to(table[i].offset);
+    put(sections_[i].bytes(), sections_[i].size);
+  }
+  put(metadata_json.data(), metadata_json.size());
+  pad_to(h.table_offset);
+  put(table.data(), table.size() * sizeof(SectionEntry));
+  if (out != h.file_size) throw Error("model writer: layout size mismatch");
+  return out;
 }
 
 std::string ModelFileWriter::finish(const std::string& metadata_json, uint32_t format_version) const {
-  std::string out(file_size(metadata_json), '\0');
-  write(metadata_json, format_version, &out[0], out.size());
+  std::string out;
+  out.reserve(file_size(metadata_json));
+  emit(metadata_json, format_version, [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); });
   return out;
 }
 
 std::shared_ptr<const ModelBlob> ModelFileWriter::finish_blob(const std::string& metadata_json,
                                                               uint32_t format_version) const {
   auto blob = std::make_shared<OwnedBlob>(file_size(metadata_json));
-  write(metadata_json, format_version, reinterpret_cast<char*>(blob->mutable_data()), blob->size());
+  uint8_t* at = blob->mutable_data();
+  emit(metadata_json, format_version, [&](const void* data, size_t size) {
+    std::memcpy(at, data, size);
+    at += size;
+  });
   return blob;
 }
 

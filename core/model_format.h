@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -87,6 +88,10 @@ class ModelFileWriter {
   // The same bytes, written once into an aligned blob of their exact size.
   std::shared_ptr<const ModelBlob> finish_blob(const std::string& metadata_json,
                                                uint32_t format_version = kMinModelFormatVersion) const;
+  // The same bytes handed to `sink` in order, piece by piece (for writing a
+  // file without its image in memory); returns the file's size.
+  size_t emit(const std::string& metadata_json, uint32_t format_version,
+              const std::function<void(const void*, size_t)>& sink) const;
 
  private:
   struct Section {
@@ -98,7 +103,6 @@ class ModelFileWriter {
   };
   void check_name(const std::string& name) const;
   size_t file_size(const std::string& metadata_json) const;
-  void write(const std::string& metadata_json, uint32_t format_version, char* out, size_t size) const;
   std::vector<Section> sections_;
 };
 

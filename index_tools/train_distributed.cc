@@ -131,18 +131,14 @@ int train_on_ranks(const DistributedTrainRequest& r, Communicator& comm) {
   }
   const auto t1 = Clock::now();
   DistributedStats st;
-  ModelParts parts = train_distributed(shard.X, shard.Y, r.params, comm, in, &st);
-  const double train_s = since(t1);
   const size_t rows = shard.X.rows;
-  shard.X = CsrMatrix{};
-  shard.Y = CsrMatrix{};
+  ModelParts parts = train_distributed(std::move(shard.X), std::move(shard.Y), r.params, comm, in, &st);
+  const double train_s = since(t1);
   size_t file_bytes = 0;
   if (root) {
     if (r.format == "jsonl") attach_vectorizer(parts, r.vectorizer, std::move(shard.vocabulary));
-    const Model model = Model::from_parts(parts);
+    file_bytes = save_model_parts(parts, r.model_path);  // no second copy of the model in memory
     parts = ModelParts{};
-    model.save(r.model_path);
-    file_bytes = model.file_size();
   }
   progress.finish();
 
