@@ -4,18 +4,19 @@
 // Every rank holds a shard of the training rows: consecutive rows, rank r's
 // after rank r-1's (global row order = rank order). Then:
 //   1. Label embedding: each rank sums its rows per label (PIFA is X^T Y, a
-//      sum over rows, kept in double); rank 0 adds the shards' sums in rank
-//      order and normalises.
+//      sum over rows, kept in double); each label's sums meet on one rank
+//      (labels are cut into R ranges), which adds them in rank order and
+//      normalises; rank 0 gathers the rows.
 //   2. Tree: rank 0 clusters it, exactly as train_model does (or builds it
 //      over given leaf clusters), and sends it to every rank.
-//   3. Split: the nodes of one layer (the split layer: the first with at
-//      least 4 nodes per rank, above the labels) root the sub-trees. Rank 0
-//      trains the levels above them, the meta-tree, on every row (sent to
-//      it). Each sub-tree goes to one rank, largest first to the least
-//      loaded (load: non-zeros of the rows under it times its levels; rank 0
-//      starts with the meta-tree's), and every rank sends it the rows with a
-//      label under it (teacher-forced negatives). Sub-trees train with
-//      train_subtree while rank 0 trains the meta-tree.
+//   3. Split: the nodes of one layer (the split layer: the shallowest with a
+//      node per rank, above the labels) root the sub-trees. Rank 0 trains
+//      the levels above them, the meta-tree, on every row (sent to it). Each
+//      sub-tree goes to one rank, largest first to the least loaded (load:
+//      an estimate of the solver's work, the rows active at each node times
+//      their non-zeros times the node's children; rank 0 starts with the
+//      meta-tree's), and every rank sends it the rows with a label under it
+//      (teacher-forced negatives), in one all-to-all exchange.
 //   4. Rank 0 gathers the sub-trees' levels and assembles the model.
 //
 // Reproducibility: given the same tree, the model equals train_model_parts

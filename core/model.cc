@@ -259,9 +259,9 @@ Model Model::from_parts(const ModelParts& parts) {
 
 size_t save_model_parts(const ModelParts& parts, const std::string& path) {
   ModelFileWriter w;
-  const auto [metadata, version] = describe_parts(parts, w);
+  const std::pair<std::string, uint32_t> described = describe_parts(parts, w);  // (metadata, version)
   size_t size = 0;
-  write_file_atomic(path, [&](const PieceSink& sink) { size = w.emit(metadata, version, sink); });
+  write_file_atomic(path, [&](const PieceSink& sink) { size = w.emit(described.first, described.second, sink); });
   return size;
 }
 
