@@ -135,14 +135,17 @@ size_t build_lucene_index(const std::string& jsonl_path, const std::string& inde
 }
 
 TextDataset read_lucene_index(const std::string& index_dir, const std::string& text_field,
-                              const std::string& label_field) {
+                              const std::string& label_field, size_t part, size_t parts) {
+  if (parts < 1 || part >= parts) throw Error("read_lucene_index: part out of range");
   if (!fs::is_directory(index_dir)) throw Error(index_dir + ": no such index directory");
   TextDataset data;
   try {
     Lucene::IndexReaderPtr reader = Lucene::IndexReader::open(Lucene::FSDirectory::open(utf8_to_wide(index_dir)), true);
     const Lucene::String tf = utf8_to_wide(text_field), lf = utf8_to_wide(label_field);
     bool seen_text = false, seen_label = false;
-    for (int32_t id = 0; id < reader->maxDoc(); ++id) {
+    const uint64_t max_doc = uint64_t(reader->maxDoc());
+    const int32_t first = int32_t(max_doc * part / parts), end = int32_t(max_doc * (part + 1) / parts);
+    for (int32_t id = first; id < end; ++id) {
       if (reader->isDeleted(id)) continue;
       Lucene::DocumentPtr doc = reader->document(id);
       std::string text;

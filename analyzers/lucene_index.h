@@ -29,9 +29,12 @@ size_t build_lucene_index(const std::string& jsonl_path, const std::string& inde
 
 // The live documents of the index at `index_dir`, in doc id order: the stored
 // `text_field` (several values joined by a space) and the values of
-// `label_field`. Throws xmr::Error if the directory is not an index or the
-// fields are not stored in it.
+// `label_field`. With parts > 1, only part `part` of them: the documents
+// whose ids fall in the part-th of `parts` equal id ranges (distributed
+// training: the parts tile the index in order; only the part's documents are
+// read). Throws xmr::Error if the directory is not an index or the fields are
+// not stored in (the part's) documents.
 TextDataset read_lucene_index(const std::string& index_dir, const std::string& text_field,
-                              const std::string& label_field);
+                              const std::string& label_field, size_t part = 0, size_t parts = 1);
 
 }  // namespace xmr

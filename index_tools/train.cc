@@ -104,9 +104,9 @@ int run_train(int argc, char** argv) {
        "true: teach the matcher to send each positive only to its label's copy that it ranks highest; "
        "false: to every cluster holding the label")
       ("distributed", po::bool_switch(),
-       "one rank of an MPI job (mpirun -np N xmr train ... --distributed): each rank reads its share of the input's "
-       "lines, the label tree's sub-trees are trained on the ranks, rank 0 writes the model; xc or jsonl input, "
-       "--negatives tfn (the default there), one tree, no disentanglement or calibration")
+       "one rank of an MPI job (mpirun -np N xmr train ... --distributed): each rank reads its share of the input "
+       "(lines of an xc or jsonl file, documents of an index), the label tree's sub-trees are trained on the ranks, "
+       "rank 0 writes the model; --negatives tfn (the default there), one tree, no disentanglement or calibration")
       ("quiet,q", po::bool_switch(), "no progress output");
   add_vectorizer_options(o);
   po::variables_map vm;
@@ -133,7 +133,7 @@ int run_train(int argc, char** argv) {
   const bool calibrating = calibrate > 0 || calibrate_folds > 0;
   if (vm["distributed"].as<bool>()) {
     if (calibrating) throw Error("--distributed does not calibrate; fit the probabilities afterwards with xmr calibrate");
-    if (vm.count("query-log")) throw Error("--query-log needs --format index, which --distributed does not read");
+    if (vm.count("query-log")) throw Error("--query-log is not split across ranks; train from the index and the log without --distributed");
     if (vm["normalize"].as<bool>() && format != "xc") throw Error("--normalize applies to --format xc");
     DistributedTrainRequest req;
     req.input = input;
@@ -143,7 +143,7 @@ int run_train(int argc, char** argv) {
     req.label_features = label_features;
     req.normalize = vm["normalize"].as<bool>();
     req.fields = JsonlFields{vm["text-field"].as<std::string>(), vm["label-field"].as<std::string>()};
-    if (format == "jsonl") req.vectorizer = vectorizer_config_from(vm);
+    if (format != "xc") req.vectorizer = vectorizer_config_from(vm);
     req.params = p;
     if (negatives == "auto") req.params.negatives = NegativeSampling::kTeacherForced;
     req.quiet = quiet;

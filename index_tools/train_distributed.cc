@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "analyzers/distributed_text.h"
+#include "analyzers/lucene_index.h"
 #include "analyzers/text_model.h"
 #include "core/byte_pack.h"
 #include "core/clustering.h"
@@ -74,10 +75,17 @@ Shard read_xc_shard(const DistributedTrainRequest& r, Communicator& comm) {
   return out;
 }
 
-Shard read_jsonl_shard(const DistributedTrainRequest& r, Communicator& comm, const ProgressFn& progress) {
+// This rank's texts: its share of a JSONL file's lines, or of an index's documents.
+TextDataset read_texts(const DistributedTrainRequest& r, const Communicator& comm) {
+  if (r.format == "index") {
+    return read_lucene_index(r.input, r.fields.text, r.fields.labels, size_t(comm.rank()), size_t(comm.size()));
+  }
   LineShard s = read_line_shard(r.input, comm.rank(), comm.size(), 0);
-  TextDataset data = parse_jsonl_dataset(s.text, shard_name(r.input, s, comm.rank()), r.fields);
-  std::string().swap(s.text);
+  return parse_jsonl_dataset(s.text, shard_name(r.input, s, comm.rank()), r.fields);
+}
+
+Shard read_text_shard(const DistributedTrainRequest& r, Communicator& comm, const ProgressFn& progress) {
+  TextDataset data = read_texts(r, comm);
   const LabelVocabulary labels = corpus_label_vocabulary(data, comm);
   const ShardedFit counts = corpus_document_counts(data.size(), comm);
   if (counts.corpus_documents == 0) throw Error(r.input + ": no training texts");
@@ -112,7 +120,7 @@ int train_on_ranks(const DistributedTrainRequest& r, Communicator& comm) {
     progress.update(step, done, total);
   };
   const auto t0 = Clock::now();
-  Shard shard = r.format == "xc" ? read_xc_shard(r, comm) : read_jsonl_shard(r, comm, report);
+  Shard shard = r.format == "xc" ? read_xc_shard(r, comm) : read_text_shard(r, comm, report);
   const double read_s = since(t0);
 
   DistributedInputs in;
@@ -136,7 +144,7 @@ int train_on_ranks(const DistributedTrainRequest& r, Communicator& comm) {
   const double train_s = since(t1);
   size_t file_bytes = 0;
   if (root) {
-    if (r.format == "jsonl") attach_vectorizer(parts, r.vectorizer, std::move(shard.vocabulary));
+    if (r.format != "xc") attach_vectorizer(parts, r.vectorizer, std::move(shard.vocabulary));
     file_bytes = save_model_parts(parts, r.model_path);  // no second copy of the model in memory
     parts = ModelParts{};
   }
@@ -177,8 +185,8 @@ int train_on_ranks(const DistributedTrainRequest& r, Communicator& comm) {
 
 int run_distributed_training(const DistributedTrainRequest& r) {
   check_distributed_params(r.params);
-  if (r.format != "xc" && r.format != "jsonl") {
-    throw Error("--distributed reads --format xc or jsonl files (a Lucene++ index is not split across ranks)");
+  if (r.format != "xc" && r.format != "jsonl" && r.format != "index") {
+    throw Error("--distributed reads --format xc, jsonl or index, not " + r.format);
   }
   if (r.format != "xc" && (!r.tree_file.empty() || !r.label_features.empty())) {
     throw Error("--label-features and --tree need --format xc");

@@ -1,6 +1,7 @@
 // `xmr train --distributed`: the training command run as one rank of an MPI
 // job (mpirun -np N xmr train ... --distributed). Each rank reads its share
-// of the input's lines (core/line_shard.h); rank 0 writes the model.
+// of the input: an xc or jsonl file's lines (core/line_shard.h), or an
+// index's documents by id range; rank 0 writes the model.
 #pragma once
 
 #include <string>
@@ -12,12 +13,12 @@
 namespace xmr::cli {
 
 struct DistributedTrainRequest {
-  std::string input, format;  // format: "xc" or "jsonl"
+  std::string input, format;  // format: "xc", "jsonl" or "index"
   std::string model_path;
   std::string tree_file, label_features;  // xc only; read by rank 0
   bool normalize = false;                 // xc
-  JsonlFields fields;                     // jsonl
-  VectorizerConfig vectorizer;            // jsonl
+  JsonlFields fields;                     // jsonl member names, or the index's stored fields
+  VectorizerConfig vectorizer;            // jsonl, index
   TrainParams params;
   bool quiet = false;
 };

@@ -47,6 +47,12 @@ for n in 2 3; do
   if mpi "$n" "$XMR" train --input "$work/train.jsonl" --model "$work/t$n.xmr" --max-leaf-size 10 --threads 1 \
       --distributed -q && cmp -s "$work/single_text.xmr" "$work/t$n.xmr"; then ok; else bad "jsonl, $n ranks: not the single-process model"; fi
 done
+# From a Lucene++ index: each rank reads its range of document ids.
+"$XMR" index --input "$work/train.jsonl" --index "$work/index" -q
+"$XMR" train --input "$work/index" --format index --model "$work/single_index.xmr" --negatives tfn --max-leaf-size 10 \
+  --threads 1 -q
+if mpi 3 "$XMR" train --input "$work/index" --format index --model "$work/i3.xmr" --max-leaf-size 10 --threads 1 \
+    --distributed -q && cmp -s "$work/single_index.xmr" "$work/i3.xmr"; then ok; else bad "index, 3 ranks: not the single-process model"; fi
 # The per-rank report names every rank.
 err=$(mpi 2 "$XMR" train --input "$work/train.txt" --model "$work/r.xmr" --normalize --threads 1 --distributed 2>&1 >/dev/null)
 if grep -q "rank 1: shard" <<<"$err" && grep -q "peak RSS" <<<"$err"; then ok; else bad "per-rank report: $err"; fi
