@@ -189,15 +189,17 @@ namespace {
 
 // Splits every group of `groups` into min(B, size) clusters; appends the
 // layer's child ranges to `tree` and returns the new groups in tree order.
+// `first_group`: the index in its layer of groups[0] (the groups are
+// consecutive nodes of `layer`), which seeds each split.
 std::vector<std::vector<Index>> split_layer(const CsrMatrix& E, const std::vector<std::vector<Index>>& groups,
                                             const ClusteringParams& params, int branching, size_t layer,
-                                            LabelTree& tree) {
+                                            LabelTree& tree, size_t first_group = 0) {
   std::vector<std::vector<std::vector<Index>>> parts(groups.size());
 #pragma omp parallel for schedule(dynamic, 1) if (groups.size() > 1)
   for (size_t g = 0; g < groups.size(); ++g) {
     const auto& items = groups[g];
-    const std::vector<Index> assign =
-        balanced_spherical_kmeans(E, items, branching, params.max_iter, mix_seed({params.seed, layer, g}));
+    const std::vector<Index> assign = balanced_spherical_kmeans(E, items, branching, params.max_iter,
+                                                                mix_seed({params.seed, layer, first_group + g}));
     const size_t k = std::min<size_t>(size_t(branching), items.size());
     parts[g].assign(std::max<size_t>(k, 1), {});
     for (size_t i = 0; i < items.size(); ++i) parts[g][assign[i]].push_back(items[i]);
@@ -257,6 +259,70 @@ LabelTree build_label_tree(const CsrMatrix& embedding, const ClusteringParams& p
   append_leaf_layer(groups, tree);
   tree.validate();
   return tree;
+}
+
+std::vector<size_t> layer_node_counts(size_t num_items, const std::vector<int>& branching) {
+  // A split of n items into k = min(b, n) clusters gives n % k of n / k + 1
+  // items and the rest of n / k: the sizes, and so the counts below, follow.
+  std::vector<std::pair<size_t, size_t>> sizes{{num_items, 1}};  // (group size, how many groups)
+  std::vector<size_t> counts{1};
+  for (int b : branching) {
+    std::vector<std::pair<size_t, size_t>> next;
+    size_t nodes = 0;
+    for (const auto& [n, many] : sizes) {
+      const size_t k = std::max<size_t>(1, std::min<size_t>(size_t(b), n));
+      const size_t big = n % k;
+      if (big) next.emplace_back(n / k + 1, big * many);
+      if (k - big) next.emplace_back(n / k, (k - big) * many);
+      nodes += k * many;
+    }
+    std::sort(next.begin(), next.end());
+    sizes.clear();
+    for (const auto& e : next) {
+      if (!sizes.empty() && sizes.back().first == e.first) {
+        sizes.back().second += e.second;
+      } else {
+        sizes.push_back(e);
+      }
+    }
+    counts.push_back(nodes);
+  }
+  return counts;
+}
+
+std::vector<std::vector<Index>> cluster_top_layers(const CsrMatrix& embedding, const ClusteringParams& params,
+                                                   size_t layers, LabelTree& top) {
+  params.validate();
+  const size_t L = embedding.rows;
+  if (L == 0) throw Error("cannot build a label tree over zero labels");
+  const std::vector<int> branching = level_branching(L, params);
+  if (layers > branching.size()) throw Error("cluster_top_layers: the tree has fewer layers of splits");
+  top = LabelTree{};
+  top.num_labels = L;
+  std::vector<std::vector<Index>> groups(1);
+  groups[0].resize(L);
+  std::iota(groups[0].begin(), groups[0].end(), 0);
+  for (size_t t = 0; t < layers; ++t) groups = split_layer(embedding, groups, params, branching[t], t, top);
+  return groups;
+}
+
+SubtreeClusters cluster_subtree(const CsrMatrix& embedding, std::vector<Index> items, const ClusteringParams& params,
+                                const std::vector<int>& branching, size_t layer, const std::vector<size_t>& first_node) {
+  params.validate();
+  if (first_node.size() < branching.size() - layer) throw Error("cluster_subtree: a first node per layer is needed");
+  LabelTree part;  // collects the child ranges of the sub-tree's layers
+  std::vector<std::vector<Index>> groups{std::move(items)};
+  for (size_t t = layer; t < branching.size(); ++t) {
+    groups = split_layer(embedding, groups, params, branching[t], t, part, first_node[t - layer]);
+  }
+  SubtreeClusters out;
+  for (const auto& ptr : part.child_ptr) {
+    std::vector<Index> counts;
+    for (size_t k = 0; k + 1 < ptr.size(); ++k) counts.push_back(ptr[k + 1] - ptr[k]);
+    out.child_counts.push_back(std::move(counts));
+  }
+  out.leaves = std::move(groups);
+  return out;
 }
 
 LabelTree build_tree_over_leaves(const CsrMatrix& embedding, const std::vector<std::vector<Index>>& leaves,

@@ -36,6 +36,30 @@ std::vector<int> level_branching(size_t num_items, const ClusteringParams& param
 // `embedding` has one row per label (rows need not be normalised).
 LabelTree build_label_tree(const CsrMatrix& embedding, const ClusteringParams& params);
 
+// build_label_tree in pieces, for distributed clustering (each piece's splits
+// are seeded by their layer and node, so the pieces give the same tree):
+//
+// Nodes in each layer of the tree over `num_items` items with these
+// branching factors (level_branching), top first: counts[0] = 1 (the root).
+std::vector<size_t> layer_node_counts(size_t num_items, const std::vector<int>& branching);
+// The top `layers` layers of splits: fills `top` (num_labels and `layers`
+// child ranges, no leaves) and returns the groups of layer `layers` (the
+// labels of each node there, in tree order).
+std::vector<std::vector<Index>> cluster_top_layers(const CsrMatrix& embedding, const ClusteringParams& params,
+                                                   size_t layers, LabelTree& top);
+// Below one node of layer `layer` holding `items` (rows of `embedding`, in
+// its group's order): first_node[k] is the index in layer `layer + k` of the
+// node's first descendant there (first_node[0] is the node itself);
+// `branching` is the whole tree's (level_branching). child_counts[k] gives
+// the children of each of its nodes in layer `layer + k`; leaves the items
+// of each leaf, in order.
+struct SubtreeClusters {
+  std::vector<std::vector<Index>> child_counts;
+  std::vector<std::vector<Index>> leaves;
+};
+SubtreeClusters cluster_subtree(const CsrMatrix& embedding, std::vector<Index> items, const ClusteringParams& params,
+                                const std::vector<int>& branching, size_t layer, const std::vector<size_t>& first_node);
+
 // Splits `items` (row ids of `embedding`) into min(B, items.size()) balanced
 // clusters. Returns the cluster of each item, in 0..k-1. Exposed for tests.
 std::vector<Index> balanced_spherical_kmeans(const CsrMatrix& embedding, const std::vector<Index>& items, int num_clusters,

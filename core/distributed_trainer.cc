@@ -425,6 +425,140 @@ ModelParts train_one_subtree(const RowBlock& rows, size_t total_nnz, const Label
   return train_subtree(Xsub, Ysub, sub, params, placement);
 }
 
+// build_label_tree(emb, cp) over the ranks: rank 0 splits the layers above
+// the split layer (the one training will split at), every rank the
+// sub-trees below the nodes it is sent (largest first to the least loaded),
+// and rank 0 joins the pieces. Each split is seeded by its layer and node, so
+// the tree is build_label_tree's. `emb` is rank 0's; the tree is returned on
+// rank 0 (an empty one elsewhere).
+LabelTree cluster_on_ranks(const CsrMatrix* emb, size_t num_labels, const ClusteringParams& cp, Communicator& comm) {
+  const int R = comm.size(), me = comm.rank();
+  const std::vector<int> branching = level_branching(num_labels, cp);
+  const std::vector<size_t> counts = layer_node_counts(num_labels, branching);
+  size_t split = branching.size();  // the tree's depth - 1: the layer above the label slots
+  for (size_t d = 1; d < branching.size(); ++d) {
+    if (counts[d] >= size_t(R)) {
+      split = d;
+      break;
+    }
+  }
+  const std::vector<int> below(branching.begin() + long(split), branching.end());
+  LabelTree top;
+  std::vector<std::vector<Index>> groups;
+  std::vector<std::vector<size_t>> first_node;  // per sub-tree, per layer from the split layer
+  std::vector<std::string> outgoing(static_cast<size_t>(R));
+  if (me == 0) {
+    groups = cluster_top_layers(*emb, cp, split, top);
+    const size_t S = groups.size();
+    std::vector<size_t> next(below.size() + 1, 0);
+    for (size_t s = 0; s < S; ++s) {
+      first_node.push_back(next);
+      const std::vector<size_t> c = layer_node_counts(groups[s].size(), below);
+      for (size_t k = 0; k < next.size(); ++k) next[k] += c[k];
+    }
+    std::vector<double> load(static_cast<size_t>(R), 0.0), work(S, 0.0);
+    for (size_t s = 0; s < S; ++s) {
+      for (Index l : groups[s]) work[s] += double(emb->row_nnz(l) + 1);
+    }
+    std::vector<size_t> order(S);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return work[a] > work[b]; });
+    std::vector<ByteWriter> to(static_cast<size_t>(R));
+    for (size_t s : order) {
+      const size_t q = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+      load[q] += work[s];
+      ByteWriter& w = to[q];
+      w.put(uint64_t(s));
+      w.put(uint64_t(emb->cols));
+      w.put_vector(first_node[s]);
+      w.put_vector(groups[s]);
+      std::vector<Offset> ptr{0};
+      std::vector<Index> idx;
+      std::vector<float> val;
+      for (Index l : groups[s]) {
+        const SparseVectorView r = emb->row(l);
+        idx.insert(idx.end(), r.indices, r.indices + r.nnz);
+        val.insert(val.end(), r.values, r.values + r.nnz);
+        ptr.push_back(idx.size());
+      }
+      w.put_vector(ptr);
+      w.put_vector(idx);
+      w.put_vector(val);
+    }
+    for (int q = 0; q < R; ++q) outgoing[size_t(q)] = std::move(to[size_t(q)].bytes());
+  }
+  ByteWriter done;
+  for (const std::string& bytes : comm.alltoall(std::move(outgoing))) {
+    ByteReader r(bytes);
+    while (!r.done()) {
+      const uint64_t s = r.get<uint64_t>();
+      const uint64_t cols = r.get<uint64_t>();
+      const std::vector<size_t> first = r.get_vector<size_t>();
+      const std::vector<Index> items = r.get_vector<Index>();
+      CsrMatrix local;
+      local.rows = items.size();
+      local.cols = cols;
+      local.indptr = r.get_vector<Offset>();
+      local.indices = r.get_vector<Index>();
+      local.values = r.get_vector<float>();
+      local.validate();
+      if (local.indptr.size() != items.size() + 1 || local.indptr.back() != local.indices.size() ||
+          local.indices.size() != local.values.size()) {
+        throw Error("malformed sub-tree clustering message");
+      }
+      std::vector<Index> ids(items.size());
+      std::iota(ids.begin(), ids.end(), 0);
+      SubtreeClusters c = cluster_subtree(local, std::move(ids), cp, branching, split, first);
+      done.put(s);
+      for (const auto& layer : c.child_counts) done.put_vector(layer);
+      done.put(uint64_t(c.leaves.size()));
+      for (auto& leaf : c.leaves) {
+        for (Index& l : leaf) l = items[l];  // back to label ids
+        done.put_vector(leaf);
+      }
+    }
+  }
+  std::vector<std::string> pieces = comm.gather(done.bytes(), 0);
+  if (me != 0) return LabelTree{};
+  // Join: the child ranges of each layer below the split, sub-tree after sub-tree.
+  const size_t S = groups.size();
+  std::vector<std::vector<std::vector<Index>>> child_counts(S);
+  std::vector<std::vector<std::vector<Index>>> leaves(S);
+  for (std::string& bytes : pieces) {
+    ByteReader r(bytes);
+    while (!r.done()) {
+      const uint64_t s = r.get<uint64_t>();
+      if (s >= S || !leaves[s].empty()) throw Error("sub-tree " + std::to_string(s) + " clustered twice or unknown");
+      for (size_t k = 0; k < below.size(); ++k) child_counts[s].push_back(r.get_vector<Index>());
+      const uint64_t n = r.get<uint64_t>();
+      for (uint64_t j = 0; j < n; ++j) leaves[s].push_back(r.get_vector<Index>());
+    }
+    std::string().swap(bytes);
+  }
+  LabelTree tree = std::move(top);
+  for (size_t k = 0; k < below.size(); ++k) {
+    std::vector<Index> ptr{0};
+    for (size_t s = 0; s < S; ++s) {
+      const std::vector<size_t> expected = layer_node_counts(groups[s].size(), below);
+      if (child_counts[s].size() != below.size() || child_counts[s][k].size() != expected[k]) {
+        throw Error("sub-tree " + std::to_string(s) + " came back with another shape than its size gives");
+      }
+      for (Index c : child_counts[s][k]) ptr.push_back(ptr.back() + c);
+    }
+    tree.child_ptr.push_back(std::move(ptr));
+  }
+  std::vector<Index> ptr{0};
+  for (size_t s = 0; s < S; ++s) {
+    for (const auto& leaf : leaves[s]) {
+      tree.slot_label.insert(tree.slot_label.end(), leaf.begin(), leaf.end());
+      ptr.push_back(Index(tree.slot_label.size()));
+    }
+  }
+  tree.child_ptr.push_back(std::move(ptr));
+  tree.validate();
+  return tree;
+}
+
 }  // namespace
 
 ModelParts train_distributed(CsrMatrix X_shard, CsrMatrix Y_shard, const TrainParams& params,
@@ -479,9 +613,8 @@ ModelParts train_distributed(CsrMatrix X_shard, CsrMatrix Y_shard, const TrainPa
   }
   std::vector<std::string> emb_rows = comm.gather(my_rows, 0);
   std::string().swap(my_rows);
-  std::string tree_bytes;
+  CsrMatrix emb;  // rank 0's: every label's
   if (root) {
-    CsrMatrix emb;
     emb.rows = inputs.num_labels;
     emb.cols = num_features;
     size_t nnz = 0;
@@ -500,23 +633,26 @@ ModelParts train_distributed(CsrMatrix X_shard, CsrMatrix Y_shard, const TrainPa
       std::string().swap(bytes);
     }
     if (emb.indptr.size() != emb.rows + 1) throw Error("label embedding rows missing after the reduction");
-    st.seconds_embedding = seconds_since(t0);
-    step("clustering");
-    t0 = Clock::now();
-    LabelTree tree;
-    if (inputs.leaf_clusters) {
-      tree = build_tree_over_leaves(emb, *inputs.leaf_clusters, params.clustering);  // as `xmr train --tree` does
-    } else {
-      if (inputs.label_features) emb = concat_label_features(emb, *inputs.label_features);
-      ClusteringParams cp = params.clustering;
-      cp.seed = params.seed;
-      tree = build_label_tree(emb, cp);
-    }
-    st.seconds_clustering = seconds_since(t0);
-    tree_bytes = pack_tree(tree);
-  } else {
-    st.seconds_embedding = seconds_since(t0);
   }
+  st.seconds_embedding = seconds_since(t0);
+  step("clustering");
+  t0 = Clock::now();
+  // Over given leaves rank 0 builds the tree alone (as `xmr train --tree`
+  // does); else the ranks cluster it together. Only rank 0 knows which.
+  const bool given_leaves = comm.broadcast(root && inputs.leaf_clusters ? "1" : "0", 0) == "1";
+  std::string tree_bytes;
+  if (given_leaves) {
+    if (root) tree_bytes = pack_tree(build_tree_over_leaves(emb, *inputs.leaf_clusters, params.clustering));
+  } else {
+    if (root && inputs.label_features) emb = concat_label_features(emb, *inputs.label_features);
+    ClusteringParams cp = params.clustering;
+    cp.seed = params.seed;
+    cp.validate();
+    const LabelTree clustered = cluster_on_ranks(root ? &emb : nullptr, inputs.num_labels, cp, comm);
+    if (root) tree_bytes = pack_tree(clustered);
+  }
+  emb = CsrMatrix{};
+  st.seconds_clustering = seconds_since(t0);
   const LabelTree tree = unpack_tree(comm.broadcast(std::move(tree_bytes), 0));
   if (tree.has_repeated_labels()) {
     throw Error("distributed training needs each label in one leaf cluster (the given leaves repeat a label)");
