@@ -31,13 +31,30 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// The rank that sums label l's embedding: labels are cut into R equal ranges.
+void put_matrix(ByteWriter& w, const CsrMatrix& m) {
+  w.put(uint64_t(m.rows));
+  w.put(uint64_t(m.cols));
+  w.put_vector(m.indptr);
+  w.put_vector(m.indices);
+  w.put_vector(m.values);
+}
+
+CsrMatrix get_matrix(ByteReader& r) {
+  CsrMatrix m;
+  m.rows = r.get<uint64_t>();
+  m.cols = r.get<uint64_t>();
+  m.indptr = r.get_vector<Offset>();
+  m.indices = r.get_vector<Index>();
+  m.values = r.get_vector<float>();
+  m.validate();
+  return m;
+}
+
+// The rank that sums label l's embedding: labels are cut into R equal
+// ranges. Rank r's range starts at the least l with l R >= r L.
 int label_owner(size_t l, size_t num_labels, int ranks) { return int(l * size_t(ranks) / num_labels); }
 size_t first_label_of(int rank, size_t num_labels, int ranks) {
-  size_t l = size_t(rank) * num_labels / size_t(ranks);
-  while (l > 0 && label_owner(l - 1, num_labels, ranks) >= rank) --l;
-  while (l < num_labels && label_owner(l, num_labels, ranks) < rank) ++l;
-  return l;
+  return (size_t(rank) * num_labels + size_t(ranks) - 1) / size_t(ranks);
 }
 
 // This shard's X^T Y rows, unnormalised, in double, one message per owner
@@ -62,17 +79,8 @@ std::vector<std::string> pack_label_sums(const CsrMatrix& X, const CsrMatrix& Y,
       for (size_t b = 0; b < n; ++b) {
         const size_t l = first + b;
         LabelSums& out = block[b];
-        out.features.clear();
         out.sums.clear();
-        for (Offset k = Yt.indptr[l]; k < Yt.indptr[l + 1]; ++k) {
-          const SparseVectorView x = X.row(Yt.indices[k]);
-          for (size_t j = 0; j < x.nnz; ++j) {
-            if (acc[x.indices[j]] == 0.0) out.features.push_back(x.indices[j]);
-            acc[x.indices[j]] += x.values[j];
-          }
-        }
-        std::sort(out.features.begin(), out.features.end());
-        out.features.erase(std::unique(out.features.begin(), out.features.end()), out.features.end());
+        sum_label_rows(X, Yt.indices.data() + Yt.indptr[l], Yt.indptr[l + 1] - Yt.indptr[l], acc, out.features);
         for (Index f : out.features) {
           out.sums.push_back(acc[f]);
           acc[f] = 0.0;
@@ -210,13 +218,22 @@ LabelTree unpack_tree(const std::string& bytes) {
 // it train on rank 0 alone on every row; measured on the 100,000-label set
 // at 4 ranks, splitting at the next layer down (64 sub-trees instead of 4)
 // left rank 0 training for about as long as the other ranks together.
-size_t choose_split_layer(const LabelTree& tree, int ranks) {
-  const size_t depth = tree.depth();
+// nodes[t]: the node count of layer t, for t = 0 .. depth (the label slots).
+// Clustering decides it from the counts it will make (layer_node_counts),
+// training from the tree, so both split at the same layer.
+size_t choose_split_layer(const std::vector<size_t>& nodes, int ranks) {
+  const size_t depth = nodes.size() - 1;
   if (depth < 2) return depth;
   for (size_t d = 1; d + 1 <= depth; ++d) {
-    if (tree.num_nodes(d) >= size_t(ranks)) return d;
+    if (nodes[d] >= size_t(ranks)) return d;
   }
   return depth - 1;
+}
+
+size_t choose_split_layer(const LabelTree& tree, int ranks) {
+  std::vector<size_t> nodes;
+  for (size_t t = 0; t <= tree.depth(); ++t) nodes.push_back(tree.num_nodes(t));
+  return choose_split_layer(nodes, ranks);
 }
 
 // Estimated solver work at every node p of layers 0..depth-1 (training p's
@@ -357,8 +374,10 @@ void append_layer(LayerData& into, const LayerData& part) {
 }
 
 // The levels above the split layer as a tree of their own: its "labels" are
-// the split layer's nodes, and a row's are the ancestors there of its labels.
-ModelParts train_meta_tree(const RowBlock& rows, const LabelTree& tree, size_t split, const TrainParams& params,
+// the split layer's nodes (subtree_of_label maps a label to its node there),
+// and a row's are the ancestors there of its labels.
+ModelParts train_meta_tree(const RowBlock& rows, const LabelTree& tree, size_t split,
+                           const std::vector<Index>& subtree_of_label, const TrainParams& params,
                            const ProgressFn& progress) {
   if (split == tree.depth()) return train_on_tree(rows.X, rows.Y, tree, params, progress);
   const size_t S = tree.num_nodes(split);
@@ -367,11 +386,6 @@ ModelParts train_meta_tree(const RowBlock& rows, const LabelTree& tree, size_t s
   meta.child_ptr.assign(tree.child_ptr.begin(), tree.child_ptr.begin() + long(split));
   meta.slot_label.resize(S);
   std::iota(meta.slot_label.begin(), meta.slot_label.end(), 0);
-  std::vector<Index> subtree_of_label(tree.num_labels);
-  for (Index s = 0; s < S; ++s) {
-    const SubtreeRanges r = subtree_ranges(tree, split, s);
-    for (Index j = r.lo.back(); j < r.hi.back(); ++j) subtree_of_label[tree.slot_label[j]] = s;
-  }
   CsrMatrix Ymeta;
   Ymeta.cols = S;
   std::vector<std::pair<Index, float>> row;
@@ -434,14 +448,9 @@ ModelParts train_one_subtree(const RowBlock& rows, size_t total_nnz, const Label
 LabelTree cluster_on_ranks(const CsrMatrix* emb, size_t num_labels, const ClusteringParams& cp, Communicator& comm) {
   const int R = comm.size(), me = comm.rank();
   const std::vector<int> branching = level_branching(num_labels, cp);
-  const std::vector<size_t> counts = layer_node_counts(num_labels, branching);
-  size_t split = branching.size();  // the tree's depth - 1: the layer above the label slots
-  for (size_t d = 1; d < branching.size(); ++d) {
-    if (counts[d] >= size_t(R)) {
-      split = d;
-      break;
-    }
-  }
+  std::vector<size_t> counts = layer_node_counts(num_labels, branching);
+  counts.push_back(num_labels);  // the label slots
+  const size_t split = choose_split_layer(counts, R);
   const std::vector<int> below(branching.begin() + long(split), branching.end());
   LabelTree top;
   std::vector<std::vector<Index>> groups;
@@ -469,21 +478,9 @@ LabelTree cluster_on_ranks(const CsrMatrix* emb, size_t num_labels, const Cluste
       load[q] += work[s];
       ByteWriter& w = to[q];
       w.put(uint64_t(s));
-      w.put(uint64_t(emb->cols));
       w.put_vector(first_node[s]);
       w.put_vector(groups[s]);
-      std::vector<Offset> ptr{0};
-      std::vector<Index> idx;
-      std::vector<float> val;
-      for (Index l : groups[s]) {
-        const SparseVectorView r = emb->row(l);
-        idx.insert(idx.end(), r.indices, r.indices + r.nnz);
-        val.insert(val.end(), r.values, r.values + r.nnz);
-        ptr.push_back(idx.size());
-      }
-      w.put_vector(ptr);
-      w.put_vector(idx);
-      w.put_vector(val);
+      put_matrix(w, emb->select_rows(groups[s]));
     }
     for (int q = 0; q < R; ++q) outgoing[size_t(q)] = std::move(to[size_t(q)].bytes());
   }
@@ -492,20 +489,10 @@ LabelTree cluster_on_ranks(const CsrMatrix* emb, size_t num_labels, const Cluste
     ByteReader r(bytes);
     while (!r.done()) {
       const uint64_t s = r.get<uint64_t>();
-      const uint64_t cols = r.get<uint64_t>();
       const std::vector<size_t> first = r.get_vector<size_t>();
       const std::vector<Index> items = r.get_vector<Index>();
-      CsrMatrix local;
-      local.rows = items.size();
-      local.cols = cols;
-      local.indptr = r.get_vector<Offset>();
-      local.indices = r.get_vector<Index>();
-      local.values = r.get_vector<float>();
-      local.validate();
-      if (local.indptr.size() != items.size() + 1 || local.indptr.back() != local.indices.size() ||
-          local.indices.size() != local.values.size()) {
-        throw Error("malformed sub-tree clustering message");
-      }
+      const CsrMatrix local = get_matrix(r);  // the items' embedding rows, in order
+      if (local.rows != items.size()) throw Error("malformed sub-tree clustering message");
       std::vector<Index> ids(items.size());
       std::iota(ids.begin(), ids.end(), 0);
       SubtreeClusters c = cluster_subtree(local, std::move(ids), cp, branching, split, first);
@@ -606,31 +593,33 @@ ModelParts train_distributed(CsrMatrix X_shard, CsrMatrix Y_shard, const TrainPa
     const CsrMatrix mine = pifa_from_shards(comm.alltoall(pack_label_sums(X_shard, Y_shard, R)), first, end - first,
                                             num_features);
     ByteWriter w;
-    w.put_vector(mine.indptr);
-    w.put_vector(mine.indices);
-    w.put_vector(mine.values);
+    put_matrix(w, mine);
     my_rows = std::move(w.bytes());
   }
   std::vector<std::string> emb_rows = comm.gather(my_rows, 0);
   std::string().swap(my_rows);
   CsrMatrix emb;  // rank 0's: every label's
   if (root) {
-    emb.rows = inputs.num_labels;
-    emb.cols = num_features;
+    // The ranks' label ranges, stacked in rank order.
+    std::vector<CsrMatrix> ranges;
     size_t nnz = 0;
-    for (const std::string& bytes : emb_rows) nnz += ByteReader(bytes).get_vector<Offset>().back();
-    emb.indices.reserve(nnz);
-    emb.values.reserve(nnz);
     for (std::string& bytes : emb_rows) {
       ByteReader r(bytes);
-      const auto ptr = r.get_vector<Offset>();
-      const auto idx = r.get_vector<Index>();
-      const auto val = r.get_vector<float>();
-      const Offset base = emb.indices.size();
-      for (size_t k = 1; k < ptr.size(); ++k) emb.indptr.push_back(base + ptr[k]);
-      emb.indices.insert(emb.indices.end(), idx.begin(), idx.end());
-      emb.values.insert(emb.values.end(), val.begin(), val.end());
+      ranges.push_back(get_matrix(r));
       std::string().swap(bytes);
+      nnz += ranges.back().nnz();
+    }
+    emb.rows = inputs.num_labels;
+    emb.cols = num_features;
+    emb.indices.reserve(nnz);
+    emb.values.reserve(nnz);
+    for (CsrMatrix& m : ranges) {
+      if (m.cols != num_features) throw Error("label embedding rows of another width after the reduction");
+      const Offset base = emb.indices.size();
+      for (size_t k = 1; k < m.indptr.size(); ++k) emb.indptr.push_back(base + m.indptr[k]);
+      emb.indices.insert(emb.indices.end(), m.indices.begin(), m.indices.end());
+      emb.values.insert(emb.values.end(), m.values.begin(), m.values.end());
+      m = CsrMatrix{};
     }
     if (emb.indptr.size() != emb.rows + 1) throw Error("label embedding rows missing after the reduction");
   }
@@ -744,7 +733,7 @@ ModelParts train_distributed(CsrMatrix X_shard, CsrMatrix Y_shard, const TrainPa
   ModelParts parts;
   if (root) {
     step("meta-tree");
-    parts = train_meta_tree(rows, tree, split, params, inputs.progress);
+    parts = train_meta_tree(rows, tree, split, subtree_of_label, params, inputs.progress);
   }
   ByteWriter trained;
   size_t done = 0, mine = size_t(std::count(owner.begin(), owner.end(), me));

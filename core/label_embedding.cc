@@ -44,24 +44,15 @@ CsrMatrix pifa_embedding(const CsrMatrix& X, const CsrMatrix& Y) {
   std::vector<Offset> kept(L, 0);  // non-zero sums; fewer than touched only if values cancel
 #pragma omp parallel
   {
-    // Sums in double, rounded to float once: a distributed run sums each
-    // shard's partial sums (label_feature_sums), and the two orders then give
+    // Sums in double, rounded to float once: a distributed run adds each
+    // shard's sums (core/distributed_trainer.cc), and the two orders then give
     // the same floats except when a sum lies within double rounding of a
     // float rounding boundary.
     std::vector<double> acc(X.cols, 0.0);
     std::vector<Index> touched;
 #pragma omp for schedule(dynamic, 16)
     for (size_t l = 0; l < L; ++l) {
-      touched.clear();
-      for (Offset k = Yt.indptr[l]; k < Yt.indptr[l + 1]; ++k) {
-        const SparseVectorView x = X.row(Yt.indices[k]);
-        for (size_t j = 0; j < x.nnz; ++j) {
-          if (acc[x.indices[j]] == 0.0) touched.push_back(x.indices[j]);
-          acc[x.indices[j]] += x.values[j];
-        }
-      }
-      std::sort(touched.begin(), touched.end());
-      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+      sum_label_rows(X, Yt.indices.data() + Yt.indptr[l], Yt.indptr[l + 1] - Yt.indptr[l], acc, touched);
       Offset out = E.indptr[l];
       for (Index f : touched) {
         const float sum = float(acc[f]);
@@ -91,6 +82,20 @@ CsrMatrix pifa_embedding(const CsrMatrix& X, const CsrMatrix& Y) {
   E.values.resize(write);
   E.normalize_rows_l2();
   return E;
+}
+
+void sum_label_rows(const CsrMatrix& X, const Index* rows, size_t n, std::vector<double>& acc,
+                    std::vector<Index>& touched) {
+  touched.clear();
+  for (size_t k = 0; k < n; ++k) {
+    const SparseVectorView x = X.row(rows[k]);
+    for (size_t j = 0; j < x.nnz; ++j) {
+      if (acc[x.indices[j]] == 0.0) touched.push_back(x.indices[j]);
+      acc[x.indices[j]] += x.values[j];
+    }
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
 }
 
 CsrMatrix pii_embedding(const CsrMatrix& Y) {
