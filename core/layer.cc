@@ -1,13 +1,33 @@
 #include "core/layer.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace xmr {
 
 namespace {
 
-inline void add_feature(const LayerView& L, size_t slot, float qv, float* out) {
-  for (Offset e = L.feat_ptr[slot]; e < L.feat_ptr[slot + 1]; ++e) out[L.entry_child[e]] += qv * L.entry_value[e];
+// The arrays of a level at one pair of widths, for the scoring loops below.
+template <typename Ptr, typename Slot>
+struct Entries {
+  const Ptr* feat_ptr;
+  const Slot* child;
+  const float* value;
+  void add_feature(size_t slot, float qv, float* out) const {
+    for (Ptr e = feat_ptr[slot]; e < feat_ptr[slot + 1]; ++e) out[child[e]] += qv * value[e];
+  }
+};
+
+// Calls f(Entries<...>) with L's widths (one branch per chunk, not per entry).
+template <typename F>
+void with_entries(const LayerView& L, F&& f) {
+  if (L.feat_ptr32) {
+    if (L.entry_child8) f(Entries<uint32_t, uint8_t>{L.feat_ptr32, L.entry_child8, L.entry_value});
+    else f(Entries<uint32_t, ChildSlot>{L.feat_ptr32, L.entry_child, L.entry_value});
+  } else {
+    if (L.entry_child8) f(Entries<Offset, uint8_t>{L.feat_ptr, L.entry_child8, L.entry_value});
+    else f(Entries<Offset, ChildSlot>{L.feat_ptr, L.entry_child, L.entry_value});
+  }
 }
 
 // First position in [f, end) whose value is >= key, by galloping from f:
@@ -39,18 +59,20 @@ void LayerView::score_chunk(size_t parent, const SparseVectorView& q, float* out
   const uint32_t* start = lookup->bucket_start.data() + c.first;
   const Offset chunk_begin = chunk_ptr[parent];
   const Index* f = feat_ids + chunk_begin;
-  for (size_t k = 0; k < q.nnz; ++k) {
-    const Index feature = q.indices[k];
-    if (feature < c.base) continue;
-    const size_t b = size_t(feature - c.base) >> c.shift;
-    if (b >= c.count) break;  // query features ascend: the rest are past the chunk too
-    for (uint32_t pos = start[b], end = start[b + 1]; pos < end; ++pos) {
-      if (f[pos] >= feature) {
-        if (f[pos] == feature) add_feature(*this, size_t(chunk_begin + pos), q.values[k], out);
-        break;
+  with_entries(*this, [&](const auto& entries) {
+    for (size_t k = 0; k < q.nnz; ++k) {
+      const Index feature = q.indices[k];
+      if (feature < c.base) continue;
+      const size_t b = size_t(feature - c.base) >> c.shift;
+      if (b >= c.count) break;  // query features ascend: the rest are past the chunk too
+      for (uint32_t pos = start[b], end = start[b + 1]; pos < end; ++pos) {
+        if (f[pos] >= feature) {
+          if (f[pos] == feature) entries.add_feature(size_t(chunk_begin + pos), q.values[k], out);
+          break;
+        }
       }
     }
-  }
+  });
 }
 
 void LayerView::score_chunk_search(size_t parent, const SparseVectorView& q, float* out) const {
@@ -63,10 +85,21 @@ void LayerView::score_chunk_search(size_t parent, const SparseVectorView& q, flo
 
   // Gallop to each query feature in turn. With few query features this skips
   // most of the chunk; with many it degrades to a merge (gaps of 1 cost O(1)).
-  for (size_t k = 0; k < q.nnz && f < f_end; ++k) {
-    f = gallop(f, f_end, q.indices[k]);
-    if (f != f_end && *f == q.indices[k]) add_feature(*this, size_t(f - feat_ids), q.values[k], out);
-  }
+  with_entries(*this, [&](const auto& entries) {
+    for (size_t k = 0; k < q.nnz && f < f_end; ++k) {
+      f = gallop(f, f_end, q.indices[k]);
+      if (f != f_end && *f == q.indices[k]) entries.add_feature(size_t(f - feat_ids), q.values[k], out);
+    }
+  });
+}
+
+NarrowWidths narrow_fits(const LayerView& L) {
+  NarrowWidths w;
+  w.feat_ptr32 = L.nnz <= UINT32_MAX;
+  size_t widest = 0;
+  for (size_t p = 0; p < L.num_parents; ++p) widest = std::max(widest, L.num_children_of(p));
+  w.entry_child8 = widest <= size_t(UINT8_MAX) + 1;
+  return w;
 }
 
 LayerLookup build_lookup(const LayerView& L) {

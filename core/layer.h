@@ -56,13 +56,23 @@ struct LayerView {
   const Index* child_ptr = nullptr;    // num_parents + 1
   const Offset* chunk_ptr = nullptr;   // num_parents + 1
   const Index* feat_ids = nullptr;     // num_chunk_feats
-  const Offset* feat_ptr = nullptr;    // num_chunk_feats + 1
-  const ChildSlot* entry_child = nullptr;  // nnz
+  // Entry ranges (num_chunk_feats + 1) and child slots (nnz) come in two
+  // widths, exactly one pointer of each pair set: training's LayerData has the
+  // wide ones; a model file (format 3) stores the narrowest that fit, 4-byte
+  // ranges when the level has fewer than 2^32 weights and 1-byte slots when no
+  // node has more than 256 children (see narrow_fits()).
+  const Offset* feat_ptr = nullptr;
+  const uint32_t* feat_ptr32 = nullptr;
+  const ChildSlot* entry_child = nullptr;
+  const uint8_t* entry_child8 = nullptr;
   const float* entry_value = nullptr;      // nnz
   const float* bias = nullptr;             // num_children
   const LayerLookup* lookup = nullptr;     // optional, see build_lookup()
 
   size_t num_children_of(size_t p) const { return child_ptr[p + 1] - child_ptr[p]; }
+  // Entries of chunk feature slot j: [entry_begin(j), entry_begin(j + 1)).
+  Offset entry_begin(size_t slot) const { return feat_ptr32 ? feat_ptr32[slot] : feat_ptr[slot]; }
+  size_t child_of(Offset entry) const { return entry_child8 ? entry_child8[entry] : entry_child[entry]; }
 
   // out[j] = raw score of the j-th child of `parent` for query q (sorted
   // unique feature ids). Uses the lookup when there is one.
@@ -77,6 +87,12 @@ struct LayerView {
 // kMinIndexedChunkFeatures features (L's features must be sorted per chunk).
 constexpr size_t kMinIndexedChunkFeatures = 8;
 LayerLookup build_lookup(const LayerView& L);
+
+// Whether a level's entry ranges fit 4 bytes and its child slots 1 byte.
+struct NarrowWidths {
+  bool feat_ptr32 = false, entry_child8 = false;
+};
+NarrowWidths narrow_fits(const LayerView& L);
 
 struct LayerData {
   std::vector<Index> child_ptr{0};

@@ -25,23 +25,42 @@ std::string layer_section(const std::string& prefix, size_t t, const char* what)
   return prefix + "layer/" + std::to_string(t) + "/" + what;
 }
 
-// Adds one tree's sections; returns its "layers" metadata array.
+// `wide` narrowed to Narrow, as the bytes of a section (every value fits:
+// narrow_fits() said so).
+template <typename Narrow, typename Wide>
+std::string narrowed(const std::vector<Wide>& wide) {
+  std::string bytes(wide.size() * sizeof(Narrow), '\0');
+  Narrow* out = reinterpret_cast<Narrow*>(bytes.data());
+  for (size_t i = 0; i < wide.size(); ++i) out[i] = Narrow(wide[i]);
+  return bytes;
+}
+
+// Adds one tree's sections; returns its "layers" metadata array. Each level's
+// entry ranges and child slots are stored at the narrowest width that fits
+// (recorded as "feat_ptr_bytes" and "child_slot_bytes"); `narrowed_any` is
+// set when one is narrower than format 1's.
 rapidjson::Value add_tree(ModelFileWriter& w, const std::vector<LayerData>& layers, const std::vector<Index>& slot_label,
-                          const std::string& prefix, rapidjson::Document::AllocatorType& a) {
+                          const std::string& prefix, rapidjson::Document::AllocatorType& a, bool& narrowed_any) {
   rapidjson::Value out(rapidjson::kArrayType);
   for (size_t t = 0; t < layers.size(); ++t) {
     const LayerData& L = layers[t];
+    const NarrowWidths narrow = narrow_fits(L.view());
     rapidjson::Value o(rapidjson::kObjectType);
     o.AddMember("parents", uint64_t(L.child_ptr.size() - 1), a);
     o.AddMember("children", uint64_t(L.child_ptr.back()), a);
     o.AddMember("chunk_features", uint64_t(L.feat_ids.size()), a);
     o.AddMember("nnz", uint64_t(L.entry_value.size()), a);
+    o.AddMember("feat_ptr_bytes", uint64_t(narrow.feat_ptr32 ? 4 : 8), a);
+    o.AddMember("child_slot_bytes", uint64_t(narrow.entry_child8 ? 1 : 2), a);
     out.PushBack(o, a);
+    narrowed_any = narrowed_any || narrow.feat_ptr32 || narrow.entry_child8;
     w.add_array_view(layer_section(prefix, t, "child_ptr"), L.child_ptr);
     w.add_array_view(layer_section(prefix, t, "chunk_ptr"), L.chunk_ptr);
     w.add_array_view(layer_section(prefix, t, "feat_ids"), L.feat_ids);
-    w.add_array_view(layer_section(prefix, t, "feat_ptr"), L.feat_ptr);
-    w.add_array_view(layer_section(prefix, t, "entry_child"), L.entry_child);
+    if (narrow.feat_ptr32) w.add_section(layer_section(prefix, t, "feat_ptr"), narrowed<uint32_t>(L.feat_ptr));
+    else w.add_array_view(layer_section(prefix, t, "feat_ptr"), L.feat_ptr);
+    if (narrow.entry_child8) w.add_section(layer_section(prefix, t, "entry_child"), narrowed<uint8_t>(L.entry_child));
+    else w.add_array_view(layer_section(prefix, t, "entry_child"), L.entry_child);
     w.add_array_view(layer_section(prefix, t, "entry_value"), L.entry_value);
     w.add_array_view(layer_section(prefix, t, "bias"), L.bias);
   }
@@ -81,10 +100,10 @@ void validate_layer(const LayerView& L, size_t num_features, const std::string& 
   auto fail = [&](const std::string& what) {
     return Error(file + ": corrupt model: level " + std::to_string(t) + ": " + what);
   };
-  if (L.child_ptr[0] != 0 || L.chunk_ptr[0] != 0 || L.feat_ptr[0] != 0) throw fail("arrays do not start at 0");
+  if (L.child_ptr[0] != 0 || L.chunk_ptr[0] != 0 || L.entry_begin(0) != 0) throw fail("arrays do not start at 0");
   if (L.child_ptr[L.num_parents] != L.num_children) throw fail("child ranges do not cover the level");
   if (L.chunk_ptr[L.num_parents] != L.num_chunk_feats) throw fail("chunk ranges do not cover the features");
-  if (L.feat_ptr[L.num_chunk_feats] != L.nnz) throw fail("feature ranges do not cover the weights");
+  if (L.entry_begin(L.num_chunk_feats) != L.nnz) throw fail("feature ranges do not cover the weights");
   for (size_t p = 0; p < L.num_parents; ++p) {
     const size_t width = size_t(L.child_ptr[p + 1]) - L.child_ptr[p];
     if (L.child_ptr[p + 1] <= L.child_ptr[p] || width > kMaxChildrenPerNode) throw fail("bad child range of node " + std::to_string(p));
@@ -92,9 +111,10 @@ void validate_layer(const LayerView& L, size_t num_features, const std::string& 
     for (Offset j = L.chunk_ptr[p]; j < L.chunk_ptr[p + 1]; ++j) {
       if (L.feat_ids[j] >= num_features) throw fail("feature id out of range");
       if (j > L.chunk_ptr[p] && L.feat_ids[j] <= L.feat_ids[j - 1]) throw fail("chunk features not sorted");
-      if (L.feat_ptr[j + 1] < L.feat_ptr[j] || L.feat_ptr[j + 1] > L.nnz) throw fail("bad weight range");
-      for (Offset e = L.feat_ptr[j]; e < L.feat_ptr[j + 1]; ++e) {
-        if (L.entry_child[e] >= width) throw fail("weight refers to a child outside its chunk");
+      const Offset begin = L.entry_begin(j), end = L.entry_begin(j + 1);
+      if (end < begin || end > L.nnz) throw fail("bad weight range");
+      for (Offset e = begin; e < end; ++e) {
+        if (L.child_of(e) >= width) throw fail("weight refers to a child outside its chunk");
         if (!std::isfinite(L.entry_value[e])) throw fail("non-finite weight");
       }
     }
@@ -130,8 +150,23 @@ TreeView read_tree(const ModelFileReader& file, const rapidjson::Value& owner, s
     L.child_ptr = array_section<Index>(file, name, layer_section(prefix, t, "child_ptr"), L.num_parents + 1);
     L.chunk_ptr = array_section<Offset>(file, name, layer_section(prefix, t, "chunk_ptr"), L.num_parents + 1);
     L.feat_ids = array_section<Index>(file, name, layer_section(prefix, t, "feat_ids"), L.num_chunk_feats);
-    L.feat_ptr = array_section<Offset>(file, name, layer_section(prefix, t, "feat_ptr"), L.num_chunk_feats + 1);
-    L.entry_child = array_section<ChildSlot>(file, name, layer_section(prefix, t, "entry_child"), L.nnz);
+    // Files before format 3 have no widths: 8-byte ranges, 2-byte slots.
+    const uint64_t ptr_bytes = o.HasMember("feat_ptr_bytes") ? json_uint(o, "feat_ptr_bytes", name) : 8;
+    const uint64_t slot_bytes = o.HasMember("child_slot_bytes") ? json_uint(o, "child_slot_bytes", name) : 2;
+    if (ptr_bytes == 4) {
+      L.feat_ptr32 = array_section<uint32_t>(file, name, layer_section(prefix, t, "feat_ptr"), L.num_chunk_feats + 1);
+    } else if (ptr_bytes == 8) {
+      L.feat_ptr = array_section<Offset>(file, name, layer_section(prefix, t, "feat_ptr"), L.num_chunk_feats + 1);
+    } else {
+      throw Error(name + ": corrupt model: " + level + " feat_ptr_bytes " + std::to_string(ptr_bytes) + " (4 or 8 expected)");
+    }
+    if (slot_bytes == 1) {
+      L.entry_child8 = array_section<uint8_t>(file, name, layer_section(prefix, t, "entry_child"), L.nnz);
+    } else if (slot_bytes == 2) {
+      L.entry_child = array_section<ChildSlot>(file, name, layer_section(prefix, t, "entry_child"), L.nnz);
+    } else {
+      throw Error(name + ": corrupt model: " + level + " child_slot_bytes " + std::to_string(slot_bytes) + " (1 or 2 expected)");
+    }
     L.entry_value = array_section<float>(file, name, layer_section(prefix, t, "entry_value"), L.nnz);
     L.bias = array_section<float>(file, name, layer_section(prefix, t, "bias"), L.num_children);
     validate_layer(L, num_features, name, t + 1);
@@ -198,7 +233,8 @@ std::pair<std::string, uint32_t> describe_parts(const ModelParts& parts, ModelFi
   meta.AddMember("num_labels", uint64_t(parts.num_labels), a);
   meta.AddMember("depth", uint64_t(parts.layers.size()), a);
   meta.AddMember("postprocessor", rapidjson::Value(postprocessor_name(parts.postprocessor), a), a);
-  meta.AddMember("layers", add_tree(w, parts.layers, parts.slot_label, "", a), a);
+  bool narrowed_any = false;
+  meta.AddMember("layers", add_tree(w, parts.layers, parts.slot_label, "", a, narrowed_any), a);
   if (parts.more_trees.size() + 1 > kMaxTrees) {
     throw Error("model: " + std::to_string(parts.more_trees.size() + 1) + " trees, at most " + std::to_string(kMaxTrees));
   }
@@ -233,7 +269,7 @@ std::pair<std::string, uint32_t> describe_parts(const ModelParts& parts, ModelFi
       }
       rapidjson::Value o(rapidjson::kObjectType);
       o.AddMember("depth", uint64_t(tp.layers.size()), a);
-      o.AddMember("layers", add_tree(w, tp.layers, tp.slot_label, tree_prefix(m + 1), a), a);
+      o.AddMember("layers", add_tree(w, tp.layers, tp.slot_label, tree_prefix(m + 1), a, narrowed_any), a);
       o.AddMember("train", rapidjson::Value(tree_train, a), a);
       trees.PushBack(o, a);
     }
@@ -244,7 +280,9 @@ std::pair<std::string, uint32_t> describe_parts(const ModelParts& parts, ModelFi
     if (s.first.rfind("user/", 0) != 0) throw Error("model: user section '" + s.first + "' must start with 'user/'");
     w.add_section(s.first, s.second.data(), s.second.size());
   }
-  const uint32_t version = parts.more_trees.empty() ? kMinModelFormatVersion : 2;
+  // The oldest version that can read the file: 3 for narrow levels, else 2
+  // for an ensemble, else 1.
+  const uint32_t version = narrowed_any ? 3 : parts.more_trees.empty() ? kMinModelFormatVersion : 2;
   meta["format_version"].SetUint(version);
   return {json_text(meta), version};
 }

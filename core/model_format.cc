@@ -83,6 +83,15 @@ void ModelFileWriter::add_section(const std::string& name, const void* data, siz
   sections_.push_back(std::move(s));
 }
 
+void ModelFileWriter::add_section(const std::string& name, std::string&& bytes) {
+  check_name(name);
+  Section s;
+  s.name = name;
+  s.size = bytes.size();
+  s.owned = std::move(bytes);
+  sections_.push_back(std::move(s));
+}
+
 void ModelFileWriter::add_section_view(const std::string& name, const void* data, size_t size) {
   check_name(name);
   Section s;

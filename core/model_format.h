@@ -1,6 +1,7 @@
-// The xmr model file, format versions 1 and 2 (2: an ensemble, with more
-// than one label tree; a single-tree model is still written as version 1, so
-// older builds keep reading it).
+// The xmr model file, format versions 1 to 3 (2: an ensemble, with more
+// than one label tree; 3: levels whose entry ranges or child slots are
+// narrower than 8 and 2 bytes, as each level's metadata says). A file is
+// written at the oldest version that can read it.
 //
 //   offset 0    FileHeader (128 bytes)
 //   offset 128  sections, each starting on a 64-byte boundary
@@ -26,7 +27,7 @@
 namespace xmr {
 
 constexpr char kModelMagic[8] = {'X', 'M', 'R', 'M', 'O', 'D', 'E', 'L'};
-constexpr uint32_t kModelFormatVersion = 2;      // the newest this build reads and writes
+constexpr uint32_t kModelFormatVersion = 3;      // the newest this build reads and writes
 constexpr uint32_t kMinModelFormatVersion = 1;
 constexpr size_t kSectionAlignment = 64;
 constexpr size_t kSectionNameSize = 40;
@@ -71,6 +72,8 @@ class ModelFileWriter {
  public:
   // Copies `data`.
   void add_section(const std::string& name, const void* data, size_t size);
+  // Takes `bytes`.
+  void add_section(const std::string& name, std::string&& bytes);
   template <typename T>
   void add_array(const std::string& name, const std::vector<T>& v) {
     add_section(name, v.data(), v.size() * sizeof(T));

@@ -30,8 +30,9 @@ int run_inspect(int argc, char** argv) {
     for (size_t t = 0; t < tree.layers.size(); ++t) {
       const LayerView& L = tree.layers[t];
       weights += L.nnz;
-      std::printf("  level %zu: %zu nodes under %zu parents, %zu weights (%.1f per node)\n", t + 1, L.num_children,
-                  L.num_parents, L.nnz, L.num_children ? double(L.nnz) / L.num_children : 0.0);
+      std::printf("  level %zu: %zu nodes under %zu parents, %zu weights (%.1f per node; ranges %d B, slots %d B)\n", t + 1,
+                  L.num_children, L.num_parents, L.nnz, L.num_children ? double(L.nnz) / L.num_children : 0.0,
+                  L.feat_ptr32 ? 4 : 8, L.entry_child8 ? 1 : 2);
     }
     if (m.num_trees() > 1) std::printf("  weights    %zu\n", weights);
     total += weights;

@@ -64,7 +64,7 @@ TEST_F(Ensemble, TwoTreeModelSavesLoadsAndScoresIdentically) {
   const std::string path = dir_.file("two.xmr");
   model.save(path);
   const std::string bytes = read_file_bytes(path);
-  EXPECT_EQ(format_version_of(bytes), 2u);
+  EXPECT_EQ(format_version_of(bytes), 3u);  // narrow levels; 2 when they are wide
   const Model loaded = Model::load(path);
   ASSERT_EQ(loaded.num_trees(), 2u);
   PredictParams p;
@@ -142,10 +142,11 @@ TEST_F(Ensemble, ScoreIsTheMeanOfTheTreesScores) {
   }
 }
 
-TEST_F(Ensemble, SingleTreeModelsKeepFormatVersion1) {
+TEST_F(Ensemble, SingleTreeModelsWithNarrowLevelsAreFormatVersion3) {
+  // Versions 1 and 2 (wide levels) are read from tests/data/legacy_models.
   const Model one = train_model(data_.X, data_.Y, small_tree_params(1));
   one.save(dir_.file("one.xmr"));
-  EXPECT_EQ(format_version_of(read_file_bytes(dir_.file("one.xmr"))), 1u);
+  EXPECT_EQ(format_version_of(read_file_bytes(dir_.file("one.xmr"))), 3u);
   EXPECT_EQ(one.num_trees(), 1u);
 }
 

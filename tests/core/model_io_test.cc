@@ -59,6 +59,43 @@ TEST_F(ModelIo, SaveLoadGivesIdenticalPredictions) {
   EXPECT_EQ(read_file_bytes(dir_.file("again.xmr")), bytes_);
 }
 
+TEST_F(ModelIo, LevelsAreStoredNarrowAndScoreAsTheTrainedArrays) {
+  TrainParams tp;
+  tp.clustering.branching = 4;
+  tp.clustering.max_leaf_size = 10;
+  const ModelParts parts = train_model_parts(data_.X, data_.Y, tp, TrainInputs{});
+  const Model m = Model::from_parts(parts);
+  ASSERT_EQ(m.tree().layers.size(), parts.layers.size());
+  std::vector<float> narrow_scores(kMaxChildrenPerNode), wide_scores(kMaxChildrenPerNode);
+  for (size_t t = 0; t < parts.layers.size(); ++t) {
+    const LayerView& narrow = m.tree().layers[t];
+    const LayerView wide = parts.layers[t].view();
+    // Every level has under 2^32 weights and at most 256 children per node.
+    EXPECT_NE(narrow.feat_ptr32, nullptr);
+    EXPECT_EQ(narrow.feat_ptr, nullptr);
+    EXPECT_NE(narrow.entry_child8, nullptr);
+    EXPECT_EQ(narrow.entry_child, nullptr);
+    for (size_t i = 0; i < 50; ++i) {
+      for (size_t p = 0; p < narrow.num_parents; ++p) {
+        narrow.score_chunk(p, data_.X.row(i), narrow_scores.data());
+        wide.score_chunk(p, data_.X.row(i), wide_scores.data());
+        for (size_t j = 0; j < narrow.num_children_of(p); ++j) ASSERT_EQ(narrow_scores[j], wide_scores[j]);
+      }
+    }
+  }
+}
+
+TEST(NarrowWidths, ANodeOfMoreThan256ChildrenKeepsTwoByteSlots) {
+  LayerData L;
+  L.child_ptr = {0, 256, 256 + 257};
+  L.chunk_ptr = {0, 0, 0};
+  L.bias.assign(L.child_ptr.back(), 0.0f);
+  EXPECT_FALSE(narrow_fits(L.view()).entry_child8);
+  EXPECT_TRUE(narrow_fits(L.view()).feat_ptr32);
+  L.child_ptr = {0, 256, 512};
+  EXPECT_TRUE(narrow_fits(L.view()).entry_child8);
+}
+
 TEST_F(ModelIo, SaveReplacesAtomicallyAndLeavesNoTempFiles) {
   model_->save(path_);  // overwrite in place
   EXPECT_EQ(read_file_bytes(path_), bytes_);
