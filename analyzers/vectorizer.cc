@@ -185,7 +185,41 @@ struct TextVectorizer::Impl {
   struct Scratch {
     std::vector<std::string> terms;
     std::vector<Index> local;
+    // Set `dense` to group a long document's ids by counting them into an
+    // array as large as the part's vocabulary (kept zero between documents)
+    // and sorting only the distinct ones, instead of sorting every
+    // occurrence; the result is the same. Training sets it; a query, short
+    // and on a thread that may hold many scratches, does not.
+    bool dense = false;
+    std::vector<uint32_t> count;
+    std::vector<Index> distinct;
   };
+
+  // s.local's distinct ids in ascending order, each with its occurrences,
+  // to `emit(id, occurrences)`.
+  template <typename Emit>
+  static void group_ids(Scratch& s, size_t vocabulary, const Emit& emit) {
+    if (!s.dense) {
+      std::sort(s.local.begin(), s.local.end());
+      for (size_t k = 0; k < s.local.size();) {
+        size_t e = k;
+        while (e < s.local.size() && s.local[e] == s.local[k]) ++e;
+        emit(s.local[k], e - k);
+        k = e;
+      }
+      return;
+    }
+    if (s.count.size() < vocabulary) s.count.resize(vocabulary, 0);
+    s.distinct.clear();
+    for (Index id : s.local) {
+      if (s.count[id]++ == 0) s.distinct.push_back(id);
+    }
+    std::sort(s.distinct.begin(), s.distinct.end());
+    for (Index id : s.distinct) {
+      emit(id, s.count[id]);
+      s.count[id] = 0;
+    }
+  }
 
   // Builds the stacked vector from each analyzer's tokens.
   void vectorize(const std::vector<std::vector<std::string>>& tokens, Scratch& s, std::vector<Index>& indices,
@@ -214,20 +248,16 @@ struct TextVectorizer::Impl {
       const Part& p = parts[part];
       s.local.clear();
       local_ids(part, s);
-      std::sort(s.local.begin(), s.local.end());
       const size_t begin = values.size();
       double sq = 0;
-      for (size_t k = 0; k < s.local.size();) {
-        size_t e = k;
-        while (e < s.local.size() && s.local[e] == s.local[k]) ++e;
-        const double count = double(e - k);
+      group_ids(s, p.idf.size(), [&](Index id, size_t occurrences) {
+        const double count = double(occurrences);
         const double tf = p.config.binary ? 1.0 : p.config.sublinear_tf ? 1.0 + std::log(count) : count;
-        const float w = float(tf * p.idf[s.local[k]]);
-        indices.push_back(p.offset + s.local[k]);
+        const float w = float(tf * p.idf[id]);
+        indices.push_back(p.offset + id);
         values.push_back(w);
         sq += double(w) * w;
-        k = e;
-      }
+      });
       if (p.config.norm_l2 && sq > 0) {
         const float inv = float(1.0 / std::sqrt(sq));
         for (size_t k = begin; k < values.size(); ++k) values[k] *= inv;
@@ -396,11 +426,12 @@ void append_rows(CsrMatrix& m, size_t n, int nt, const RowFn& row, const Progres
   constexpr size_t kBlock = 256;
   std::vector<std::vector<Index>> idx(kBlock);
   std::vector<std::vector<float>> val(kBlock);
+  std::vector<Scratch> scratch(size_t(std::max(1, nt)));  // one per thread, kept across blocks
   for (size_t lo = 0; lo < n; lo += kBlock) {
     const size_t hi = std::min(n, lo + kBlock);
 #pragma omp parallel num_threads(nt)
     {
-      Scratch s;
+      Scratch& s = scratch[size_t(omp_get_thread_num())];
 #pragma omp for schedule(dynamic, 64)
       for (size_t i = lo; i < hi; ++i) row(i, s, idx[i - lo], val[i - lo]);
     }
@@ -590,17 +621,25 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
 #pragma omp parallel num_threads(nt)
       {
         auto& df = local[size_t(omp_get_thread_num())];
-        std::vector<uint32_t> doc;
+        // The last document (+ 1) that counted each n-gram, and each token:
+        // a document counts an n-gram once without sorting its occurrences,
+        // and skips a token's n-grams when the token was already seen.
+        std::vector<uint32_t> last_doc(tg.grams.size(), 0), last_token_doc(tg.ptr.size() - 1, 0);
 #pragma omp for schedule(dynamic, 64)
         for (size_t i = 0; i < N; ++i) {
-          doc.clear();
+          const uint32_t mark = uint32_t(i + 1);
           for (size_t k = an.begin[i]; k < an.begin[i + 1]; ++k) {
             const uint32_t t = an.ids[k];
-            doc.insert(doc.end(), tg.ids.begin() + tg.ptr[t], tg.ids.begin() + tg.ptr[t + 1]);
+            if (last_token_doc[t] == mark) continue;
+            last_token_doc[t] = mark;
+            for (size_t j = tg.ptr[t]; j < tg.ptr[t + 1]; ++j) {
+              const uint32_t g = tg.ids[j];
+              if (last_doc[g] != mark) {
+                last_doc[g] = mark;
+                ++df[g];
+              }
+            }
           }
-          std::sort(doc.begin(), doc.end());
-          doc.erase(std::unique(doc.begin(), doc.end()), doc.end());
-          for (uint32_t g : doc) ++df[g];
           report();
         }
       }
@@ -715,6 +754,7 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
     m.indices.reserve(matrix_nnz);
     m.values.reserve(matrix_nnz);
     struct Scratch {
+      Scratch() { vec.dense = true; }  // training documents are long
       Impl::Scratch vec;
       std::vector<std::string> tokens;
       std::vector<uint64_t> keys;
