@@ -42,7 +42,10 @@ struct TrainParams {
   SolverParams solver;
   float weight_threshold = 0.1f;
   NegativeSampling negatives = NegativeSampling::kTeacherForced;
-  int matcher_beam_size = 10;  // beam used to find matcher-aware negatives
+  // Beam used to find matcher-aware negatives. 5, not the 10 of search: on
+  // validation splits of cooking and flipkart (3 seeds) P@1/P@5 were the same
+  // within seed noise and training took 0.65-0.75x the time.
+  int matcher_beam_size = 5;
   PostProcessor postprocessor = PostProcessor::kL3Hinge;
   uint64_t seed = 0;           // also seeds clustering (overrides clustering.seed)
   int threads = 0;             // 0 = OpenMP default

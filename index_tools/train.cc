@@ -77,7 +77,7 @@ int run_train(int argc, char** argv) {
       ("bias", po::value(&p.solver.bias)->default_value(1.0), "bias feature value (0 = none)")
       ("threshold", po::value(&p.weight_threshold)->default_value(0.1f), "drop weights with |w| below this")
       ("negatives", po::value(&negatives)->default_value("auto"), "tfn | man | tfn+man | auto (tfn for xc, tfn+man for text)")
-      ("matcher-beam", po::value(&p.matcher_beam_size)->default_value(10), "beam for matcher-aware negatives")
+      ("matcher-beam", po::value(&p.matcher_beam_size)->default_value(TrainParams{}.matcher_beam_size), "beam for matcher-aware negatives")
       ("postprocessor", po::value(&post)->default_value("l3-hinge"), "default score combination of the model")
       ("seed", po::value(&p.seed)->default_value(0), "random seed")
       ("calibrate", po::value<double>()->default_value(0),
