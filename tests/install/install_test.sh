@@ -48,11 +48,18 @@ cat > pipeline.json <<'JSON'
 JSON
 check "xmr search from the prefix" "$xmr" search --index index --config pipeline.json --query "running shoes" --k 3
 
+# An ASan build installs instrumented libraries; the host is built plainly, so
+# it runs with the sanitizer runtimes preloaded (ASan refuses to start else).
+host_env=()
+if grep -q '^XMR_ASAN:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+  host_env=(env "LD_PRELOAD=$(c++ -print-file-name=libasan.so) $(c++ -print-file-name=libubsan.so)")
+fi
+
 # run_host NAME BINARY: categorize and rerank two queries; every query gets
 # categories and reranked hits, and the plugin came from the expected place.
 run_host() {
   local name=$1 bin=$2 plugin_dir=$3 out
-  if ! out=$("$bin" index pipeline.json "womens running shoes" "usb c charger" 2>&1); then bad "$name: $out"; return; fi
+  if ! out=$("${host_env[@]}" "$bin" index pipeline.json "womens running shoes" "usb c charger" 2>&1); then bad "$name: $out"; return; fi
   if [ "$(grep -c '^  category ' <<<"$out")" -ge 2 ] && [ "$(grep -c ' reranked ' <<<"$out")" -ge 2 ] &&
      grep -q "from $plugin_dir/libxmr_plugin.so" <<<"$out"; then ok; else bad "$name: $out"; fi
 }
