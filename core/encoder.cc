@@ -77,6 +77,32 @@ RowMatrixXf Encoder::encode_rows(const CsrMatrix& X, int threads) const {
   return out;
 }
 
+CsrMatrix append_embedding(const CsrMatrix& X, const RowMatrixXf& E, float weight, size_t offset) {
+  if (size_t(E.rows()) != X.rows) throw Error("append_embedding: " + std::to_string(E.rows()) + " embeddings for " + std::to_string(X.rows) + " rows");
+  if (offset < X.cols) throw Error("append_embedding: the embedding would overlap the features");
+  const size_t d = size_t(E.cols());
+  CsrMatrix out;
+  out.rows = X.rows;
+  out.cols = offset + d;
+  out.indptr.resize(X.rows + 1);
+  out.indices.resize(X.nnz() + X.rows * d);
+  out.values.resize(out.indices.size());
+  out.indptr[0] = 0;
+  for (size_t i = 0; i < X.rows; ++i) {
+    const SparseVectorView r = X.row(i);
+    size_t at = out.indptr[i];
+    std::copy(r.indices, r.indices + r.nnz, out.indices.begin() + std::ptrdiff_t(at));
+    std::copy(r.values, r.values + r.nnz, out.values.begin() + std::ptrdiff_t(at));
+    at += r.nnz;
+    for (size_t j = 0; j < d; ++j, ++at) {
+      out.indices[at] = Index(offset + j);
+      out.values[at] = weight * E(Eigen::Index(i), Eigen::Index(j));
+    }
+    out.indptr[i + 1] = at;
+  }
+  return out;
+}
+
 std::string Encoder::serialize() const {
   std::string out(kMagic, sizeof kMagic);
   auto put = [&](uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };

@@ -67,4 +67,10 @@ class Encoder {
   std::vector<Eigen::VectorXf> biases_;   // dim, one per layer
 };
 
+// X with each row's embedding (the row of E), times `weight`, appended as
+// features offset .. offset + E.cols() - 1 (offset >= X.cols, so rows stay
+// sorted); the result has offset + E.cols() columns. Every embedding entry is
+// stored, zero or not.
+CsrMatrix append_embedding(const CsrMatrix& X, const RowMatrixXf& E, float weight, size_t offset);
+
 }  // namespace xmr

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "core/error.h"
@@ -21,6 +22,23 @@ void EncoderTrainParams::validate() const {
   if (finest_layer < 0) throw Error("encoder finest layer must be >= 0");
   if (beam < 1 || max_candidates < 1) throw Error("encoder beam and max candidates must be >= 1");
   if (!(feature_dropout >= 0) || !(feature_dropout < 1)) throw Error("encoder feature dropout must be in [0, 1)");
+}
+
+void DeepMatcherParams::validate() const {
+  encoder.validate();
+  if (!std::isfinite(weight) || !(weight > 0) || weight > 100) throw Error("deep matcher weight must be in (0, 100]");
+  if (folds != 0 && (folds < 2 || folds > 10)) throw Error("deep matcher folds must be 0 or 2..10");
+}
+
+std::string DeepMatcherParams::to_json() const {
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "{\"dim\":%d,\"layers\":%d,\"epochs\":%d,\"batch_size\":%d,\"learning_rate\":%g,\"finest_layer\":%d,"
+                "\"beam\":%d,\"max_candidates\":%d,\"loss\":\"%s\",\"feature_dropout\":%g,\"weight\":%g,\"folds\":%d}",
+                encoder.dim, encoder.layers, encoder.epochs, encoder.batch_size, double(encoder.learning_rate),
+                encoder.finest_layer, encoder.beam, encoder.max_candidates, encoder.softmax ? "softmax" : "squared-hinge",
+                double(encoder.feature_dropout), double(weight), folds);
+  return buf;
 }
 
 namespace {

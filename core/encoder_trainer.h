@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/encoder.h"
@@ -37,6 +38,35 @@ struct EncoderTrainParams {
   int threads = 0;              // 0 = all
 
   void validate() const;  // throws xmr::Error on out-of-range values
+};
+
+// The deep matcher's settings (core/deep_matcher.h); off unless `enabled`.
+// The encoder's seed and threads come from the TrainParams that hold these.
+// Defaults: the setting with the best mean P@1 on validation splits of
+// cooking and flipkart among those tried (README, "Deep matcher"); none of
+// them beat XR-Linear without the encoder by more than the noise.
+struct DeepMatcherParams {
+  bool enabled = false;
+  EncoderTrainParams encoder = default_encoder();
+  float weight = 0.1f;  // scale of the embedding beside the L2-normalised TF-IDF row
+  // > 1: each training row's embedding comes from an encoder trained without
+  // its fold (mapped into the full encoder's coordinates by least squares),
+  // so the linear models see embeddings as good as new text gets; 0: every
+  // row is embedded by the full encoder.
+  int folds = 3;
+
+  // Softmax loss, 4 epochs per level, no residual layer, 30% feature dropout.
+  static EncoderTrainParams default_encoder() {
+    EncoderTrainParams e;
+    e.softmax = true;
+    e.epochs = 4;
+    e.layers = 0;
+    e.feature_dropout = 0.3f;
+    return e;
+  }
+
+  void validate() const;   // throws xmr::Error on out-of-range values
+  std::string to_json() const;
 };
 
 // The linear head of the finest trained layer: one row (and bias) per node of

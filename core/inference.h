@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/encoder.h"
 #include "core/layer.h"
 #include "core/postprocessor.h"
 #include "core/sparse.h"
@@ -80,6 +81,10 @@ struct InferenceWorkspace {
   std::vector<ScoredLabel> ensemble_pooled;
   std::vector<double> ensemble_sum;
   std::vector<float> ensemble_scores;
+  // a model with an encoder (core/model.h): the query with its embedding appended
+  EncoderWorkspace encoder;
+  std::vector<Index> deep_ids;
+  std::vector<float> deep_values;
 };
 
 // Top-k labels for query q, best first (ties: lower label id first).

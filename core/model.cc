@@ -280,9 +280,25 @@ std::pair<std::string, uint32_t> describe_parts(const ModelParts& parts, ModelFi
     if (s.first.rfind("user/", 0) != 0) throw Error("model: user section '" + s.first + "' must start with 'user/'");
     w.add_section(s.first, s.second.data(), s.second.size());
   }
-  // The oldest version that can read the file: 3 for narrow levels, else 2
-  // for an ensemble, else 1.
-  const uint32_t version = narrowed_any ? 3 : parts.more_trees.empty() ? kMinModelFormatVersion : 2;
+  if (parts.encoder) {
+    if (parts.encoder->num_features() != parts.num_features) {
+      throw Error("model: the encoder reads " + std::to_string(parts.encoder->num_features()) + " features, the model " +
+                  std::to_string(parts.num_features));
+    }
+    if (!(parts.encoder_weight > 0) || !(parts.encoder_weight <= 100)) throw Error("model: the encoder weight must be in (0, 100]");
+    rapidjson::Document info;
+    if (!parse_json(parts.encoder_info_json, info, error) || !info.IsObject()) throw Error("model: encoder_info_json is not a JSON object");
+    rapidjson::Value o(rapidjson::kObjectType);
+    o.AddMember("dim", uint64_t(parts.encoder->dim()), a);
+    o.AddMember("layers", uint64_t(parts.encoder->layers()), a);
+    o.AddMember("weight", double(parts.encoder_weight), a);
+    o.AddMember("train", rapidjson::Value(info, a), a);
+    meta.AddMember("encoder", o, a);
+    w.add_section("encoder/weights", parts.encoder->serialize());
+  }
+  // The oldest version that can read the file: 4 with an encoder, 3 for
+  // narrow levels, else 2 for an ensemble, else 1.
+  const uint32_t version = parts.encoder ? 4 : narrowed_any ? 3 : parts.more_trees.empty() ? kMinModelFormatVersion : 2;
   meta["format_version"].SetUint(version);
   return {json_text(meta), version};
 }
@@ -336,8 +352,30 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
   if (meta.HasMember("user") && meta["user"].IsObject()) m.user_metadata_ = json_text(meta["user"]);
   else m.user_metadata_ = "{}";
   if (num_labels == 0) throw Error(name + ": corrupt model: no labels");
+  // The trees' features: the query's, then the encoder's embedding.
+  size_t tree_features = m.num_features_;
+  const auto* encoder_section = m.file_.find("encoder/weights");
+  if (meta.HasMember("encoder") != (encoder_section != nullptr)) {
+    throw Error(name + ": corrupt model: encoder metadata and section 'encoder/weights' do not come together");
+  }
+  if (encoder_section) {
+    const rapidjson::Value& info = meta["encoder"];
+    const uint64_t dim = json_uint(info, "dim", name);
+    if (!info.HasMember("weight") || !info["weight"].IsNumber() || !(info["weight"].GetDouble() > 0) ||
+        !(info["weight"].GetDouble() <= 100)) {
+      throw Error(name + ": corrupt model: encoder weight missing or not in (0, 100]");
+    }
+    m.encoder_weight_ = float(info["weight"].GetDouble());
+    m.encoder_ = std::make_shared<const Encoder>(Encoder::deserialize(
+        std::string(reinterpret_cast<const char*>(encoder_section->data), encoder_section->size), name));
+    if (m.encoder_->num_features() != m.num_features_ || uint64_t(m.encoder_->dim()) != dim) {
+      throw Error(name + ": corrupt model: the encoder's shape (" + std::to_string(m.encoder_->num_features()) + " x " +
+                  std::to_string(m.encoder_->dim()) + ") does not match the metadata");
+    }
+    tree_features += dim;
+  }
   m.arrays_.emplace_back();
-  m.trees_ = {read_tree(m.file_, meta, depth, "", m.num_features_, num_labels, name, m.arrays_.back())};
+  m.trees_ = {read_tree(m.file_, meta, depth, "", tree_features, num_labels, name, m.arrays_.back())};
   if (meta.HasMember("more_trees")) {
     const rapidjson::Value& more = meta["more_trees"];
     if (!more.IsArray() || more.Size() == 0 || more.Size() + 1 > kMaxTrees) {
@@ -350,7 +388,7 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
       const std::string which = name + ": tree " + std::to_string(i + 2);
       m.arrays_.emplace_back();
       m.trees_.push_back(read_tree(m.file_, more[i], json_uint(more[i], "depth", which), tree_prefix(i + 1),
-                                   m.num_features_, num_labels, which, m.arrays_.back()));
+                                   tree_features, num_labels, which, m.arrays_.back()));
     }
   }
   if (const auto* knots = m.file_.find("calibration/knots")) {
@@ -417,8 +455,26 @@ PredictParams Model::default_predict_params() const {
   return p;
 }
 
-void Model::predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
+SparseVectorView Model::with_embedding(const SparseVectorView& q, InferenceWorkspace& ws) const {
+  if (!encoder_) return q;
+  const size_t dim = size_t(encoder_->dim());
+  ws.deep_ids.resize(q.nnz + dim);
+  ws.deep_values.resize(q.nnz + dim);
+  // q's ids are below num_features_, so the appended ones keep the row sorted.
+  std::copy(q.indices, q.indices + q.nnz, ws.deep_ids.begin());
+  std::copy(q.values, q.values + q.nnz, ws.deep_values.begin());
+  float* emb = ws.deep_values.data() + q.nnz;
+  encoder_->encode(q, emb, ws.encoder);
+  for (size_t j = 0; j < dim; ++j) {
+    ws.deep_ids[q.nnz + j] = Index(num_features_ + j);
+    emb[j] *= encoder_weight_;
+  }
+  return SparseVectorView{ws.deep_ids.data(), ws.deep_values.data(), q.nnz + dim};
+}
+
+void Model::predict(const SparseVectorView& query, const PredictParams& params, InferenceWorkspace& ws,
                     std::vector<ScoredLabel>& out) const {
+  const SparseVectorView q = with_embedding(query, ws);
   if (trees_.size() == 1) {
     beam_search(trees_.front(), q, params, ws, out);
   } else {
@@ -434,6 +490,14 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
   }
   std::vector<std::vector<ScoredLabel>> out(X.rows);
   const int nt = threads > 0 ? threads : omp_get_max_threads();
+  if (encoder_) {
+    // The batch with its embeddings appended, then searched like any batch.
+    Model trees_only = *this;
+    trees_only.encoder_.reset();
+    trees_only.num_features_ += size_t(encoder_->dim());
+    return trees_only.predict_batch(append_embedding(X, encoder_->encode_rows(X, nt), encoder_weight_, num_features_),
+                                    params, nt, order);
+  }
   if (order == BatchOrder::kByQuery) {
 #pragma omp parallel num_threads(nt)
     {
@@ -472,8 +536,9 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
   return out;
 }
 
-void Model::score_labels(const SparseVectorView& q, const Index* labels, size_t n, const PredictParams& params,
+void Model::score_labels(const SparseVectorView& query, const Index* labels, size_t n, const PredictParams& params,
                          InferenceWorkspace& ws, float* out) const {
+  const SparseVectorView q = with_embedding(query, ws);
   if (trees_.size() == 1) {
     xmr::score_labels(trees_.front(), q, labels, n, params.postprocessor, params.repeated, ws, out);
   } else {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/calibration.h"
+#include "core/encoder.h"
 #include "core/inference.h"
 #include "core/layer.h"
 #include "core/model_format.h"
@@ -48,6 +49,13 @@ struct ModelParts {
   // their scores combine). A model with more trees is written as format
   // version 2.
   std::vector<TreeParts> more_trees;
+  // The deep matcher (core/deep_matcher.h): a text encoder whose embedding,
+  // times encoder_weight, is appended to every query as features
+  // num_features .. num_features + dim - 1, which the trees' weights use.
+  // Null for a plain model. A model with an encoder is format version 4.
+  std::shared_ptr<const Encoder> encoder;
+  float encoder_weight = 0;
+  std::string encoder_info_json = "{}";  // how it was trained (a JSON object), recorded in the metadata
 };
 
 // Arrays built on load that a TreeView points into (shared by copies).
@@ -82,6 +90,7 @@ class Model {
   // previous file at `path`, if any, is untouched and xmr::Error is thrown.
   void save(const std::string& path) const;
 
+  // Features of a query (an encoder's embedding is appended inside).
   size_t num_features() const { return num_features_; }
   size_t num_labels() const { return trees_.front().num_labels; }
   size_t depth() const { return trees_.front().layers.size(); }
@@ -104,6 +113,10 @@ class Model {
   // The fitted map from scores to probabilities, or nullptr when the model
   // has none (core/calibration.h; `xmr calibrate`, `xmr train --calibrate`).
   const Calibration* calibration() const { return calibration_.get(); }
+  // The deep matcher's encoder, or nullptr for a plain model; its embedding
+  // is scaled by encoder_weight() beside the query's own features.
+  const Encoder* encoder() const { return encoder_.get(); }
+  float encoder_weight() const { return encoder_weight_; }
   // A copy of this model with `calibration` stored (replacing any before);
   // `info_json` (a JSON object: how it was fitted, the threshold table) is
   // recorded in the metadata's "calibration" object.
@@ -139,6 +152,9 @@ class Model {
 
  private:
   static Model open(std::shared_ptr<const ModelBlob> blob, const std::string& name, const LoadOptions& options);
+  // q with the encoder's weighted embedding appended (q itself for a plain
+  // model); the result points into ws.
+  SparseVectorView with_embedding(const SparseVectorView& q, InferenceWorkspace& ws) const;
 
   ModelFileReader file_;
   size_t num_features_ = 0;
@@ -149,6 +165,8 @@ class Model {
   std::vector<TreeView> trees_{TreeView{}};
   std::vector<TreeArrays> arrays_;
   std::shared_ptr<const Calibration> calibration_;
+  std::shared_ptr<const Encoder> encoder_;
+  float encoder_weight_ = 0;
   const uint64_t* label_name_offsets_ = nullptr;  // num_labels + 1
   const char* label_name_bytes_ = nullptr;
 };

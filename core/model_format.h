@@ -27,7 +27,7 @@
 namespace xmr {
 
 constexpr char kModelMagic[8] = {'X', 'M', 'R', 'M', 'O', 'D', 'E', 'L'};
-constexpr uint32_t kModelFormatVersion = 3;      // the newest this build reads and writes
+constexpr uint32_t kModelFormatVersion = 4;      // the newest this build reads and writes
 constexpr uint32_t kMinModelFormatVersion = 1;
 constexpr size_t kSectionAlignment = 64;
 constexpr size_t kSectionNameSize = 40;

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/deep_matcher.h"
 #include "core/error.h"
 #include "core/inference.h"
 #include "core/rng.h"
@@ -49,6 +50,7 @@ void TrainParams::validate() const {
   if (threads < 0) throw Error("threads must be >= 0");
   if (trees < 1 || size_t(trees) > kMaxTrees) throw Error("trees must be in 1.." + std::to_string(kMaxTrees));
   disentangle.validate();
+  if (deep.enabled) deep.validate();
 }
 
 TrainParams TrainParams::tree_params(int m) const {
@@ -89,6 +91,9 @@ std::string TrainParams::to_json() const {
     w.Key("disentangle_min_votes"); w.Uint64(disentangle.min_votes);
     w.Key("disentangle_leaf_growth"); w.Double(disentangle.leaf_growth);
     w.Key("disentangle_route_positives"); w.Bool(disentangle.route_positives);
+  }
+  if (deep.enabled) {
+    w.Key("encoder"); w.RawValue(deep.to_json().c_str(), deep.to_json().size(), rapidjson::kObjectType);
   }
   w.EndObject();
   return buf.GetString();
@@ -448,6 +453,34 @@ ModelParts train_subtree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
 
 namespace {
 
+}  // namespace
+
+LabelTree training_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params, const TrainInputs& inputs,
+                        TrainStats* stats) {
+  TrainStats local_stats;
+  TrainStats& st = stats ? *stats : local_stats;
+  if (inputs.tree) {
+    LabelTree tree = *inputs.tree;
+    if (tree.num_labels != Y.cols) throw Error("the given tree has " + std::to_string(tree.num_labels) + " labels, the data " + std::to_string(Y.cols));
+    tree.validate();
+    return tree;
+  }
+  if (inputs.progress) inputs.progress("label embedding", 0, 0);
+  auto t0 = Clock::now();
+  CsrMatrix emb = label_embedding(params.embedding, X, Y);
+  if (inputs.label_features) emb = concat_label_features(emb, *inputs.label_features);
+  st.seconds_embedding = seconds_since(t0);
+  if (inputs.progress) inputs.progress("clustering", 0, 0);
+  t0 = Clock::now();
+  ClusteringParams cp = params.clustering;
+  cp.seed = params.seed;
+  LabelTree tree = build_label_tree(emb, cp);
+  st.seconds_clustering = seconds_since(t0);
+  return tree;
+}
+
+namespace {
+
 ModelParts train_one_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params, const TrainInputs& inputs,
                           TrainStats* stats, ModelParts* plain) {
   if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
@@ -458,24 +491,7 @@ ModelParts train_one_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainPar
   TrainStats& st = stats ? *stats : local_stats;
   if (params.threads > 0) omp_set_num_threads(params.threads);
 
-  LabelTree tree;
-  if (inputs.tree) {
-    tree = *inputs.tree;
-    if (tree.num_labels != Y.cols) throw Error("the given tree has " + std::to_string(tree.num_labels) + " labels, the data " + std::to_string(Y.cols));
-    tree.validate();
-  } else {
-    if (inputs.progress) inputs.progress("label embedding", 0, 0);
-    auto t0 = Clock::now();
-    CsrMatrix emb = label_embedding(params.embedding, X, Y);
-    if (inputs.label_features) emb = concat_label_features(emb, *inputs.label_features);
-    st.seconds_embedding = seconds_since(t0);
-    if (inputs.progress) inputs.progress("clustering", 0, 0);
-    t0 = Clock::now();
-    ClusteringParams cp = params.clustering;
-    cp.seed = params.seed;
-    tree = build_label_tree(emb, cp);
-    st.seconds_clustering = seconds_since(t0);
-  }
+  LabelTree tree = training_tree(X, Y, params, inputs, &st);
   auto t0 = Clock::now();
   ModelParts parts = train_on_tree(X, Y, tree, params, inputs.progress);
   st.seconds_matching = seconds_since(t0);
@@ -520,6 +536,7 @@ ModelParts train_one_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainPar
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                              const TrainInputs& inputs, TrainStats* stats, ModelParts* plain) {
   params.validate();
+  if (params.deep.enabled) return train_deep_matcher_parts(X, Y, params, inputs, stats, plain);
   if (params.trees == 1) return train_one_tree(X, Y, params, inputs, stats, plain);
   if (inputs.tree) throw Error("a given tree makes every tree of an ensemble the same; train one tree");
   ModelParts parts;

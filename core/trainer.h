@@ -16,6 +16,7 @@
 #include <functional>
 #include <string>
 
+#include "core/encoder_trainer.h"
 #include "core/progress_fn.h"
 
 #include "core/clustering.h"
@@ -58,6 +59,8 @@ struct TrainParams {
   // P@1 on validation splits of the shared sets: README, "Ensembles".)
   int trees = 1;
   TrainParams tree_params(int m) const;
+  // The deep matcher (core/deep_matcher.h): off by default.
+  DeepMatcherParams deep;
 
   void validate() const;
   std::string to_json() const;  // recorded in the model's metadata
@@ -75,6 +78,7 @@ struct TrainInputs {
 struct TrainStats {
   double seconds_embedding = 0, seconds_clustering = 0, seconds_matching = 0;
   double seconds_disentangle = 0;  // matcher passes and retraining, all rounds
+  double seconds_encoder = 0;      // the deep matcher's encoders and embeddings (0 without one)
   std::vector<DisentangleRound> disentangle_rounds;
 };
 
@@ -86,6 +90,14 @@ struct TrainStats {
 // comparisons, without training it again; its time is stats' embedding +
 // clustering + matching).
 // Throws xmr::Error on inconsistent shapes or parameters.
+// The label tree a training clusters (PIFA or PII, plus label features), or
+// inputs.tree when given (checked against Y). Fills stats' embedding and
+// clustering seconds.
+LabelTree training_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params, const TrainInputs& inputs,
+                        TrainStats* stats = nullptr);
+
+// With params.deep.enabled, trains the deep matcher (core/deep_matcher.h),
+// whose trees are trained by this same function on the widened features.
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                              const TrainInputs& inputs = {}, TrainStats* stats = nullptr, ModelParts* plain = nullptr);
 

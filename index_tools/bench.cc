@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/json_parse.h"
+#include "index_tools/encoder_options.h"
 #include "core/model.h"
 #include "core/file_util.h"
 #include "index_tools/bench_run.h"
@@ -124,7 +125,10 @@ std::string cell(bool present, double v) {
 // levels, as PECOS times them) and model sizes, a text model's vocabulary
 // included. XC sets train tfn by default: one setting, one column.
 void print_training_table(const rapidjson::Document& runs, int threads) {
-  auto is_dataset = [](const rapidjson::Value& o) { return std::string(o["set"].GetString()).rfind("synthetic", 0) != 0; };
+  // (A deep matcher's run has no tfn training: its figures are in the encoder table.)
+  auto is_dataset = [](const rapidjson::Value& o) {
+    return std::string(o["set"].GetString()).rfind("synthetic", 0) != 0 && !o.HasMember("no_encoder");
+  };
   bool any = false;
   for (const auto& o : runs.GetArray()) any = any || is_dataset(o);
   if (!any) return;
@@ -162,6 +166,29 @@ void print_disentangle_table(const rapidjson::Document& runs) {
                 num(o, "paired_batch_by_chunk_ms_per_query_1t"),
                 num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(pl, "batch_by_chunk_ms_per_query_1t"),
                 num(o, "weights") / num(pl, "weights"), num(o, "model_bytes") / num(pl, "model_bytes"));
+  }
+}
+
+// The comparison of runs made with --encoder deep against the same training
+// without the encoder.
+void print_encoder_table(const rapidjson::Document& runs) {
+  bool any = false;
+  for (const auto& o : runs.GetArray()) any = any || o.HasMember("no_encoder");
+  if (!any) return;
+  std::printf("\n%-18s %21s %21s %9s %9s %7s %8s %8s %8s %7s\n", "deep matcher", "P@1/3/5 without",
+              "P@1/3/5 with encoder", "ms/q w/o", "ms/q with", "time x", "p50 x", "p99 x", "train x", "size x");
+  for (const auto& o : runs.GetArray()) {
+    if (!o.HasMember("no_encoder")) continue;
+    const auto& base = o["no_encoder"];
+    const double train = num(o["training"].GetArray()[o["training"].Size() - 1], "seconds");
+    std::printf("%-18s %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f %8.2f %7.2f\n",
+                o["set"].GetString(), num(base, "P@1"), num(base, "P@3"), num(base, "P@5"), num(o, "P@1"),
+                num(o, "P@3"), num(o, "P@5"), num(base, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(base, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_latency_us_p50") / num(base, "latency_us_p50"),
+                num(o, "paired_latency_us_p99") / num(base, "latency_us_p99"), train / num(o, "no_encoder_train_seconds"),
+                num(o, "model_bytes") / num(base, "model_bytes"));
   }
 }
 
@@ -216,11 +243,13 @@ int run_bench(int argc, char** argv) {
       ("json", po::value(&json_path), "also write the results as a JSON array here (atomically)")
       ("quiet,q", po::bool_switch(&config.quiet), "no progress lines")
       ("run-one", po::value(&run_one), "internal: measure one set and print its JSON object");
+  add_encoder_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, "xmr bench [--labels 1000,10000,...] [--dataset DIR]... [--json FILE]", o, vm)) {
     return 0;
   }
   config.train_threads = parse_threads(threads);
+  config.deep = deep_matcher_params_from(vm);
   config.disentangle.validate();
   if (config.queries < 1) throw Error("--queries must be >= 1");
   if (config.beam_size < 1 || config.top_k < 1) throw Error("--beam-size and --top-k must be >= 1");
@@ -247,6 +276,23 @@ int run_bench(int argc, char** argv) {
                                      "--disentangle-growth", std::to_string(config.disentangle.leaf_growth),
                                      "--disentangle-route", config.disentangle.route_positives ? "true" : "false",
                                      "--trees", std::to_string(config.trees)};
+    if (config.deep.enabled) {
+      const EncoderTrainParams& e = config.deep.encoder;
+      auto real = [](float v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.9g", double(v));
+        return std::string(b);
+      };
+      for (const std::string& a :
+           {std::string("--encoder"), std::string("deep"), std::string("--encoder-dim"), std::to_string(e.dim),
+            std::string("--encoder-layers"), std::to_string(e.layers), std::string("--encoder-epochs"),
+            std::to_string(e.epochs), std::string("--encoder-loss"), std::string(e.softmax ? "softmax" : "hinge"),
+            std::string("--encoder-lr"), real(e.learning_rate), std::string("--encoder-dropout"),
+            real(e.feature_dropout), std::string("--encoder-weight"), real(config.deep.weight),
+            std::string("--encoder-folds"), std::to_string(config.deep.folds)}) {
+        args.push_back(a);
+      }
+    }
     if (config.quiet) args.push_back("-q");
     const std::string out = run_child(args, set);
     rapidjson::Document one;
@@ -258,6 +304,7 @@ int run_bench(int argc, char** argv) {
   print_training_table(runs, config.train_threads.back());
   print_disentangle_table(runs);
   print_ensemble_table(runs);
+  print_encoder_table(runs);
   if (!json_path.empty()) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);

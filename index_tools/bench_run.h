@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/disentangle.h"
+#include "core/encoder_trainer.h"
 
 namespace xmr::cli {
 
@@ -20,6 +21,7 @@ struct BenchConfig {
   std::string work_dir;  // where the model file is written (then removed)
   DisentangleParams disentangle;  // off unless max_copies > 1
   int trees = 1;                  // > 1: an ensemble, compared with its first tree alone
+  DeepMatcherParams deep;         // enabled: the deep matcher, compared with the model without it
   bool quiet = false;
 };
 

@@ -53,7 +53,17 @@ int run_inspect(int argc, char** argv) {
   std::printf("weights      %zu\n", total);
   // The file is memory-mapped (pages load on use); the heap holds only the
   // label -> slot index built at load.
-  const size_t heap = (m.num_trees() * (m.num_labels() + 1) + slots) * sizeof(Index);
+  size_t heap = (m.num_trees() * (m.num_labels() + 1) + slots) * sizeof(Index);
+  if (const Encoder* e = m.encoder()) {
+    const size_t floats = e->num_features() * size_t(e->dim()) + size_t(e->layers()) * size_t(e->dim()) * size_t(e->dim() + 1);
+    heap += floats * sizeof(float);  // loaded into Eigen matrices
+    std::printf("encoder      deep matcher: %zu features -> %d dimensions, %d residual layers, %.1f MiB; the embedding, "
+                "times %g, is appended to each query as features %zu..%zu\n",
+                e->num_features(), e->dim(), e->layers(), floats * 4.0 / 1048576, double(m.encoder_weight()),
+                m.num_features(), m.num_features() + size_t(e->dim()) - 1);
+  } else {
+    std::printf("encoder      none\n");
+  }
   std::printf("memory       %.1f MiB mapped from the file + %.1f KiB heap\n", m.file_size() / 1048576.0, heap / 1024.0);
 
   rapidjson::Document meta;
@@ -64,6 +74,16 @@ int run_inspect(int argc, char** argv) {
       if (kv.value.IsString()) std::printf(" %s=%s", kv.name.GetString(), kv.value.GetString());
       else if (kv.value.IsNumber()) std::printf(" %s=%g", kv.name.GetString(), kv.value.GetDouble());
       else if (kv.value.IsBool()) std::printf(" %s=%s", kv.name.GetString(), kv.value.GetBool() ? "true" : "false");
+      else if (kv.value.IsObject()) {
+        std::printf(" %s={", kv.name.GetString());
+        bool first = true;
+        for (const auto& sub : kv.value.GetObject()) {
+          if (sub.value.IsString()) std::printf("%s%s=%s", first ? "" : " ", sub.name.GetString(), sub.value.GetString());
+          else if (sub.value.IsNumber()) std::printf("%s%s=%g", first ? "" : " ", sub.name.GetString(), sub.value.GetDouble());
+          first = false;
+        }
+        std::printf("}");
+      }
     }
     std::printf("\n");
   }

@@ -14,6 +14,7 @@
 #include "core/xc_format.h"
 #include "index_tools/command.h"
 #include "index_tools/data_input.h"
+#include "index_tools/encoder_options.h"
 #include "index_tools/options.h"
 #include "index_tools/progress.h"
 #include "index_tools/train_distributed.h"
@@ -27,12 +28,18 @@ namespace xmr::cli {
 
 namespace {
 
-// ", disentanglement 1.23s: +N copies[, +M ...]" or "" when it did not run.
+// ", encoder 1.23s" and ", disentanglement 1.23s: +N copies[, +M ...]", or
+// "" for what did not run.
 std::string disentangle_summary(const TrainStats& st) {
-  if (st.disentangle_rounds.empty()) return "";
   char buf[64];
+  std::string encoder;
+  if (st.seconds_encoder > 0) {
+    std::snprintf(buf, sizeof buf, ", encoder %.2fs", st.seconds_encoder);
+    encoder = buf;
+  }
+  if (st.disentangle_rounds.empty()) return encoder;
   std::snprintf(buf, sizeof buf, ", disentanglement %.2fs:", st.seconds_disentangle);
-  std::string out = buf;
+  std::string out = encoder + buf;
   for (size_t r = 0; r < st.disentangle_rounds.size(); ++r) {
     out += (r ? ", +" : " +") + std::to_string(st.disentangle_rounds[r].copies_added) + " copies";
   }
@@ -109,6 +116,7 @@ int run_train(int argc, char** argv) {
        "rank 0 writes the model; --negatives tfn (the default there), one tree, no disentanglement or calibration")
       ("quiet,q", po::bool_switch(), "no progress output");
   add_vectorizer_options(o);
+  add_encoder_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, "xmr train --input FILE|DIR --format xc|jsonl|index --model PATH [options]", o, vm)) return 0;
   const bool quiet = vm["quiet"].as<bool>();
@@ -124,6 +132,7 @@ int run_train(int argc, char** argv) {
   p.negatives = negatives == "auto" ? (text_input ? default_text_train_params().negatives : NegativeSampling::kTeacherForced)
                                     : parse_negative_sampling(negatives);
   p.postprocessor = parse_postprocessor(post);
+  p.deep = deep_matcher_params_from(vm);
   p.validate();
   const double calibrate = vm["calibrate"].as<double>();
   if (!(calibrate >= 0 && calibrate <= 0.5)) throw Error("--calibrate must be a share in [0, 0.5]");
@@ -133,6 +142,7 @@ int run_train(int argc, char** argv) {
   const bool calibrating = calibrate > 0 || calibrate_folds > 0;
   if (vm["distributed"].as<bool>()) {
     if (calibrating) throw Error("--distributed does not calibrate; fit the probabilities afterwards with xmr calibrate");
+    if (p.deep.enabled) throw Error("--distributed trains XR-Linear only; train --encoder deep on one machine");
     if (vm.count("query-log")) throw Error("--query-log is not split across ranks; train from the index and the log without --distributed");
     if (vm["normalize"].as<bool>() && format != "xc") throw Error("--normalize applies to --format xc");
     DistributedTrainRequest req;

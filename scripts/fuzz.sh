@@ -57,6 +57,9 @@ fi
   --max-leaf-size 4 --char-ngrams none
 "$xmr" train -q --input "$build/work/flipkart150.jsonl" --format jsonl --model "$seeds/model/text_3trees.xmr" \
   --max-leaf-size 4 --char-ngrams none --word-ngrams 1-1 --trees 3
+"$xmr" train -q --input "$build/work/flipkart150.jsonl" --format jsonl --model "$seeds/model/text_deep.xmr" \
+  --max-leaf-size 4 --char-ngrams none --word-ngrams 1-1 --encoder deep --encoder-dim 4 --encoder-epochs 1 \
+  --encoder-folds 0 --encoder-layers 1
 "$xmr" calibrate -q --model "$seeds/model/text.xmr" --input "$build/work/flipkart150.jsonl" --format jsonl \
   --output "$seeds/model/text_calibrated.xmr"
 # The vectorizer target's input: config JSON, NUL, vocabulary section bytes.

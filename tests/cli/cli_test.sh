@@ -63,6 +63,19 @@ out=$("$XMR" eval --model "$work/e.xmr" --input "$work/test.txt" --format xc --n
 if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9" "$out"; then ok; else bad "eval of an ensemble: $out"; fi
 expect_fail "trees out of range" "trees must be in 1..32" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --trees 33
 
+# The deep matcher: an encoder in the model file, shown by inspect, served by eval and predict.
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/deep.xmr" -B 4 --max-leaf-size 5 -q \
+    --encoder deep --encoder-dim 8 --encoder-epochs 2; then ok; else bad "train --encoder deep"; fi
+info=$("$XMR" inspect --model "$work/deep.xmr")
+if grep -q "^encoder      deep matcher: 60 features -> 8 dimensions" <<<"$info" && grep -q " encoder={dim=8 " <<<"$info"; then ok; else bad "inspect of a deep matcher: $info"; fi
+if "$XMR" inspect --model "$work/m.xmr" | grep -q "^encoder      none"; then ok; else bad "inspect of a plain model names no encoder"; fi
+out=$("$XMR" eval --model "$work/deep.xmr" --input "$work/test.txt" --format xc --normalize --json)
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9" "$out"; then ok; else bad "eval of a deep matcher: $out"; fi
+expect_fail "encoder settings without the encoder" "--encoder-dim needs --encoder deep" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder-dim 8
+expect_fail "unknown encoder" "unknown --encoder 'bert' (known: none, deep)" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder bert
+expect_fail "encoder folds out of range" "deep matcher folds must be 0 or 2..10" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder deep --encoder-folds 1
+expect_fail "deep matcher over MPI" "train --encoder deep on one machine" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder deep --distributed
+
 # Calibration: at training time (held-out share) or afterwards on held-out data; probabilities in eval and predict.
 if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/c.xmr" -B 4 --max-leaf-size 5 -q \
     --calibrate 0.2; then ok; else bad "train --calibrate"; fi

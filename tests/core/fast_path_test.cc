@@ -241,5 +241,36 @@ TEST(FastPath, EnsembleSearchAndScoringDoNotAllocateOnceWarm) {
   EXPECT_EQ(g_allocations.load(), 0u);
 }
 
+TEST(FastPath, DeepMatcherSearchAndScoringDoNotAllocateOnceWarm) {
+  const Trained& t = trained();
+  TrainParams tp;
+  tp.clustering.branching = 4;
+  tp.clustering.max_leaf_size = 20;
+  tp.threads = 2;
+  tp.deep.enabled = true;
+  tp.deep.encoder.dim = 16;
+  tp.deep.encoder.epochs = 1;
+  const Model deep = train_model(t.data.features, t.data.labels, tp);
+  ASSERT_NE(deep.encoder(), nullptr);
+  PredictParams p = deep.default_predict_params();
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> out;
+  std::vector<float> scores(4);
+  const Index labels[4] = {0, 5, 77, 301};
+  const size_t half = t.data.features.rows / 2;
+  for (size_t i = 0; i < half; ++i) {  // warm-up
+    deep.predict(t.data.features.row(i), p, ws, out);
+    deep.score_labels(t.data.features.row(i), labels, 4, p, ws, scores.data());
+  }
+  g_allocations = 0;
+  g_counting = true;
+  for (size_t i = half; i < t.data.features.rows; ++i) {
+    deep.predict(t.data.features.row(i), p, ws, out);
+    deep.score_labels(t.data.features.row(i), labels, 4, p, ws, scores.data());
+  }
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0u);
+}
+
 }  // namespace
 }  // namespace xmr

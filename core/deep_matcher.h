@@ -1,0 +1,35 @@
+// The deep matcher (XR-Transformer's recipe, with a shallow encoder on CPU):
+//
+//   1. the usual label tree is clustered from the TF-IDF rows (PIFA);
+//   2. an encoder (core/encoder.h) learns the tree's clusters, coarse levels
+//      first (core/encoder_trainer.h);
+//   3. every row becomes [x, weight * embedding(x)], and XR-Linear is trained
+//      on that with all its machinery (a new tree by PIFA on the widened rows,
+//      negatives, disentanglement, ensembles);
+//   4. the model file carries the encoder, so serving widens each query the
+//      same way inside Model (the callers pass the TF-IDF row only).
+//
+// An encoder memorises the rows it was trained on, so their embeddings are
+// better than any new text's and the linear models would trust them too much;
+// with params.deep.folds = K each training row is embedded by an encoder
+// trained without its fold, mapped into the full encoder's coordinates by
+// least squares on rows both saw (K more encoder trainings).
+#pragma once
+
+#include "core/model.h"
+#include "core/trainer.h"
+
+namespace xmr {
+
+// Called by train_model_parts when params.deep.enabled; same contract. The
+// parts' num_features is X.cols (the encoder's input); their trees read
+// X.cols + dim features. Deterministic for a seed, independent of the thread
+// count. Progress steps: "encoder layer t/T epoch e/E" (with "fold f/K: "
+// before them for the out-of-fold encoders), then the trainer's.
+ModelParts train_deep_matcher_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
+                                    const TrainInputs& inputs, TrainStats* stats, ModelParts* plain);
+
+// The fold (0..folds-1) of training row `row`: a seeded hash of its number.
+size_t deep_matcher_fold(size_t row, int folds);
+
+}  // namespace xmr

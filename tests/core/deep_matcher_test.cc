@@ -1,0 +1,176 @@
+// The deep matcher in a model (core/deep_matcher.h, ModelParts::encoder):
+// training is reproducible, the file round trip keeps every score, serving
+// appends the embedding inside Model, and a bad encoder section is refused.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+
+#include "core/deep_matcher.h"
+#include "core/error.h"
+#include "core/file_util.h"
+#include "core/model.h"
+#include "core/trainer.h"
+#include "tests/core/synthetic.h"
+#include "tests/core/test_util.h"
+
+namespace xmr {
+namespace {
+
+TrainParams deep_params(int threads, int folds) {
+  TrainParams p;
+  p.clustering.branching = 4;
+  p.clustering.max_leaf_size = 10;
+  p.threads = threads;
+  p.deep.enabled = true;
+  p.deep.encoder.dim = 8;
+  p.deep.encoder.epochs = 2;
+  p.deep.encoder.batch_size = 64;
+  p.deep.weight = 0.5f;
+  p.deep.folds = folds;
+  return p;
+}
+
+// A section's bytes ("" when absent).
+std::string read_section_bytes(const Model& m, const std::string& name) {
+  const auto* s = m.user_section(name);  // finds any section by name
+  return s ? std::string(reinterpret_cast<const char*>(s->data), s->size) : "";
+}
+
+uint32_t format_version_of(const std::string& bytes) {
+  uint32_t v = 0;
+  std::memcpy(&v, bytes.data() + 8, sizeof v);
+  return v;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+class DeepMatcher : public ::testing::Test {
+ protected:
+  void SetUp() override { data_ = testing::make_synthetic(500, 40, 60, 7); }
+  testing::SyntheticData data_;
+  testing::TempDir dir_;
+};
+
+TEST_F(DeepMatcher, SameSeedSameModelWhateverTheThreadCount) {
+  for (int folds : {0, 2}) {
+    const Model a = Model::from_parts(train_model_parts(data_.X, data_.Y, deep_params(1, folds)));
+    const Model b = Model::from_parts(train_model_parts(data_.X, data_.Y, deep_params(2, folds)));
+    ASSERT_NE(a.encoder(), nullptr);
+    EXPECT_EQ(a.num_features(), data_.X.cols);
+    EXPECT_EQ(read_section_bytes(a, "encoder/weights"), read_section_bytes(b, "encoder/weights")) << "folds " << folds;
+    const PredictParams pp = a.default_predict_params();
+    EXPECT_EQ(a.predict_batch(data_.X, pp, 1), b.predict_batch(data_.X, pp, 2)) << "folds " << folds;
+  }
+  // Another seed gives another encoder.
+  TrainParams other = deep_params(2, 0);
+  other.seed = 1;
+  EXPECT_NE(read_section_bytes(Model::from_parts(train_model_parts(data_.X, data_.Y, other)), "encoder/weights"),
+            read_section_bytes(Model::from_parts(train_model_parts(data_.X, data_.Y, deep_params(2, 0))), "encoder/weights"));
+}
+
+TEST_F(DeepMatcher, SavesLoadsAndScoresIdenticallyWithTheEmbeddingAppended) {
+  const ModelParts parts = train_model_parts(data_.X, data_.Y, deep_params(2, 0));
+  // The trees read the features and the embedding after them.
+  size_t max_feature = 0;
+  for (Index f : parts.layers.back().feat_ids) max_feature = std::max<size_t>(max_feature, f);
+  EXPECT_GE(max_feature, data_.X.cols);
+  EXPECT_LT(max_feature, data_.X.cols + 8);
+  const std::string path = dir_.file("deep.xmr");
+  Model::from_parts(parts).save(path);
+  const Model m = Model::load(path);
+  const Model in_memory = Model::from_parts(parts);
+  ASSERT_NE(m.encoder(), nullptr);
+  EXPECT_EQ(m.encoder()->dim(), 8);
+  EXPECT_FLOAT_EQ(m.encoder_weight(), 0.5f);
+  EXPECT_EQ(format_version_of(read_file_bytes(path)), 4u);
+  PredictParams pp = m.default_predict_params();
+  pp.top_k = 5;
+  const auto batch = m.predict_batch(data_.X, pp, 2);
+  EXPECT_EQ(batch, in_memory.predict_batch(data_.X, pp, 1));
+  EXPECT_EQ(batch, m.predict_batch(data_.X, pp, 1, Model::BatchOrder::kByQuery));
+  // One query at a time: the same labels and scores, and score_labels gives
+  // each listed label its listed score.
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> one;
+  for (size_t i = 0; i < data_.X.rows; i += 7) {
+    m.predict(data_.X.row(i), pp, ws, one);
+    ASSERT_EQ(one, batch[i]) << "row " << i;
+    std::vector<Index> labels;
+    for (const ScoredLabel& s : one) labels.push_back(s.label);
+    std::vector<float> scores(labels.size());
+    m.score_labels(data_.X.row(i), labels.data(), labels.size(), pp, ws, scores.data());
+    for (size_t k = 0; k < labels.size(); ++k) EXPECT_NEAR(scores[k], one[k].score, 1e-6f) << "row " << i;
+  }
+  // The embedding matters: the same trees without it rank differently.
+  const RowMatrixXf zero = RowMatrixXf::Zero(Eigen::Index(data_.X.rows), 8);
+  ModelParts without = parts;
+  without.encoder.reset();
+  without.num_features = data_.X.cols + 8;
+  const Model trees_only = Model::from_parts(without);
+  EXPECT_NE(trees_only.predict_batch(append_embedding(data_.X, zero, 1.0f, data_.X.cols), pp, 1), batch);
+}
+
+TEST_F(DeepMatcher, CorruptTruncatedOrMismatchedEncoderIsRefusedNamingTheFile) {
+  const ModelParts parts = train_model_parts(data_.X, data_.Y, deep_params(2, 0));
+  Model::from_parts(parts).save(dir_.file("good.xmr"));
+  const std::string bytes = read_file_bytes(dir_.file("good.xmr"));
+  const ModelFileReader r = ModelFileReader::open(ModelBlob::copy_of(bytes), "t", true);
+  const auto* s = r.find("encoder/weights");
+  ASSERT_NE(s, nullptr);
+  const size_t offset = size_t(s->data - r.blob->data());
+  // A flipped byte: the checksum.
+  std::string flipped = bytes;
+  flipped[offset + 40] ^= 0x40;
+  testing::write_text(dir_.file("flipped.xmr"), flipped);
+  EXPECT_NE(error_of([&] { Model::load(dir_.file("flipped.xmr")); })
+                .find("flipped.xmr: corrupt model: checksum mismatch in section 'encoder/weights'"),
+            std::string::npos);
+  // Without checksums, the encoder's own checks: a NaN weight.
+  std::string nan = bytes;
+  const float q = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&nan[offset + 8 + 3 * 8], &q, sizeof q);
+  LoadOptions fast;
+  fast.verify_checksums = false;
+  EXPECT_NE(error_of([&] { Model::from_bytes(nan, "nan.xmr", fast); }).find("nan.xmr: corrupt encoder: non-finite weights"),
+            std::string::npos)
+      << error_of([&] { Model::from_bytes(nan, "nan.xmr", fast); });
+  // A wrong magic.
+  std::string magic = bytes;
+  magic[offset] = 'Y';
+  EXPECT_NE(error_of([&] { Model::from_bytes(magic, "magic.xmr", fast); }).find("magic.xmr: corrupt encoder: bad magic"),
+            std::string::npos);
+  // A truncated file.
+  testing::write_text(dir_.file("truncated.xmr"), bytes.substr(0, offset + 100));
+  EXPECT_NE(error_of([&] { Model::load(dir_.file("truncated.xmr")); }).find("truncated.xmr"), std::string::npos);
+  // An encoder over another feature count than the model's.
+  ModelParts wrong = parts;
+  wrong.encoder = std::make_shared<const Encoder>(data_.X.cols + 1, 8, 0, 1);
+  EXPECT_NE(error_of([&] { Model::from_parts(wrong); }).find("the encoder reads"), std::string::npos);
+}
+
+TEST_F(DeepMatcher, WorksWithEnsemblesAndRefusesBadSettings) {
+  TrainParams p = deep_params(2, 0);
+  p.trees = 2;
+  const Model m = Model::from_parts(train_model_parts(data_.X, data_.Y, p));
+  EXPECT_EQ(m.num_trees(), 2u);
+  ASSERT_NE(m.encoder(), nullptr);
+  EXPECT_EQ(m.predict_batch(data_.X, m.default_predict_params(), 2).size(), data_.X.rows);
+  TrainParams bad = deep_params(2, 1);
+  EXPECT_NE(error_of([&] { bad.validate(); }).find("folds"), std::string::npos);
+  bad = deep_params(2, 0);
+  bad.deep.weight = 0;
+  EXPECT_NE(error_of([&] { bad.validate(); }).find("weight"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xmr
