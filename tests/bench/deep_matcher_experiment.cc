@@ -6,13 +6,14 @@
 //   deep_matcher_experiment DATASET_DIR [--dim 64] [--epochs 2] [--lr 0.01] [--layers 1]
 //                           [--finest 0] [--beam 10] [--batch 128] [--candidates 500] [--softmax 0|1]
 //                           [--weights 0.5,1,2] [--folds 0] [--align 0|1] [--disjoint 0|1] [--dropout 0]
-//                           [--fusion 0|1] [--threads 2] [--valid 0.2]
+//                           [--fusion 0|1] [--min-df 0] [--threads 2] [--valid 0.2]
 //
 // Prints P@1/3/5 of: TF-IDF only; embedding only; both at each weight, with a
 // new tree by PIFA on the concatenation and with the TF-IDF tree. --folds K
 // trains the linear model on out-of-fold embeddings of the training rows.
 // --fusion 1 instead rescores XR-Linear's candidates with the encoder's own
-// label head (late fusion), over a grid of fusion weights.
+// label head (late fusion), over a grid of fusion weights. --min-df N shows the
+// encoder only features in at least N training rows (rare ones can memorise a row).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,23 @@ CsrMatrix dense_block(const RowMatrixXf& E, float weight) {
     for (Eigen::Index j = 0; j < E.cols(); ++j) {
       m.indices.push_back(Index(j));
       m.values.push_back(weight * E(i, j));
+    }
+    m.indptr.push_back(m.indices.size());
+  }
+  return m;
+}
+
+// X with only the columns where keep[j] (the rest dropped from every row).
+CsrMatrix keep_columns(const CsrMatrix& X, const std::vector<char>& keep) {
+  CsrMatrix m;
+  m.rows = X.rows;
+  m.cols = X.cols;
+  m.indptr.push_back(0);
+  for (size_t i = 0; i < X.rows; ++i) {
+    for (size_t k = X.indptr[i]; k < X.indptr[i + 1]; ++k) {
+      if (!keep[X.indices[k]]) continue;
+      m.indices.push_back(X.indices[k]);
+      m.values.push_back(X.values[k]);
     }
     m.indptr.push_back(m.indices.size());
   }
@@ -108,6 +126,7 @@ int run(int argc, char** argv) {
   int folds = 0;  // > 1: the linear model trains on out-of-fold embeddings (cross-fitting)
   bool disjoint = false;
   bool fusion = false;  // late fusion: XR-Linear's candidates rescored by the encoder's own label head
+  int min_df = 0;  // the encoder sees only features in at least this many training rows (rare ones memorise rows)
   bool align = false;  // with --folds: map each fold encoder's embeddings into the full encoder's coordinates  // the encoder learns from even rows, every linear model from odd rows only
   for (int a = 2; a + 1 < argc; a += 2) {
     const std::string k = argv[a];
@@ -124,6 +143,7 @@ int run(int argc, char** argv) {
     else if (k == "--folds") folds = std::atoi(v);
     else if (k == "--dropout") ep.feature_dropout = std::stof(v);
     else if (k == "--disjoint") disjoint = std::atoi(v) != 0;
+    else if (k == "--min-df") min_df = std::atoi(v);
     else if (k == "--align") align = std::atoi(v) != 0;
     else if (k == "--fusion") fusion = std::atoi(v) != 0;
     else if (k == "--weights") weights = parse_list(v);
@@ -158,7 +178,18 @@ int run(int argc, char** argv) {
     if (!disjoint || i % 2 == 0) encoder_rows.push_back(Index(i));
   }
   const CsrMatrix Xtr = Xall.select_rows(linear_rows), Ytr = Yall.select_rows(linear_rows);
-  const CsrMatrix Xenc = Xall.select_rows(encoder_rows), Yenc = Yall.select_rows(encoder_rows);
+  const CsrMatrix Xenc_all = Xall.select_rows(encoder_rows);
+  CsrMatrix Xenc = Xenc_all;
+  const CsrMatrix Yenc = Yall.select_rows(encoder_rows);
+  std::vector<char> common(Xall.cols, 1);
+  if (min_df > 1) {
+    std::vector<uint32_t> df(Xall.cols, 0);
+    for (Index j : Xenc.indices) ++df[j];
+    size_t kept = 0;
+    for (size_t j = 0; j < df.size(); ++j) kept += (common[j] = df[j] >= uint32_t(min_df));
+    std::printf("encoder input: %zu of %zu features (df >= %d)\n", kept, df.size(), min_df);
+    Xenc = keep_columns(Xenc, common);
+  }
   if (disjoint) std::printf("disjoint: encoder on %zu rows, linear models on the other %zu\n", Xenc.rows, Xtr.rows);
   std::printf("%s: %zu train, %zu validation rows, %zu features, %zu labels; encoder dim %d, layers %d, epochs %d, lr %g, finest %d, %s loss, dropout %g\n",
               dir.c_str(), tr.size(), va.size(), Xtr.cols, Ytr.cols, ep.dim, ep.layers, ep.epochs, ep.learning_rate,
@@ -169,15 +200,15 @@ int run(int argc, char** argv) {
 
   // The encoder learns against the usual tree (PIFA on TF-IDF).
   ClusteringParams cp;
-  const LabelTree tree = build_label_tree(label_embedding(LabelEmbeddingKind::kPifa, Xenc, Yenc), cp);
+  const LabelTree tree = build_label_tree(label_embedding(LabelEmbeddingKind::kPifa, Xenc_all, Yenc), cp);
   EncoderTrainStats st;
   EncoderHead head;
   const Encoder enc = train_encoder(Xenc, Yenc, tree, ep, {}, &st, &head);
   std::printf("encoder: %.1fs, tree depth %zu, final loss per layer:", st.seconds, tree.depth());
   for (double l : st.final_loss) std::printf(" %.3f", l);
   std::printf("\n");
-  RowMatrixXf Etr = enc.encode_rows(Xtr, threads);
-  const RowMatrixXf Eva = enc.encode_rows(Xva, threads);
+  RowMatrixXf Etr = enc.encode_rows(keep_columns(Xtr, common), threads);
+  const RowMatrixXf Eva = enc.encode_rows(keep_columns(Xva, common), threads);
   if (fusion) {
     if (head.layer != tree.depth()) throw Error("--fusion needs --finest 0 (a head over the labels)");
     std::vector<Index> slot_of(Ytr.cols);
@@ -224,9 +255,9 @@ int run(int argc, char** argv) {
     for (int f = 0; f < folds; ++f) {
       std::vector<Index> in, out;
       for (size_t i = 0; i < Xtr.rows; ++i) (int(i % size_t(folds)) == f ? out : in).push_back(Index(i));
-      const CsrMatrix Xin = Xtr.select_rows(in);
+      const CsrMatrix Xin = keep_columns(Xtr.select_rows(in), common);
       const Encoder fold_enc = train_encoder(Xin, Ytr.select_rows(in), tree, ep);
-      RowMatrixXf E = fold_enc.encode_rows(Xtr.select_rows(out), threads);
+      RowMatrixXf E = fold_enc.encode_rows(keep_columns(Xtr.select_rows(out), common), threads);
       if (align) {
         // Each encoder has its own coordinates: map the fold's into the full
         // encoder's by least squares on the rows both saw.
