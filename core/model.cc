@@ -488,7 +488,6 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
   if (X.cols > num_features_) {
     throw Error("query matrix has " + std::to_string(X.cols) + " features, the model " + std::to_string(num_features_));
   }
-  std::vector<std::vector<ScoredLabel>> out(X.rows);
   const int nt = threads > 0 ? threads : omp_get_max_threads();
   if (encoder_) {
     // The batch with its embeddings appended, then searched like any batch.
@@ -498,6 +497,7 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
     return trees_only.predict_batch(append_embedding(X, encoder_->encode_rows(X, nt), encoder_weight_, num_features_),
                                     params, nt, order);
   }
+  std::vector<std::vector<ScoredLabel>> out(X.rows);
   if (order == BatchOrder::kByQuery) {
 #pragma omp parallel num_threads(nt)
     {

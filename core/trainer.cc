@@ -93,7 +93,8 @@ std::string TrainParams::to_json() const {
     w.Key("disentangle_route_positives"); w.Bool(disentangle.route_positives);
   }
   if (deep.enabled) {
-    w.Key("encoder"); w.RawValue(deep.to_json().c_str(), deep.to_json().size(), rapidjson::kObjectType);
+    const std::string encoder = deep.to_json();
+    w.Key("encoder"); w.RawValue(encoder.c_str(), encoder.size(), rapidjson::kObjectType);
   }
   w.EndObject();
   return buf.GetString();
