@@ -45,14 +45,7 @@ uint32_t format_version_of(const std::string& bytes) {
   return v;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 class DeepMatcher : public ::testing::Test {
  protected:

@@ -212,6 +212,29 @@ TEST(FastPath, SingleQuerySearchDoesNotAllocateOnceWarm) {
   EXPECT_GT(g_allocations.load(), 0u);
 }
 
+// Searches and scores four labels for the first half of X's rows (warm-up),
+// then expects no allocation over the second half.
+void expect_search_and_scoring_do_not_allocate_once_warm(const Model& model, const CsrMatrix& X) {
+  PredictParams p = model.default_predict_params();
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> out;
+  std::vector<float> scores(4);
+  const Index labels[4] = {0, 5, 77, 301};
+  const size_t half = X.rows / 2;
+  for (size_t i = 0; i < half; ++i) {
+    model.predict(X.row(i), p, ws, out);
+    model.score_labels(X.row(i), labels, 4, p, ws, scores.data());
+  }
+  g_allocations = 0;
+  g_counting = true;
+  for (size_t i = half; i < X.rows; ++i) {
+    model.predict(X.row(i), p, ws, out);
+    model.score_labels(X.row(i), labels, 4, p, ws, scores.data());
+  }
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0u);
+}
+
 TEST(FastPath, EnsembleSearchAndScoringDoNotAllocateOnceWarm) {
   const Trained& t = trained();
   TrainParams tp;
@@ -221,24 +244,7 @@ TEST(FastPath, EnsembleSearchAndScoringDoNotAllocateOnceWarm) {
   tp.trees = 3;
   const Model ensemble = train_model(t.data.features, t.data.labels, tp);
   ASSERT_EQ(ensemble.num_trees(), 3u);
-  PredictParams p = ensemble.default_predict_params();
-  InferenceWorkspace ws;
-  std::vector<ScoredLabel> out;
-  std::vector<float> scores(4);
-  const Index labels[4] = {0, 5, 77, 301};
-  const size_t half = t.data.features.rows / 2;
-  for (size_t i = 0; i < half; ++i) {  // warm-up
-    ensemble.predict(t.data.features.row(i), p, ws, out);
-    ensemble.score_labels(t.data.features.row(i), labels, 4, p, ws, scores.data());
-  }
-  g_allocations = 0;
-  g_counting = true;
-  for (size_t i = half; i < t.data.features.rows; ++i) {
-    ensemble.predict(t.data.features.row(i), p, ws, out);
-    ensemble.score_labels(t.data.features.row(i), labels, 4, p, ws, scores.data());
-  }
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0u);
+  expect_search_and_scoring_do_not_allocate_once_warm(ensemble, t.data.features);
 }
 
 TEST(FastPath, DeepMatcherSearchAndScoringDoNotAllocateOnceWarm) {
@@ -252,24 +258,7 @@ TEST(FastPath, DeepMatcherSearchAndScoringDoNotAllocateOnceWarm) {
   tp.deep.encoder.epochs = 1;
   const Model deep = train_model(t.data.features, t.data.labels, tp);
   ASSERT_NE(deep.encoder(), nullptr);
-  PredictParams p = deep.default_predict_params();
-  InferenceWorkspace ws;
-  std::vector<ScoredLabel> out;
-  std::vector<float> scores(4);
-  const Index labels[4] = {0, 5, 77, 301};
-  const size_t half = t.data.features.rows / 2;
-  for (size_t i = 0; i < half; ++i) {  // warm-up
-    deep.predict(t.data.features.row(i), p, ws, out);
-    deep.score_labels(t.data.features.row(i), labels, 4, p, ws, scores.data());
-  }
-  g_allocations = 0;
-  g_counting = true;
-  for (size_t i = half; i < t.data.features.rows; ++i) {
-    deep.predict(t.data.features.row(i), p, ws, out);
-    deep.score_labels(t.data.features.row(i), labels, 4, p, ws, scores.data());
-  }
-  g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0u);
+  expect_search_and_scoring_do_not_allocate_once_warm(deep, t.data.features);
 }
 
 }  // namespace

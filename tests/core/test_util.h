@@ -2,13 +2,25 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+#include "core/error.h"
 #include "core/sparse.h"
 
 namespace xmr::testing {
+
+// The message of the xmr::Error that f throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A matrix from dense rows (zeros dropped).
 inline CsrMatrix dense_to_csr(const std::vector<std::vector<float>>& rows, size_t cols) {

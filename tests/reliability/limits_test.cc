@@ -19,18 +19,12 @@
 #include "examples/catalog.h"
 #include "examples/synthetic_xc.h"
 #include "plugin/pipeline.h"
+#include "tests/core/test_util.h"
 
 namespace xmr {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 const Model& small_model() {
   static const Model m = [] {
