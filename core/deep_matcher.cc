@@ -15,11 +15,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-ProgressFn tagged(const ProgressFn& progress, const std::string& tag) {
-  if (!progress) return {};
-  return [progress, tag](const std::string& step, size_t done, size_t total) { progress(tag + step, done, total); };
-}
-
 // Every row of X embedded by an encoder that did not see it: one encoder per
 // fold, trained on the other folds, its embeddings mapped into `full`'s
 // coordinates by the least-squares fit on the rows both encoders saw (each
@@ -36,7 +31,7 @@ RowMatrixXf out_of_fold_embeddings(const CsrMatrix& X, const CsrMatrix& Y, const
     EncoderTrainParams fold_params = ep;
     fold_params.seed = mix_seed({ep.seed, 0xf01d, uint64_t(f)});
     const Encoder enc = train_encoder(Xin, Y.select_rows(in), tree, fold_params,
-                                      tagged(progress, "fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": "));
+                                      prefixed(progress, "fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": "));
     const Eigen::MatrixXf A = enc.encode_rows(Xin, ep.threads), B = full.encode_rows(Xin, ep.threads);
     const Eigen::MatrixXf M =
         (A.transpose() * A + 1e-3f * Eigen::MatrixXf::Identity(A.cols(), A.cols())).ldlt().solve(A.transpose() * B);
@@ -56,13 +51,11 @@ size_t deep_matcher_fold(size_t row, int folds) { return size_t(splitmix64(row ^
 ModelParts train_deep_matcher_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                                     const TrainInputs& inputs, TrainStats* stats, ModelParts* plain) {
   params.validate();
-  if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
-  if (X.rows == 0) throw Error("no training instances");
-  if (X.cols == 0 || X.nnz() == 0) throw Error("every training instance has an empty feature vector; nothing to learn from");
+  check_training_data(X, Y);
   const auto t0 = std::chrono::steady_clock::now();
   // The tree the encoder learns: the one plain XR-Linear would train on.
   TrainInputs tree_inputs = inputs;
-  tree_inputs.progress = tagged(inputs.progress, "encoder tree: ");
+  tree_inputs.progress = prefixed(inputs.progress, "encoder tree: ");
   const LabelTree tree = training_tree(X, Y, params, tree_inputs);
   EncoderTrainParams ep = params.deep.encoder;
   ep.seed = mix_seed({params.seed, 0xdee9});

@@ -118,7 +118,7 @@ std::string Encoder::serialize() const {
   return out;
 }
 
-Encoder Encoder::deserialize(const std::string& bytes, const std::string& name) {
+Encoder Encoder::deserialize(std::string_view bytes, const std::string& name) {
   size_t pos = 0;
   auto fail = [&](const std::string& what) { return Error(name + ": corrupt encoder: " + what); };
   auto take = [&](void* dst, size_t n) {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/sparse.h"
@@ -59,7 +60,7 @@ class Encoder {
   // deserialize throws xmr::Error naming `name` on a truncated or inconsistent
   // blob or non-finite values.
   std::string serialize() const;
-  static Encoder deserialize(const std::string& bytes, const std::string& name);
+  static Encoder deserialize(std::string_view bytes, const std::string& name);
 
  private:
   RowMatrixXf table_;                     // num_features x dim

@@ -367,7 +367,7 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
     }
     m.encoder_weight_ = float(info["weight"].GetDouble());
     m.encoder_ = std::make_shared<const Encoder>(Encoder::deserialize(
-        std::string(reinterpret_cast<const char*>(encoder_section->data), encoder_section->size), name));
+        std::string_view(reinterpret_cast<const char*>(encoder_section->data), encoder_section->size), name));
     if (m.encoder_->num_features() != m.num_features_ || uint64_t(m.encoder_->dim()) != dim) {
       throw Error(name + ": corrupt model: the encoder's shape (" + std::to_string(m.encoder_->num_features()) + " x " +
                   std::to_string(m.encoder_->dim()) + ") does not match the metadata");

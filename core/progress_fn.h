@@ -12,4 +12,10 @@ namespace xmr {
 // the receiver must be thread-safe (and cheap: it is called per unit).
 using ProgressFn = std::function<void(const std::string& step, size_t done, size_t total)>;
 
+// `progress` with `prefix` before each step name (empty when progress is).
+inline ProgressFn prefixed(const ProgressFn& progress, const std::string& prefix) {
+  if (!progress) return {};
+  return [progress, prefix](const std::string& step, size_t done, size_t total) { progress(prefix + step, done, total); };
+}
+
 }  // namespace xmr

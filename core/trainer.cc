@@ -452,9 +452,12 @@ ModelParts train_subtree(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree
   return train_levels(X, Y, tree, params, progress, nullptr, placement);
 }
 
-namespace {
-
-}  // namespace
+void check_training_data(const CsrMatrix& X, const CsrMatrix& Y) {
+  if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
+  if (X.rows == 0) throw Error("no training instances");
+  if (Y.cols == 0) throw Error("no labels to train on");
+  if (X.nnz() == 0) throw Error("every training instance has an empty feature vector; nothing to learn from");
+}
 
 LabelTree training_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params, const TrainInputs& inputs,
                         TrainStats* stats) {
@@ -484,10 +487,7 @@ namespace {
 
 ModelParts train_one_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params, const TrainInputs& inputs,
                           TrainStats* stats, ModelParts* plain) {
-  if (X.rows != Y.rows) throw Error("features have " + std::to_string(X.rows) + " rows, labels " + std::to_string(Y.rows));
-  if (X.rows == 0) throw Error("no training instances");
-  if (Y.cols == 0) throw Error("no labels to train on");
-  if (X.nnz() == 0) throw Error("every training instance has an empty feature vector; nothing to learn from");
+  check_training_data(X, Y);
   TrainStats local_stats;
   TrainStats& st = stats ? *stats : local_stats;
   if (params.threads > 0) omp_set_num_threads(params.threads);
@@ -544,12 +544,8 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
   TrainStats total;
   for (int m = 0; m < params.trees; ++m) {
     TrainInputs tree_inputs = inputs;
-    if (inputs.progress) {
-      const std::string tag = "tree " + std::to_string(m + 1) + "/" + std::to_string(params.trees) + ": ";
-      tree_inputs.progress = [&inputs, tag](const std::string& step, size_t done, size_t total_units) {
-        inputs.progress(tag + step, done, total_units);
-      };
-    }
+    tree_inputs.progress =
+        prefixed(inputs.progress, "tree " + std::to_string(m + 1) + "/" + std::to_string(params.trees) + ": ");
     TrainStats st;
     ModelParts tree_plain;
     ModelParts tree = train_one_tree(X, Y, params.tree_params(m), tree_inputs, &st, plain ? &tree_plain : nullptr);

@@ -90,6 +90,10 @@ struct TrainStats {
 // comparisons, without training it again; its time is stats' embedding +
 // clustering + matching).
 // Throws xmr::Error on inconsistent shapes or parameters.
+// Throws xmr::Error unless X and Y have the same, non-zero number of rows, Y
+// has a label and X a non-zero.
+void check_training_data(const CsrMatrix& X, const CsrMatrix& Y);
+
 // The label tree a training clusters (PIFA or PII, plus label features), or
 // inputs.tree when given (checked against Y). Fills stats' embedding and
 // clustering seconds.
