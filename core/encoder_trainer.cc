@@ -371,6 +371,13 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
       if (epoch + 1 == params.epochs) st.final_loss.push_back(epoch_loss / double(std::max<size_t>(1, X.rows)));
     }
   }
+  // A feature X never holds kept its random start; zero it, so text that has
+  // it (rows an out-of-fold encoder never saw) gets no noise from it.
+  std::vector<char> seen(X.cols, 0);
+  for (Index j : X.indices) seen[j] = 1;
+  for (size_t j = 0; j < X.cols; ++j) {
+    if (!seen[j]) enc.table().row(Eigen::Index(j)).setZero();
+  }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   if (head_out) {
     head_out->weights = std::move(head);

@@ -83,8 +83,8 @@ struct EncoderTrainStats {
 };
 
 // Trains an encoder on X (rows: instances, L2-normalised TF-IDF) against the
-// labels Y through `tree` (which must have one slot per label). Throws
-// xmr::Error on inconsistent shapes.
+// labels Y through `tree` (which must have one slot per label). Features no
+// row of X holds embed to zero. Throws xmr::Error on inconsistent shapes.
 Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& tree, const EncoderTrainParams& params,
                       const ProgressFn& progress = {}, EncoderTrainStats* stats = nullptr,
                       EncoderHead* head = nullptr);

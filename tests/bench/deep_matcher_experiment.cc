@@ -61,8 +61,7 @@ CsrMatrix dense_block(const RowMatrixXf& E, float weight) {
 CsrMatrix keep_columns(const CsrMatrix& X, const std::vector<char>& keep) {
   CsrMatrix m;
   m.rows = X.rows;
-  m.cols = X.cols;
-  m.indptr.push_back(0);
+  m.cols = X.cols;  // m.indptr starts as {0}
   for (size_t i = 0; i < X.rows; ++i) {
     for (size_t k = X.indptr[i]; k < X.indptr[i + 1]; ++k) {
       if (!keep[X.indices[k]]) continue;
@@ -78,10 +77,13 @@ struct Result {
   double p1, p3, p5, train_s;
 };
 
+float g_weight_threshold = -1;  // --weight-threshold; < 0: the trainer's default
+
 Result train_and_eval(const CsrMatrix& Xtr, const CsrMatrix& Ytr, const CsrMatrix& Xva, const CsrMatrix& Yva,
                       int threads, const LabelTree* tree = nullptr) {
   TrainParams p = default_text_train_params();
   p.threads = threads;
+  if (g_weight_threshold >= 0) p.weight_threshold = g_weight_threshold;
   const auto t0 = std::chrono::steady_clock::now();
   TrainInputs inputs;
   inputs.tree = tree;
@@ -148,6 +150,7 @@ int run(int argc, char** argv) {
     else if (k == "--fusion") fusion = std::atoi(v) != 0;
     else if (k == "--weights") weights = parse_list(v);
     else if (k == "--threads") threads = std::atoi(v);
+    else if (k == "--weight-threshold") g_weight_threshold = std::stof(v);
     else if (k == "--valid") valid = std::stod(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
@@ -209,6 +212,25 @@ int run(int argc, char** argv) {
   std::printf("\n");
   RowMatrixXf Etr = enc.encode_rows(keep_columns(Xtr, common), threads);
   const RowMatrixXf Eva = enc.encode_rows(keep_columns(Xva, common), threads);
+  if (head.layer == tree.depth()) {
+    // The encoder's own classifier: its head's top 5 labels, without the trees.
+    for (int on_train = 0; on_train < 2; ++on_train) {
+    const RowMatrixXf& Ev = on_train ? Etr : Eva;
+    const CsrMatrix& Yv = on_train ? Ytr : Yva;
+    const RowMatrixXf logits = (Ev * head.weights.transpose()).rowwise() + head.bias.transpose();
+    std::vector<std::vector<ScoredLabel>> top(Yv.rows);
+    for (size_t i = 0; i < Yv.rows; ++i) {
+      for (size_t s = 0; s < tree.slot_label.size(); ++s)
+        top[i].push_back({tree.slot_label[s], logits(Eigen::Index(i), Eigen::Index(s))});
+      std::partial_sort(top[i].begin(), top[i].begin() + std::min<size_t>(5, top[i].size()), top[i].end(),
+                        [](const ScoredLabel& a, const ScoredLabel& b) { return a.score > b.score; });
+      top[i].resize(std::min<size_t>(5, top[i].size()));
+    }
+    const RankingMetrics r = evaluate_ranking(top, Yv, 5);
+    std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f\n", on_train ? "encoder head, training rows" : "encoder head only", 100 * r.precision[0],
+                100 * r.precision[2], 100 * r.precision[4]);
+    }
+  }
   if (fusion) {
     if (head.layer != tree.depth()) throw Error("--fusion needs --finest 0 (a head over the labels)");
     std::vector<Index> slot_of(Ytr.cols);

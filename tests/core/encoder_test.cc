@@ -118,5 +118,29 @@ TEST(EncoderTrainer, LearnsEveryLayerAndMoreEpochsLowerTheLoss) {
   EXPECT_GT(same / double(n_same), other / double(n_other) + 0.2);
 }
 
+TEST(EncoderTrainer, FeaturesTheRowsNeverHoldEmbedToZero) {
+  // Out-of-fold encoders meet features only the held-out rows have; those
+  // must add nothing, not their random start.
+  const Fixture f;
+  CsrMatrix X = f.data.X;
+  X.cols += 5;  // columns 300..304: in no row
+  const Encoder enc = train_encoder(X, f.data.Y, f.tree, small_params(2));
+  std::vector<char> held(X.cols, 0);
+  for (Index j : X.indices) held[j] = 1;
+  for (size_t j = 0; j < X.cols; ++j) {
+    EXPECT_EQ(enc.table().row(Eigen::Index(j)).isZero(0), !held[j]) << "feature " << j;
+  }
+  const SparseVectorView row = X.row(0);
+  std::vector<Index> idx(row.indices, row.indices + row.nnz);
+  std::vector<float> val(row.values, row.values + row.nnz);
+  std::vector<float> alone(size_t(enc.dim())), with_unseen(alone.size());
+  EncoderWorkspace ws;
+  enc.encode(SparseVectorView{idx.data(), val.data(), idx.size()}, alone.data(), ws);
+  idx.push_back(301);
+  val.push_back(0.9f);
+  enc.encode(SparseVectorView{idx.data(), val.data(), idx.size()}, with_unseen.data(), ws);
+  EXPECT_EQ(alone, with_unseen);
+}
+
 }  // namespace
 }  // namespace xmr
