@@ -241,9 +241,9 @@ CalibrationMetrics calibration_metrics(const std::vector<std::vector<ScoredLabel
   return m;
 }
 
-double ece_at_1_floor(const std::vector<std::vector<ScoredLabel>>& probabilities, int draws, uint64_t seed) {
+EceFloor ece_at_1_floor(const std::vector<std::vector<ScoredLabel>>& probabilities, int draws, uint64_t seed) {
   constexpr int kBins = 10;
-  double total = 0;
+  std::vector<double> eces;
   for (int d = 0; d < draws; ++d) {
     double p_sum[kBins] = {}, y_sum[kBins] = {};
     size_t n = 0;
@@ -258,9 +258,15 @@ double ece_at_1_floor(const std::vector<std::vector<ScoredLabel>>& probabilities
     }
     double e = 0;
     for (int b = 0; b < kBins; ++b) e += std::fabs(p_sum[b] - y_sum[b]);
-    total += n ? e / double(n) : 0.0;
+    eces.push_back(n ? e / double(n) : 0.0);
   }
-  return draws > 0 ? total / draws : 0.0;
+  EceFloor f;
+  if (eces.empty()) return f;
+  for (double e : eces) f.mean += e;
+  f.mean /= double(eces.size());
+  std::sort(eces.begin(), eces.end());
+  f.p95 = eces[std::min(eces.size() - 1, size_t(std::ceil(0.95 * double(eces.size()))) - 1)];
+  return f;
 }
 
 }  // namespace xmr

@@ -77,8 +77,10 @@ int run_eval(int argc, char** argv) {
     for (int j = 1; j <= k; ++j) std::printf(", \"P@%d\": %.6f", j, m.precision[j - 1]);
     for (int j = 1; j <= k; ++j) std::printf(", \"R@%d\": %.6f", j, m.recall[j - 1]);
     for (int j = 1; j <= k; ++j) std::printf(", \"nDCG@%d\": %.6f", j, m.ndcg[j - 1]);
-    std::printf(", \"ECE@1\": %.6f, \"ECE@%d\": %.6f, \"Brier@1\": %.6f, \"ECE@1_floor\": %.6f, \"calibrated\": %s",
-                cm.ece_at_1, k, cm.ece_at_k, cm.brier_at_1, ece_at_1_floor(probabilities), calibrated ? "true" : "false");
+    const EceFloor floor = ece_at_1_floor(probabilities);
+    std::printf(", \"ECE@1\": %.6f, \"ECE@%d\": %.6f, \"Brier@1\": %.6f, \"ECE@1_floor\": %.6f, \"ECE@1_floor_p95\": %.6f, "
+                "\"calibrated\": %s",
+                cm.ece_at_1, k, cm.ece_at_k, cm.brier_at_1, floor.mean, floor.p95, calibrated ? "true" : "false");
     std::printf(", \"seconds\": %.6f}\n", secs);
   } else {
     std::printf("%zu instances, %.3f s (%.4f ms/query)\n  k     P@k     R@k  nDCG@k\n", m.n, secs, m.n ? 1e3 * secs / m.n : 0.0);

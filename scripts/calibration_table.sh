@@ -14,7 +14,7 @@ if [[ "$share" == folds:* ]]; then calibrate=(--calibrate-folds "${share#folds:}
 [ -d "$shared_data" ] || { echo "calibration_table.sh: $shared_data missing (the shared datasets)" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-printf '| set | P@1 / P@5 plain | P@1 / P@5 calibrated | ECE@1 raw → calibrated (sampling floor) | ECE@5 raw → calibrated | Brier@1 raw → calibrated | train s plain → calibrated |\n|---|---|---|---|---|---|---|\n'
+printf '| set | P@1 / P@5 plain | P@1 / P@5 calibrated | ECE@1 raw → calibrated (sampling floor, its 95th percentile) | ECE@5 raw → calibrated | Brier@1 raw → calibrated | train s plain → calibrated |\n|---|---|---|---|---|---|---|\n'
 for set in "${shared_sets[@]}"; do
   set_files "$set" || continue
   t0=$(date +%s.%N)
@@ -30,7 +30,7 @@ s, a, b, t0, t1, t2 = sys.argv[1:]
 a, b = json.loads(a), json.loads(b)
 assert not a["calibrated"] and b["calibrated"]
 f = lambda r, k: f"{100 * r[k]:.2f}"
-print(f"| {s} | {f(a, 'P@1')} / {f(a, 'P@5')} | {f(b, 'P@1')} / {f(b, 'P@5')} | {a['ECE@1']:.4f} → {b['ECE@1']:.4f} ({b['ECE@1_floor']:.4f}) | "
+print(f"| {s} | {f(a, 'P@1')} / {f(a, 'P@5')} | {f(b, 'P@1')} / {f(b, 'P@5')} | {a['ECE@1']:.4f} → {b['ECE@1']:.4f} ({b['ECE@1_floor']:.4f}, 95%: {b['ECE@1_floor_p95']:.4f}) | "
       f"{a['ECE@5']:.4f} → {b['ECE@5']:.4f} | {a['Brier@1']:.4f} → {b['Brier@1']:.4f} | "
       f"{float(t1) - float(t0):.1f} → {float(t2) - float(t1):.1f} |")
 PY

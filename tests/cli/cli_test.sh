@@ -82,7 +82,7 @@ if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work
 info=$("$XMR" inspect --model "$work/c.xmr")
 if grep -q "^calibration  isotonic" <<<"$info" && grep -q "rows held out, share 0.2" <<<"$info"; then ok; else bad "inspect of a calibrated model: $info"; fi
 out=$("$XMR" eval --model "$work/c.xmr" --input "$work/test.txt" --format xc --normalize --json)
-if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['calibrated'] is True and 0 <= d['ECE@1'] <= 1 and 0 <= d['ECE@5'] <= 1 and 0 <= d['Brier@1'] <= 1" "$out"; then ok; else bad "eval of a calibrated model: $out"; fi
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['calibrated'] is True and 0 <= d['ECE@1'] <= 1 and 0 <= d['ECE@5'] <= 1 and 0 <= d['Brier@1'] <= 1 and 0 <= d['ECE@1_floor'] <= d['ECE@1_floor_p95'] <= 1" "$out"; then ok; else bad "eval of a calibrated model: $out"; fi
 out=$("$XMR" eval --model "$work/m.xmr" --input "$work/test.txt" --format xc --normalize --json)
 if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['calibrated'] is False and 'ECE@1' in d" "$out"; then ok; else bad "eval of a plain model: $out"; fi
 "$XMR" predict --model "$work/c.xmr" --input "$work/test.txt" --format xc --normalize --k 3 -o "$work/cpred.jsonl"

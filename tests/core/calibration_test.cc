@@ -139,12 +139,17 @@ TEST(Calibration, SamplingFloorShrinksWithRowsAndIsSeeded) {
     for (size_t i = 0; i < n; ++i) p[i] = {{0, 0.1f + 0.8f * float(i % 9) / 8.0f}};
     return p;
   };
-  const double small = ece_at_1_floor(rows(200)), large = ece_at_1_floor(rows(20000));
-  EXPECT_GT(small, 0.02);  // about sqrt(p(1-p)/n) per bin: 22 rows a bin
-  EXPECT_LT(large, 0.01);
-  EXPECT_GT(small, 3 * large);
-  EXPECT_EQ(ece_at_1_floor(rows(200)), small);
-  EXPECT_EQ(ece_at_1_floor({}), 0.0);
+  const EceFloor small = ece_at_1_floor(rows(200)), large = ece_at_1_floor(rows(20000));
+  EXPECT_GT(small.mean, 0.02);  // about sqrt(p(1-p)/n) per bin: 22 rows a bin
+  EXPECT_LT(large.mean, 0.01);
+  EXPECT_GT(small.mean, 3 * large.mean);
+  EXPECT_GT(small.p95, small.mean);  // the draws spread above their mean
+  EXPECT_LT(small.p95, 3 * small.mean);
+  EXPECT_GT(small.p95, large.p95);
+  EXPECT_EQ(ece_at_1_floor(rows(200)).p95, small.p95);
+  EXPECT_EQ(ece_at_1_floor(rows(200)).mean, small.mean);
+  EXPECT_EQ(ece_at_1_floor({}).mean, 0.0);
+  EXPECT_EQ(ece_at_1_floor({}).p95, 0.0);
 }
 
 TEST(Calibration, StoredInTheModelFileWithoutChangingRankings) {
