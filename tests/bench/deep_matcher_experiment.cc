@@ -6,9 +6,10 @@
 //   deep_matcher_experiment DATASET_DIR [--dim 64] [--epochs 2] [--lr 0.01] [--layers 1]
 //                           [--finest 0] [--beam 10] [--batch 128] [--candidates 500] [--softmax 0|1]
 //                           [--weights 0.5,1,2] [--folds 0] [--align 0|1] [--disjoint 0|1] [--dropout 0]
-//                           [--fusion 0|1] [--min-df 0] [--threads 2] [--valid 0.2]
+//                           [--fusion 0|1] [--min-df 0] [--weight-threshold X] [--threads 2] [--valid 0.2]
 //
-// Prints P@1/3/5 of: TF-IDF only; embedding only; both at each weight, with a
+// Prints P@1/3/5 of: TF-IDF only; the encoder's own label head (with --finest
+// 0; on validation and on training rows); embedding only; both at each weight, with a
 // new tree by PIFA on the concatenation and with the TF-IDF tree. --folds K
 // trains the linear model on out-of-fold embeddings of the training rows.
 // --fusion 1 instead rescores XR-Linear's candidates with the encoder's own
@@ -93,6 +94,23 @@ Result train_and_eval(const CsrMatrix& Xtr, const CsrMatrix& Ytr, const CsrMatri
   pp.top_k = 5;
   const RankingMetrics r = evaluate_ranking(m.predict_batch(Xva, pp, threads), Yva, 5);
   return {100 * r.precision[0], 100 * r.precision[2], 100 * r.precision[4], s};
+}
+
+// P@1..5 of the encoder's own classifier: its label head's top 5 over every
+// label (no trees), for the embeddings E of rows whose labels are Y.
+RankingMetrics head_metrics(const EncoderHead& head, const LabelTree& tree, const RowMatrixXf& E, const CsrMatrix& Y) {
+  const RowMatrixXf logits = (E * head.weights.transpose()).rowwise() + head.bias.transpose();
+  std::vector<std::vector<ScoredLabel>> top(Y.rows);
+  for (size_t i = 0; i < Y.rows; ++i) {
+    for (size_t s = 0; s < tree.slot_label.size(); ++s) {
+      top[i].push_back({tree.slot_label[s], logits(Eigen::Index(i), Eigen::Index(s))});
+    }
+    const size_t k = std::min<size_t>(5, top[i].size());
+    std::partial_sort(top[i].begin(), top[i].begin() + std::ptrdiff_t(k), top[i].end(),
+                      [](const ScoredLabel& a, const ScoredLabel& b) { return a.score > b.score; });
+    top[i].resize(k);
+  }
+  return evaluate_ranking(top, Y, 5);
 }
 
 std::vector<float> parse_list(const char* s) {
@@ -213,23 +231,11 @@ int run(int argc, char** argv) {
   RowMatrixXf Etr = enc.encode_rows(keep_columns(Xtr, common), threads);
   const RowMatrixXf Eva = enc.encode_rows(keep_columns(Xva, common), threads);
   if (head.layer == tree.depth()) {
-    // The encoder's own classifier: its head's top 5 labels, without the trees.
-    for (int on_train = 0; on_train < 2; ++on_train) {
-    const RowMatrixXf& Ev = on_train ? Etr : Eva;
-    const CsrMatrix& Yv = on_train ? Ytr : Yva;
-    const RowMatrixXf logits = (Ev * head.weights.transpose()).rowwise() + head.bias.transpose();
-    std::vector<std::vector<ScoredLabel>> top(Yv.rows);
-    for (size_t i = 0; i < Yv.rows; ++i) {
-      for (size_t s = 0; s < tree.slot_label.size(); ++s)
-        top[i].push_back({tree.slot_label[s], logits(Eigen::Index(i), Eigen::Index(s))});
-      std::partial_sort(top[i].begin(), top[i].begin() + std::min<size_t>(5, top[i].size()), top[i].end(),
-                        [](const ScoredLabel& a, const ScoredLabel& b) { return a.score > b.score; });
-      top[i].resize(std::min<size_t>(5, top[i].size()));
-    }
-    const RankingMetrics r = evaluate_ranking(top, Yv, 5);
-    std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f\n", on_train ? "encoder head, training rows" : "encoder head only", 100 * r.precision[0],
-                100 * r.precision[2], 100 * r.precision[4]);
-    }
+    const RankingMetrics va_head = head_metrics(head, tree, Eva, Yva), tr_head = head_metrics(head, tree, Etr, Ytr);
+    std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f\n", "encoder head only", 100 * va_head.precision[0],
+                100 * va_head.precision[2], 100 * va_head.precision[4]);
+    std::printf("%-26s P@1 %.2f  P@3 %.2f  P@5 %.2f\n", "encoder head, training rows", 100 * tr_head.precision[0],
+                100 * tr_head.precision[2], 100 * tr_head.precision[4]);
   }
   if (fusion) {
     if (head.layer != tree.depth()) throw Error("--fusion needs --finest 0 (a head over the labels)");
