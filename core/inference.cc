@@ -36,16 +36,17 @@ void keep_best(std::vector<Node>& v, size_t keep) {
   std::sort(v.begin(), v.end(), better);
 }
 
-// Expands every node of ws.beam (nodes of layer t) into ws.candidates.
-void expand(const LayerView& layer, const SparseVectorView& q, PostProcessor post, InferenceWorkspace& ws) {
+// Expands every node of ws.beam (nodes of layer t) into ws.candidates;
+// raw_of(parent) gives the raw scores of the parent's children.
+template <typename RawOf>
+void expand(const LayerView& layer, RawOf&& raw_of, PostProcessor post, InferenceWorkspace& ws) {
   ws.candidates.clear();
   for (const Node& parent : ws.beam) {
     const size_t width = layer.num_children_of(parent.id);
-    if (ws.raw.size() < width) ws.raw.resize(width);
-    layer.score_chunk(parent.id, q, ws.raw.data());
+    const float* raw = raw_of(parent.id, width);
     const Index first = layer.child_ptr[parent.id];
     for (size_t j = 0; j < width; ++j) {
-      ws.candidates.push_back({Index(first + j), postprocess_combine(post, parent.score, ws.raw[j])});
+      ws.candidates.push_back({Index(first + j), postprocess_combine(post, parent.score, raw[j])});
     }
   }
 }
@@ -109,16 +110,17 @@ void slots_to_labels(const TreeView& tree, std::vector<Node>& nodes, size_t k, R
   for (const Node& n : nodes) out.push_back({n.id, n.score});
 }
 
-}  // namespace
-
-void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
-                 std::vector<ScoredLabel>& out, size_t stop_layer) {
+// The beam search of beam_search and beam_search_scored; raw_of(t, parent,
+// width) gives the raw scores of a layer-t parent's children.
+template <typename RawOf>
+void search_levels(const TreeView& tree, RawOf&& raw_of, const PredictParams& params, InferenceWorkspace& ws,
+                   std::vector<ScoredLabel>& out, size_t stop_layer) {
   const size_t depth = tree.layers.size();
   const size_t last = std::min(stop_layer, depth - 1);
   ws.beam.clear();
   ws.beam.push_back({0, postprocess_initial(params.postprocessor)});
   for (size_t t = 0; t <= last; ++t) {
-    expand(tree.layers[t], q, params.postprocessor, ws);
+    expand(tree.layers[t], [&](Index parent, size_t width) { return raw_of(t, parent, width); }, params.postprocessor, ws);
     std::swap(ws.beam, ws.candidates);
     if (t < last) keep_best(ws.beam, size_t(params.beam_size));
   }
@@ -129,6 +131,24 @@ void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictP
     return;
   }
   slots_to_labels(tree, ws.beam, size_t(params.top_k), params.repeated, ws.merge, out);
+}
+
+}  // namespace
+
+void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
+                 std::vector<ScoredLabel>& out, size_t stop_layer) {
+  auto score = [&](size_t t, Index parent, size_t width) {
+    if (ws.raw.size() < width) ws.raw.resize(width);
+    tree.layers[t].score_chunk(parent, q, ws.raw.data());
+    return static_cast<const float*>(ws.raw.data());
+  };
+  search_levels(tree, score, params, ws, out, stop_layer);
+}
+
+void beam_search_scored(const TreeView& tree, const float* const* level_scores, const PredictParams& params,
+                        InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
+  auto scored = [&](size_t t, Index parent, size_t) { return level_scores[t] + tree.layers[t].child_ptr[parent]; };
+  search_levels(tree, scored, params, ws, out, SIZE_MAX);
 }
 
 void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, size_t end, const PredictParams& params,

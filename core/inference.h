@@ -81,6 +81,9 @@ struct InferenceWorkspace {
   std::vector<ScoredLabel> ensemble_pooled;
   std::vector<double> ensemble_sum;
   std::vector<float> ensemble_scores;
+  // one-pass search of small trees (core/flat_search.h)
+  std::vector<float> flat_scores;
+  std::vector<const float*> flat_levels;
   // a model with an encoder (core/model.h): the query with its embedding appended
   EncoderWorkspace encoder;
   std::vector<Index> deep_ids;
@@ -94,6 +97,12 @@ struct InferenceWorkspace {
 // stop_layer + 1); used for matcher-aware negatives.
 void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                  std::vector<ScoredLabel>& out, size_t stop_layer = SIZE_MAX);
+
+// beam_search with every node's raw score already computed (core/flat_search.h):
+// level_scores[t][c] is the raw score of layer t's child c, as
+// LayerView::score_chunk gives it for q. Returns what beam_search returns for q.
+void beam_search_scored(const TreeView& tree, const float* const* level_scores, const PredictParams& params,
+                        InferenceWorkspace& ws, std::vector<ScoredLabel>& out);
 
 // Workspace of beam_search_batch; reused across batches.
 struct BatchWorkspace {

@@ -391,6 +391,7 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
                                    tree_features, num_labels, which, m.arrays_.back()));
     }
   }
+  if (options.one_pass_index) m.flat_ = build_flat_index(m.trees_, tree_features);
   if (const auto* knots = m.file_.find("calibration/knots")) {
     const rapidjson::Value* info = meta.HasMember("calibration") ? &meta["calibration"] : nullptr;
     if (!info || !info->IsObject()) throw Error(name + ": corrupt model: calibration without its metadata");
@@ -437,7 +438,9 @@ Model Model::with_calibration(const Calibration& calibration, const std::string&
   w.add_section("calibration/knots", knots.data(), knots.size());
   FileHeader h;
   std::memcpy(&h, file_.blob->data(), sizeof h);
-  return open(w.finish_blob(json_text(meta), h.format_version), "<in-memory model>", LoadOptions{});
+  LoadOptions options;
+  options.one_pass_index = flat_ != nullptr;  // as this model was opened
+  return open(w.finish_blob(json_text(meta), h.format_version), "<in-memory model>", options);
 }
 
 void Model::save(const std::string& path) const { write_file_atomic(path, file_.blob->data(), file_.blob->size()); }
@@ -475,7 +478,9 @@ SparseVectorView Model::with_embedding(const SparseVectorView& q, InferenceWorks
 void Model::predict(const SparseVectorView& query, const PredictParams& params, InferenceWorkspace& ws,
                     std::vector<ScoredLabel>& out) const {
   const SparseVectorView q = with_embedding(query, ws);
-  if (trees_.size() == 1) {
+  if (flat_ && flat_->faster(params.beam_size)) {
+    flat_search(*flat_, trees_, q, params, ws, out);
+  } else if (trees_.size() == 1) {
     beam_search(trees_.front(), q, params, ws, out);
   } else {
     ensemble_search(trees_, q, params, ws, out);
@@ -498,7 +503,9 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
                                     params, nt, order);
   }
   std::vector<std::vector<ScoredLabel>> out(X.rows);
-  if (order == BatchOrder::kByQuery) {
+  // The one-pass search reads no chunk per parent, so ordering by chunk has
+  // nothing to share.
+  if (order == BatchOrder::kByQuery || (flat_ && flat_->faster(params.beam_size))) {
 #pragma omp parallel num_threads(nt)
     {
       InferenceWorkspace ws;

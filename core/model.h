@@ -15,6 +15,7 @@
 
 #include "core/calibration.h"
 #include "core/encoder.h"
+#include "core/flat_search.h"
 #include "core/inference.h"
 #include "core/layer.h"
 #include "core/model_format.h"
@@ -66,6 +67,11 @@ struct TreeArrays {
 
 struct LoadOptions {
   bool verify_checksums = true;  // checksum every section (header and index always)
+  // Build the one-pass index when the trees are small enough
+  // (core/flat_search.h): a heap copy of the weights, 6 bytes each plus 12
+  // per distinct feature, for faster search. False keeps the heap to the
+  // label index; results are the same either way.
+  bool one_pass_index = true;
 };
 
 // Writes the file Model::from_parts(parts).save(path) writes, byte for byte,
@@ -98,6 +104,9 @@ class Model {
   size_t num_trees() const { return trees_.size(); }
   const TreeView& member_tree(size_t i) const { return trees_.at(i); }
   size_t num_slots() const;
+  // The one-pass index of a model with small trees, or nullptr; predict and
+  // predict_batch use it where it is faster for the beam (core/flat_search.h).
+  const FlatIndex* flat_index() const { return flat_.get(); }
   size_t file_size() const { return file_.blob->size(); }
   PostProcessor default_postprocessor() const { return postprocessor_; }
   const TreeView& tree() const { return trees_.front(); }
@@ -128,7 +137,9 @@ class Model {
   // Top-k labels for one query (sorted unique feature ids < num_features()).
   // An ensemble returns the best of the union of its trees' top-k lists by
   // the mean of the trees' scores, a tree adding 0 for a label it did not
-  // return (core/ensemble.h).
+  // return (core/ensemble.h). Small trees are searched in one pass over the
+  // query's features where that is faster (core/flat_search.h); the results
+  // are the same.
   void predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                std::vector<ScoredLabel>& out) const;
 
@@ -165,6 +176,8 @@ class Model {
   std::vector<TreeView> trees_{TreeView{}};
   std::vector<TreeArrays> arrays_;
   std::shared_ptr<const Calibration> calibration_;
+  // Every tree in one index, for small trees (core/flat_search.h); or null.
+  std::shared_ptr<const FlatIndex> flat_;
   std::shared_ptr<const Encoder> encoder_;
   float encoder_weight_ = 0;
   const uint64_t* label_name_offsets_ = nullptr;  // num_labels + 1

@@ -51,9 +51,10 @@ int run_inspect(int argc, char** argv) {
     std::printf("\n");
   }
   std::printf("weights      %zu\n", total);
-  // The file is memory-mapped (pages load on use); the heap holds only the
-  // label -> slot index built at load.
+  // The file is memory-mapped (pages load on use); the heap holds the label
+  // -> slot index built at load and, for small trees, the one-pass index.
   size_t heap = (m.num_trees() * (m.num_labels() + 1) + slots) * sizeof(Index);
+  if (m.flat_index()) heap += m.flat_index()->heap_bytes();
   if (const Encoder* e = m.encoder()) {
     const size_t floats = e->num_features() * size_t(e->dim()) + size_t(e->layers()) * size_t(e->dim()) * size_t(e->dim() + 1);
     heap += floats * sizeof(float);  // loaded into Eigen matrices
@@ -65,6 +66,18 @@ int run_inspect(int argc, char** argv) {
     std::printf("encoder      none\n");
   }
   std::printf("memory       %.1f MiB mapped from the file + %.1f KiB heap\n", m.file_size() / 1048576.0, heap / 1024.0);
+  if (const FlatIndex* flat = m.flat_index()) {
+    // Faster once the beam covers every level, if not before.
+    int beam = 1;
+    while (beam < kMaxBeamSize && !flat->faster(beam)) ++beam;
+    if (beam == 1) {
+      std::printf("search       one pass over every tree's weights at every beam\n");
+    } else {
+      std::printf("search       one pass over every tree's weights at beams of %d or more, chunk by chunk below\n", beam);
+    }
+  } else {
+    std::printf("search       chunk by chunk (the trees have too many nodes or weights for the one-pass index)\n");
+  }
 
   rapidjson::Document meta;
   std::string json_error;

@@ -59,6 +59,7 @@ if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work
     --trees 3; then ok; else bad "train --trees 3"; fi
 info=$("$XMR" inspect --model "$work/e.xmr")
 if grep -q "^trees        3 " <<<"$info" && grep -q "^tree 3$" <<<"$info" && grep -q " trees=3 " <<<"$info"; then ok; else bad "inspect of an ensemble: $info"; fi
+if grep -q "^search       one pass over every tree's weights at \(every beam\|beams of [0-9]* or more\)" <<<"$info"; then ok; else bad "inspect of a small ensemble names its one-pass search: $info"; fi
 out=$("$XMR" eval --model "$work/e.xmr" --input "$work/test.txt" --format xc --normalize --json)
 if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9" "$out"; then ok; else bad "eval of an ensemble: $out"; fi
 expect_fail "trees out of range" "trees must be in 1..32" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --trees 33

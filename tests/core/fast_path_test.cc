@@ -171,7 +171,10 @@ TEST(ChunkLookup, EdgeFeatureIdsMatchTheSearch) {
 TEST(FastPath, BatchByChunkWithLookupsEqualsSimplePath) {
   const Trained& t = trained();
   const TreeView simple = without_lookups(t.model.tree());
-  for (int beam : {1, 5, 10}) {
+  // At beam 64 the one-pass search is the faster.
+  ASSERT_NE(t.model.flat_index(), nullptr);
+  ASSERT_TRUE(t.model.flat_index()->faster(64));
+  for (int beam : {1, 5, 10, 64}) {
     PredictParams p = t.model.default_predict_params();
     p.beam_size = beam;
     p.top_k = 10;
@@ -214,8 +217,9 @@ TEST(FastPath, SingleQuerySearchDoesNotAllocateOnceWarm) {
 
 // Searches and scores four labels for the first half of X's rows (warm-up),
 // then expects no allocation over the second half.
-void expect_search_and_scoring_do_not_allocate_once_warm(const Model& model, const CsrMatrix& X) {
+void expect_search_and_scoring_do_not_allocate_once_warm(const Model& model, const CsrMatrix& X, int beam = 10) {
   PredictParams p = model.default_predict_params();
+  p.beam_size = beam;
   InferenceWorkspace ws;
   std::vector<ScoredLabel> out;
   std::vector<float> scores(4);
@@ -245,6 +249,10 @@ TEST(FastPath, EnsembleSearchAndScoringDoNotAllocateOnceWarm) {
   const Model ensemble = train_model(t.data.features, t.data.labels, tp);
   ASSERT_EQ(ensemble.num_trees(), 3u);
   expect_search_and_scoring_do_not_allocate_once_warm(ensemble, t.data.features);
+  // A beam where the one-pass search is the faster.
+  ASSERT_NE(ensemble.flat_index(), nullptr);
+  ASSERT_TRUE(ensemble.flat_index()->faster(64));
+  expect_search_and_scoring_do_not_allocate_once_warm(ensemble, t.data.features, 64);
 }
 
 TEST(FastPath, DeepMatcherSearchAndScoringDoNotAllocateOnceWarm) {

@@ -1,0 +1,73 @@
+// Searching small trees in one pass over the query's features.
+//
+// Beam search scores one chunk per parent in the beam, and finding the
+// query's features in each chunk is most of its cost on text (core/layer.h):
+// a query's features are looked up once per chunk scored, per tree. A
+// FlatIndex holds every level of every tree as one chunk whose children are
+// all the nodes, so one lookup per query feature scores every node of every
+// tree; beam search then runs on those scores (beam_search_scored) and gives
+// the same labels and the same scores, bit for bit, as searching chunk by
+// chunk: each node's score adds the same products in the same order (the
+// query's features, ascending).
+//
+// It scores the chunks the beam would skip too, so it is not always faster:
+// faster(beam) weighs the lookups saved against the weights added, per query
+// feature, from each level's size (see kLookupCost).
+//
+// Built once when a model is opened; immutable, so any number of threads may
+// search with it at once, each with its own InferenceWorkspace.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "core/inference.h"
+#include "core/layer.h"
+#include "core/sparse.h"
+
+namespace xmr {
+
+// Trees with more nodes in all, or more weights, than these get no index:
+// it is a second copy of the weights, worth its memory for small models.
+constexpr size_t kFlatMaxNodes = kMaxChildrenPerNode;
+constexpr size_t kFlatMaxWeights = size_t(1) << 22;
+
+// What finding a query feature in a chunk costs, in weights added. Fitted to
+// timings of both searches on the shared sets: where chunks hold few of the
+// features (text) a lookup costs far more than the few weights it finds, and
+// the one pass wins at every beam; on delicious, whose chunks hold most of its
+// 500 features, it wins at beam 10 and loses at beam 5 (README, "Performance").
+constexpr double kLookupCost = 32;
+
+struct FlatIndex {
+  LayerData merged;     // one parent; child n is node n of the concatenated levels
+  LayerLookup lookup;   // merged's bucket index
+  LayerView view;       // merged, with lookup
+  // level_base[m][t]: merged child of tree m's layer-t child 0.
+  std::vector<std::vector<size_t>> level_base;
+  // Per tree and level: parents (chunks) and weights per model feature.
+  struct LevelCost {
+    size_t parents;
+    double weights_per_feature;
+  };
+  std::vector<std::vector<LevelCost>> level_cost;
+
+  // Whether the one pass is estimated cheaper than beam search with this beam
+  // over every tree (the expected cost per query feature of each, as above).
+  bool faster(int beam_size) const;
+  size_t heap_bytes() const;
+};
+
+// The index of `trees` (a model's trees, in order, over `num_features`
+// features), or null when they are too large for one (the limits above). The
+// index points into nothing of the trees: it holds its own copy of their
+// weights.
+std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, size_t num_features);
+
+// Top params.top_k labels for q, as beam_search (one tree) or ensemble_search
+// (several) gives them with `trees`, the trees `index` was built from.
+void flat_search(const FlatIndex& index, const std::vector<TreeView>& trees, const SparseVectorView& q,
+                 const PredictParams& params, InferenceWorkspace& ws, std::vector<ScoredLabel>& out);
+
+}  // namespace xmr

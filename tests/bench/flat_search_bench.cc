@@ -1,0 +1,131 @@
+// Beam search chunk by chunk against the one-pass search of small trees
+// (core/flat_search.h), on one model file and a test file, in one process
+// with alternating passes, 1 thread: batch time per query (best pass, rows
+// one after another as predict_batch searches with the index) and
+// single-query p50/p99 (over every pass) at each beam, whichever of the two
+// the model would choose (FlatIndex::faster, printed); checks that both give
+// the same labels and scores.
+//
+//   flat_search_bench MODEL TEST_FILE [--beams 5,10] [--passes 8] [--normalize]
+//
+// A text model's TEST_FILE is JSONL (vectorized by the model); otherwise XC.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "analyzers/text_dataset.h"
+#include "analyzers/text_model.h"
+#include "core/error.h"
+#include "core/flat_search.h"
+#include "core/model.h"
+#include "core/xc_format.h"
+
+using namespace xmr;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, size_t(q * double(v.size())))];
+}
+
+struct Timing {
+  double best_batch_ms = 1e300;
+  std::vector<double> single_us;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s MODEL TEST_FILE [--beams 5,10] [--passes 8] [--normalize]\n", argv[0]);
+    return 2;
+  }
+  const std::string model_path = argv[1], test_path = argv[2];
+  std::vector<int> beams{5, 10};
+  int passes = 8;
+  bool normalize = false;
+  for (int a = 3; a < argc; ++a) {
+    const std::string k = argv[a];
+    if (k == "--normalize") {
+      normalize = true;
+    } else if (k == "--passes" && a + 1 < argc) {
+      passes = std::max(1, std::atoi(argv[++a]));
+    } else if (k == "--beams" && a + 1 < argc) {
+      beams.clear();
+      std::stringstream ss(argv[++a]);
+      for (std::string b; std::getline(ss, b, ',');) beams.push_back(std::atoi(b.c_str()));
+    } else {
+      throw Error("unknown argument '" + k + "'");
+    }
+  }
+  LoadOptions chunk_options;
+  chunk_options.one_pass_index = false;
+  const Model one_pass = Model::load(model_path), chunks = Model::load(model_path, chunk_options);
+  if (!one_pass.flat_index()) throw Error(model_path + ": too large for the one-pass index; nothing to compare");
+  if (one_pass.encoder()) throw Error(model_path + ": a deep matcher; this bench searches plain features only");
+  std::vector<TreeView> trees;
+  for (size_t m = 0; m < one_pass.num_trees(); ++m) trees.push_back(one_pass.member_tree(m));
+  CsrMatrix X;
+  if (TextModel::is_text_model(one_pass)) {
+    X = TextModel::from_model(one_pass, model_path).vectorizer().transform_batch(read_jsonl_dataset(test_path).texts, 1);
+  } else {
+    X = read_xc_file(test_path).features;
+    if (normalize) X.normalize_rows_l2();
+  }
+  if (X.cols > one_pass.num_features()) X.cols = one_pass.num_features();
+  std::printf("%s: %zu trees, %zu test rows, one-pass index %.1f MiB\n", model_path.c_str(), one_pass.num_trees(),
+              X.rows, double(one_pass.flat_index()->heap_bytes()) / 1048576.0);
+  for (int beam : beams) {
+    PredictParams p = one_pass.default_predict_params();
+    p.beam_size = beam;
+    const bool used = one_pass.flat_index()->faster(beam);
+    // m = 0: chunk by chunk (the model without the index); 1: the one pass.
+    auto search = [&](int m, size_t i, InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
+      if (m == 0) chunks.predict(X.row(i), p, ws, out);
+      else flat_search(*one_pass.flat_index(), trees, X.row(i), p, ws, out);
+    };
+    Timing t[2];
+    std::vector<std::vector<ScoredLabel>> results[2];
+    for (int pass = 0; pass < passes; ++pass) {
+      for (int m = 0; m < 2; ++m) {
+        const auto t0 = Clock::now();
+        if (m == 0) {
+          results[m] = chunks.predict_batch(X, p, 1);
+        } else {
+          results[m].resize(X.rows);
+          InferenceWorkspace ws;
+          for (size_t i = 0; i < X.rows; ++i) search(m, i, ws, results[m][i]);
+        }
+        t[m].best_batch_ms = std::min(
+            t[m].best_batch_ms, std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / double(X.rows));
+        InferenceWorkspace ws;
+        std::vector<ScoredLabel> out;
+        for (size_t i = 0; i < X.rows; ++i) {
+          const auto q0 = Clock::now();
+          search(m, i, ws, out);
+          t[m].single_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - q0).count());
+        }
+      }
+    }
+    const bool same = results[0] == results[1];
+    std::printf("beam %3d (%s): batch ms/q %.4f -> %.4f (%.2fx), p50 us %.1f -> %.1f (%.2fx), p99 us %.1f -> %.1f "
+                "(%.2fx); results %s\n",
+                beam, used ? "the model searches in one pass" : "the model searches chunk by chunk", t[0].best_batch_ms, t[1].best_batch_ms,
+                t[1].best_batch_ms / t[0].best_batch_ms, percentile(t[0].single_us, 0.5),
+                percentile(t[1].single_us, 0.5), percentile(t[1].single_us, 0.5) / percentile(t[0].single_us, 0.5),
+                percentile(t[0].single_us, 0.99), percentile(t[1].single_us, 0.99),
+                percentile(t[1].single_us, 0.99) / percentile(t[0].single_us, 0.99), same ? "identical" : "DIFFER");
+    if (!same) return 1;
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "flat_search_bench: %s\n", e.what());
+  return 1;
+}

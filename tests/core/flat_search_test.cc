@@ -1,0 +1,160 @@
+#include "core/flat_search.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "core/ensemble.h"
+#include "core/model.h"
+#include "core/trainer.h"
+#include "tests/core/synthetic.h"
+
+namespace xmr {
+namespace {
+
+std::vector<TreeView> trees_of(const Model& m) {
+  std::vector<TreeView> trees;
+  for (size_t i = 0; i < m.num_trees(); ++i) trees.push_back(m.member_tree(i));
+  return trees;
+}
+
+// Searched chunk by chunk: what the one-pass search must equal.
+void chunk_search(const std::vector<TreeView>& trees, const SparseVectorView& q, const PredictParams& p,
+                  InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
+  if (trees.size() == 1) {
+    beam_search(trees.front(), q, p, ws, out);
+  } else {
+    ensemble_search(trees, q, p, ws, out);
+  }
+}
+
+// Same labels and bit-identical scores as beam search, at any beam (the
+// index scores every node; the beam still decides which are expanded).
+TEST(FlatSearch, EqualsChunkByChunkSearchBitForBit) {
+  const testing::SyntheticData d = testing::make_synthetic(600, 80, 60, 5);
+  for (int num_trees : {1, 3}) {
+    TrainParams tp;
+    tp.clustering.branching = 4;
+    tp.clustering.max_leaf_size = 10;
+    tp.trees = num_trees;
+    const Model model = train_model(d.X, d.Y, tp);
+    const std::vector<TreeView> trees = trees_of(model);
+    const auto index = build_flat_index(trees, model.num_features());
+    ASSERT_NE(index, nullptr);
+    EXPECT_NE(model.flat_index(), nullptr);
+    for (int beam : {1, 3, 10, 40}) {
+      PredictParams p = model.default_predict_params();
+      p.beam_size = beam;
+      p.top_k = 7;
+      InferenceWorkspace ws_flat, ws_chunk;
+      std::vector<ScoredLabel> flat, expected;
+      for (size_t i = 0; i < d.X.rows; ++i) {
+        flat_search(*index, trees, d.X.row(i), p, ws_flat, flat);
+        chunk_search(trees, d.X.row(i), p, ws_chunk, expected);
+        ASSERT_EQ(flat, expected) << num_trees << " trees, beam " << beam << ", row " << i;
+      }
+    }
+  }
+}
+
+// A two-level tree: `width` nodes under the root, each the parent of one
+// label; each of `features` features (ids 0, stride, 2 * stride, ...) has a
+// weight in every bottom chunk when `dense`, none anywhere otherwise.
+struct HandTree {
+  LayerData top, bottom;
+  std::vector<Index> slot_label;
+  TreeView view;
+  HandTree(size_t width, size_t features, bool dense, Index stride = 1) {
+    top.child_ptr = {0, Index(width)};
+    top.chunk_ptr = {0, 0};
+    top.bias.assign(width, 0.5f);
+    for (size_t c = 0; c < width; ++c) {
+      bottom.child_ptr.push_back(Index(c + 1));
+      for (size_t f = 0; dense && f < features; ++f) {
+        bottom.feat_ids.push_back(Index(f) * stride);
+        bottom.entry_child.push_back(0);
+        bottom.entry_value.push_back(0.01f * float(f % 7));
+        bottom.feat_ptr.push_back(bottom.entry_value.size());
+      }
+      bottom.chunk_ptr.push_back(bottom.feat_ids.size());
+      bottom.bias.push_back(-float(c) / float(width));  // below the hinge, so the scores differ
+      slot_label.push_back(Index(c));
+    }
+    view.layers = {top.view(), bottom.view()};
+    view.slot_label = slot_label.data();
+    view.num_labels = width;
+  }
+};
+
+TEST(FlatSearch, TooManyNodesGetNoIndex) {
+  const HandTree small(64, 10, false), large(kFlatMaxNodes, 10, false);
+  EXPECT_NE(build_flat_index({small.view}, 10), nullptr);
+  EXPECT_EQ(build_flat_index({large.view}, 10), nullptr);
+  EXPECT_EQ(build_flat_index({small.view, large.view}, 10), nullptr);
+  // No weights: every label scores by its bias, label 0's the highest.
+  const auto index = build_flat_index({small.view}, 10);
+  PredictParams p;
+  p.top_k = 2;
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> flat, expected;
+  flat_search(*index, {small.view}, SparseVectorView{}, p, ws, flat);
+  beam_search(small.view, SparseVectorView{}, p, ws, expected);
+  ASSERT_EQ(flat.size(), 2u);
+  EXPECT_EQ(flat[0].label, 0u);
+  EXPECT_EQ(flat[1].label, 1u);
+  EXPECT_EQ(flat, expected);
+}
+
+TEST(FlatSearch, FasterWhereItSavesLookupsNotWhereItAddsWeights) {
+  // Sparse chunks: finding features costs more than the weights found, at any beam.
+  const HandTree sparse(64, 10, false);
+  const auto sparse_index = build_flat_index({sparse.view}, 10);
+  EXPECT_TRUE(sparse_index->faster(1));
+  // Every feature in every chunk: with beam 1 the one pass would add 64
+  // chunks' weights to save one lookup; with a beam over every chunk it adds
+  // none and saves 64.
+  const HandTree dense(64, 10, true);
+  const auto dense_index = build_flat_index({dense.view}, 10);
+  EXPECT_FALSE(dense_index->faster(1));
+  EXPECT_TRUE(dense_index->faster(64));
+  // And it searches right either way.
+  const Index ids[3] = {1, 4, 9};
+  const float values[3] = {0.5f, 1.0f, 0.25f};
+  const SparseVectorView q{ids, values, 3};
+  for (int beam : {1, 64}) {
+    PredictParams p;
+    p.beam_size = beam;
+    p.top_k = 5;
+    InferenceWorkspace ws;
+    std::vector<ScoredLabel> flat, expected;
+    flat_search(*dense_index, {dense.view}, q, p, ws, flat);
+    beam_search(dense.view, q, p, ws, expected);
+    EXPECT_EQ(flat, expected) << "beam " << beam;
+  }
+}
+
+TEST(FlatSearch, FeatureIdsFarApartAreIndexedWithoutARangeSizedTable) {
+  // Ids up to 900,000,000 over 80 weights: a table indexed by id would take
+  // gigabytes; the index ranks the ids used instead.
+  const Index stride = 100000000;
+  const HandTree far(8, 10, true, stride);
+  const auto index = build_flat_index({far.view}, size_t(9) * stride + 1);
+  ASSERT_NE(index, nullptr);
+  EXPECT_LT(index->heap_bytes(), size_t(1) << 20);
+  const Index ids[3] = {stride, 4 * stride, 4 * stride + 1};
+  const float values[3] = {0.5f, 1.0f, 0.25f};
+  const SparseVectorView q{ids, values, 3};
+  for (int beam : {1, 8}) {
+    PredictParams p;
+    p.beam_size = beam;
+    p.top_k = 5;
+    InferenceWorkspace ws;
+    std::vector<ScoredLabel> flat, expected;
+    flat_search(*index, {far.view}, q, p, ws, flat);
+    beam_search(far.view, q, p, ws, expected);
+    EXPECT_EQ(flat, expected) << "beam " << beam;
+  }
+}
+
+}  // namespace
+}  // namespace xmr
