@@ -21,7 +21,7 @@ bool FlatIndex::faster(int beam_size) const {
       // The beam expands min(beam, parents) chunks of the level, and finds
       // that share of its weights.
       const double expanded = double(std::min(size_t(beam_size), L.parents));
-      chunk_by_chunk += expanded * kLookupCost + expanded / double(L.parents) * L.weights_per_feature;
+      chunk_by_chunk += expanded * kLookupCost + expanded / double(std::max<size_t>(1, L.parents)) * L.weights_per_feature;
       one_pass += L.weights_per_feature;
     }
   }
