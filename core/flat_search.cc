@@ -11,18 +11,24 @@ size_t FlatIndex::heap_bytes() const {
          merged.feat_ids.size() * sizeof(Index) + merged.feat_ptr.size() * sizeof(Offset) +
          merged.entry_child.size() * sizeof(ChildSlot) + merged.entry_value.size() * sizeof(float) +
          merged.bias.size() * sizeof(float) + lookup.chunks.size() * sizeof(ChunkBuckets) +
-         lookup.bucket_start.size() * sizeof(uint32_t);
+         lookup.bucket_start.size() * sizeof(uint32_t) + dense.size() * sizeof(float);
 }
 
-bool FlatIndex::faster(int beam_size) const {
-  double chunk_by_chunk = 0, one_pass = kLookupCost;
+bool FlatIndex::faster(int beam_size, size_t query_nnz) const {
+  const double sparse_nnz = double(query_nnz > dense_dim ? query_nnz - dense_dim : 0);
+  double chunk_by_chunk = 0;
+  // The embedding: its block, or its lookups and entries like the others'.
+  double one_pass = dense.empty() ? double(query_nnz) * kLookupCost
+                                  : sparse_nnz * kLookupCost + double(dense.size()) * kDenseWeightCost;
   for (const auto& levels : level_cost) {
     for (const LevelCost& L : levels) {
-      // The beam expands min(beam, parents) chunks of the level, and finds
-      // that share of its weights.
+      // The beam expands min(beam, parents) chunks of the level, looks every
+      // query feature up in each, and finds that share of its weights.
       const double expanded = double(std::min(size_t(beam_size), L.parents));
-      chunk_by_chunk += expanded * kLookupCost + expanded / double(std::max<size_t>(1, L.parents)) * L.weights_per_feature;
-      one_pass += L.weights_per_feature;
+      const double share = expanded / double(std::max<size_t>(1, L.parents));
+      const double found = sparse_nnz * L.weights_per_feature + L.dense_weights;
+      chunk_by_chunk += expanded * double(query_nnz) * kLookupCost + share * found;
+      one_pass += dense.empty() ? found : sparse_nnz * L.weights_per_feature;
     }
   }
   return one_pass <= chunk_by_chunk;
@@ -44,36 +50,73 @@ void for_each_weight(const LayerView& L, size_t base, F&& f) {
 
 }  // namespace
 
-std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, size_t num_features) {
+std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, size_t num_features,
+                                            size_t dense_from) {
+  dense_from = std::min(dense_from, num_features);
+  const size_t dense_dim = num_features - dense_from;
   size_t nodes = 0, weights = 0;
   Index max_feature = 0;
   for (const TreeView& tree : trees) {
     for (const LayerView& L : tree.layers) {
       nodes += L.num_children;
       weights += L.nnz;
-      if (L.num_chunk_feats > 0) max_feature = std::max(max_feature, *std::max_element(L.feat_ids, L.feat_ids + L.num_chunk_feats));
     }
   }
   if (nodes > kFlatMaxNodes || weights > kFlatMaxWeights) return nullptr;
 
   auto index = std::make_unique<FlatIndex>();
+  index->dense_from = dense_from;
+  index->dense_dim = dense_dim;
+  size_t base = 0, dense_weights = 0;
   for (const TreeView& tree : trees) {
     index->level_cost.emplace_back();
+    index->level_base.emplace_back();
     for (const LayerView& L : tree.layers) {
-      index->level_cost.back().push_back({L.num_parents, double(L.nnz) / double(std::max<size_t>(1, num_features))});
+      size_t level_dense = 0;
+      for_each_weight(L, base, [&](Index f, size_t, float) { level_dense += f >= dense_from; });
+      dense_weights += level_dense;
+      const double sparse_features = double(std::max<size_t>(1, dense_from));
+      index->level_cost.back().push_back(
+          {L.num_parents, double(L.nnz - level_dense) / sparse_features, double(level_dense)});
+      index->level_base.back().push_back(base);
+      base += L.num_children;
     }
   }
+
+  // The embedding's weights as a dense block where they fill enough of it to
+  // cost less so, else as entries like any feature's.
+  const bool block = dense_dim > 0 && double(dense_weights) >= kDenseWeightCost * double(dense_dim * nodes);
+  const Index entries_below = Index(block ? dense_from : num_features);
+  if (block) index->dense.assign(dense_dim * nodes, 0.0f);
+  size_t entries = 0;
+  for (size_t m = 0; m < trees.size(); ++m) {
+    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
+      for_each_weight(trees[m].layers[t], index->level_base[m][t], [&](Index f, size_t node, float w) {
+        if (f >= entries_below) {
+          index->dense[(f - dense_from) * nodes + node] = w;
+        } else {
+          max_feature = std::max(max_feature, f);
+          ++entries;
+        }
+      });
+    }
+  }
+
   LayerData& M = index->merged;
   M.child_ptr = {0, Index(nodes)};
   M.bias.reserve(nodes);
   // Counting sort of every weight by feature, over the feature ids
   // themselves when they are few beside the weights, else over the ranks of
   // the features used (so a file's huge feature count allocates nothing).
-  const bool by_id = size_t(max_feature) < 4 * weights + 1024;
+  const bool by_id = size_t(max_feature) < 4 * entries + 1024;
   std::vector<Index> used;
   if (!by_id) {
     for (const TreeView& tree : trees) {
-      for (const LayerView& L : tree.layers) used.insert(used.end(), L.feat_ids, L.feat_ids + L.num_chunk_feats);
+      for (const LayerView& L : tree.layers) {
+        for (size_t k = 0; k < L.num_chunk_feats; ++k) {
+          if (L.feat_ids[k] < entries_below) used.push_back(L.feat_ids[k]);  // chunk by chunk, not sorted overall
+        }
+      }
     }
     std::sort(used.begin(), used.end());
     used.erase(std::unique(used.begin(), used.end()), used.end());
@@ -83,14 +126,13 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   };
   const size_t positions = by_id ? size_t(max_feature) + 1 : used.size();
   std::vector<uint32_t> at(positions + 1, 0);  // weights <= kFlatMaxWeights < 2^32
-  size_t base = 0;
-  for (const TreeView& tree : trees) {
-    index->level_base.emplace_back();
-    for (const LayerView& L : tree.layers) {
-      index->level_base.back().push_back(base);
+  for (size_t m = 0; m < trees.size(); ++m) {
+    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
+      const LayerView& L = trees[m].layers[t];
       M.bias.insert(M.bias.end(), L.bias, L.bias + L.num_children);
-      for_each_weight(L, base, [&](Index f, size_t, float) { ++at[position(f) + 1]; });
-      base += L.num_children;
+      for_each_weight(L, index->level_base[m][t], [&](Index f, size_t, float) {
+        if (f < entries_below) ++at[position(f) + 1];
+      });
     }
   }
   for (size_t k = 0; k < positions; ++k) {
@@ -100,11 +142,12 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
     }
     at[k + 1] += at[k];
   }
-  M.entry_child.resize(weights);
-  M.entry_value.resize(weights);
+  M.entry_child.resize(entries);
+  M.entry_value.resize(entries);
   for (size_t m = 0; m < trees.size(); ++m) {
     for (size_t t = 0; t < trees[m].layers.size(); ++t) {
       for_each_weight(trees[m].layers[t], index->level_base[m][t], [&](Index f, size_t node, float w) {
+        if (f >= entries_below) return;
         const uint32_t e = at[position(f)]++;
         M.entry_child[e] = ChildSlot(node);
         M.entry_value[e] = w;
@@ -121,7 +164,19 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
 void flat_search(const FlatIndex& index, const std::vector<TreeView>& trees, const SparseVectorView& q,
                  const PredictParams& params, InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
   ws.flat_scores.resize(index.view.num_children);
-  index.view.score_chunk(0, q, ws.flat_scores.data());
+  float* scores = ws.flat_scores.data();
+  // The entries (the lookup stops at the first feature past them), then the
+  // dense block: each node still adds its products in feature order.
+  index.view.score_chunk(0, q, scores);
+  const size_t nodes = index.view.num_children;
+  for (size_t k = 0; k < q.nnz && !index.dense.empty(); ++k) {
+    if (q.indices[k] < index.dense_from) continue;
+    const size_t j = q.indices[k] - index.dense_from;
+    if (j >= index.dense_dim) break;
+    const float v = q.values[k];
+    const float* row = index.dense.data() + j * nodes;
+    for (size_t n = 0; n < nodes; ++n) scores[n] += v * row[n];
+  }
   auto levels_of = [&](size_t m) {
     ws.flat_levels.clear();
     for (size_t base : index.level_base[m]) ws.flat_levels.push_back(ws.flat_scores.data() + base);

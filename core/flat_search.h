@@ -11,8 +11,16 @@
 // query's features, ascending).
 //
 // It scores the chunks the beam would skip too, so it is not always faster:
-// faster(beam) weighs the lookups saved against the weights added, per query
-// feature, from each level's size (see kLookupCost).
+// faster() weighs the lookups saved against the weights added, from each
+// level's size (see kLookupCost).
+//
+// A deep matcher's embedding (core/deep_matcher.h) is in every query, so the
+// estimate counts its weights as found by every query. Where they fill at
+// least kDenseWeightCost of the nodes x dimensions (50% on delicious, 6% on
+// flipkart), the index keeps them as a dense block, feature by feature over
+// all nodes, and adds each embedding value times its row to the scores: the
+// same products in the same order, with a zero where a node has no weight,
+// so still the same scores.
 //
 // Built once when a model is opened; immutable, so any number of threads may
 // search with it at once, each with its own InferenceWorkspace.
@@ -39,6 +47,9 @@ constexpr size_t kFlatMaxWeights = size_t(1) << 22;
 // the one pass wins at every beam; on delicious, whose chunks hold most of its
 // 500 features, it wins at beam 10 and loses at beam 5 (README, "Performance").
 constexpr double kLookupCost = 32;
+// What adding one weight of the dense block costs, in weights added through
+// entries (contiguous and vectorised, no child index to read).
+constexpr double kDenseWeightCost = 0.35;
 
 struct FlatIndex {
   LayerData merged;     // one parent; child n is node n of the concatenated levels
@@ -46,24 +57,35 @@ struct FlatIndex {
   LayerView view;       // merged, with lookup
   // level_base[m][t]: merged child of tree m's layer-t child 0.
   std::vector<std::vector<size_t>> level_base;
-  // Per tree and level: parents (chunks) and weights per model feature.
+  // Features dense_from .. dense_from + dense_dim - 1 are an embedding's.
+  // With a dense block they are not in merged: dense[j * nodes + n] is node
+  // n's weight of feature dense_from + j, 0 where it has none. Without one
+  // (dense empty) they are in merged like the rest.
+  size_t dense_from = 0, dense_dim = 0;
+  std::vector<float> dense;
+  // Per tree and level: parents (chunks), weights per other feature, and
+  // weights of the embedding's features.
   struct LevelCost {
     size_t parents;
     double weights_per_feature;
+    double dense_weights;
   };
   std::vector<std::vector<LevelCost>> level_cost;
 
   // Whether the one pass is estimated cheaper than beam search with this beam
-  // over every tree (the expected cost per query feature of each, as above).
-  bool faster(int beam_size) const;
+  // over every tree, for a query of `query_nnz` features (the embedding's
+  // included): the lookups and weights each is expected to cost, as above.
+  bool faster(int beam_size, size_t query_nnz) const;
   size_t heap_bytes() const;
 };
 
 // The index of `trees` (a model's trees, in order, over `num_features`
-// features), or null when they are too large for one (the limits above). The
-// index points into nothing of the trees: it holds its own copy of their
-// weights.
-std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, size_t num_features);
+// features, of which those from `dense_from` on are in every query: a deep
+// matcher's embedding; num_features when there is none), or null when they
+// are too large for one (the limits above). The index points into nothing of
+// the trees: it holds its own copy of their weights.
+std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, size_t num_features,
+                                            size_t dense_from);
 
 // Top params.top_k labels for q, as beam_search (one tree) or ensemble_search
 // (several) gives them with `trees`, the trees `index` was built from.

@@ -391,7 +391,7 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
                                    tree_features, num_labels, which, m.arrays_.back()));
     }
   }
-  if (options.one_pass_index) m.flat_ = build_flat_index(m.trees_, tree_features);
+  if (options.one_pass_index) m.flat_ = build_flat_index(m.trees_, tree_features, m.num_features_);
   if (const auto* knots = m.file_.find("calibration/knots")) {
     const rapidjson::Value* info = meta.HasMember("calibration") ? &meta["calibration"] : nullptr;
     if (!info || !info->IsObject()) throw Error(name + ": corrupt model: calibration without its metadata");
@@ -478,7 +478,7 @@ SparseVectorView Model::with_embedding(const SparseVectorView& q, InferenceWorks
 void Model::predict(const SparseVectorView& query, const PredictParams& params, InferenceWorkspace& ws,
                     std::vector<ScoredLabel>& out) const {
   const SparseVectorView q = with_embedding(query, ws);
-  if (flat_ && flat_->faster(params.beam_size)) {
+  if (flat_ && flat_->faster(params.beam_size, q.nnz)) {
     flat_search(*flat_, trees_, q, params, ws, out);
   } else if (trees_.size() == 1) {
     beam_search(trees_.front(), q, params, ws, out);
@@ -504,8 +504,9 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
   }
   std::vector<std::vector<ScoredLabel>> out(X.rows);
   // The one-pass search reads no chunk per parent, so ordering by chunk has
-  // nothing to share.
-  if (order == BatchOrder::kByQuery || (flat_ && flat_->faster(params.beam_size))) {
+  // nothing to share (chosen for the average row; predict chooses per row).
+  if (order == BatchOrder::kByQuery ||
+      (flat_ && X.rows > 0 && flat_->faster(params.beam_size, (X.nnz() + X.rows - 1) / X.rows))) {
 #pragma omp parallel num_threads(nt)
     {
       InferenceWorkspace ws;

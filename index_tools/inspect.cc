@@ -67,13 +67,17 @@ int run_inspect(int argc, char** argv) {
   }
   std::printf("memory       %.1f MiB mapped from the file + %.1f KiB heap\n", m.file_size() / 1048576.0, heap / 1024.0);
   if (const FlatIndex* flat = m.flat_index()) {
-    // Faster once the beam covers every level, if not before.
+    // Faster once the beam covers every level, if not before. Without an
+    // embedding the choice does not depend on the query's length.
+    const size_t typical_nnz = 32;
     int beam = 1;
-    while (beam < kMaxBeamSize && !flat->faster(beam)) ++beam;
+    while (beam < kMaxBeamSize && !flat->faster(beam, flat->dense_dim + typical_nnz)) ++beam;
+    const std::string which = flat->dense_dim ? " (for queries of " + std::to_string(typical_nnz) + " features)" : "";
     if (beam == 1) {
-      std::printf("search       one pass over every tree's weights at every beam\n");
+      std::printf("search       one pass over every tree's weights at every beam%s\n", which.c_str());
     } else {
-      std::printf("search       one pass over every tree's weights at beams of %d or more, chunk by chunk below\n", beam);
+      std::printf("search       one pass over every tree's weights at beams of %d or more, chunk by chunk below%s\n", beam,
+                  which.c_str());
     }
   } else {
     std::printf("search       chunk by chunk (the trees have too many nodes or weights for the one-pass index)\n");

@@ -3,9 +3,9 @@
 // with alternating passes, 1 thread: batch time per query (best pass, rows
 // one after another as predict_batch searches with the index) and
 // single-query p50/p99 (over every pass) at each beam, whichever of the two
-// the model would choose (FlatIndex::faster, printed; for a deep matcher the
-// second search is the model's own choice); checks that both give the same
-// labels and scores.
+// the model would choose (FlatIndex::faster, printed); checks that both give
+// the same labels and scores. A deep matcher's queries are encoded once,
+// before timing, and both searches then go row by row over the trees.
 //
 //   flat_search_bench MODEL TEST_FILE [--beams 5,10] [--passes 8] [--normalize]
 //
@@ -20,6 +20,7 @@
 
 #include "analyzers/text_dataset.h"
 #include "analyzers/text_model.h"
+#include "core/ensemble.h"
 #include "core/error.h"
 #include "core/flat_search.h"
 #include "core/model.h"
@@ -70,11 +71,11 @@ int main(int argc, char** argv) try {
   chunk_options.one_pass_index = false;
   const Model one_pass = Model::load(model_path), chunks = Model::load(model_path, chunk_options);
   if (!one_pass.flat_index()) throw Error(model_path + ": too large for the one-pass index; nothing to compare");
-  // A deep matcher's queries get their embedding inside Model::predict, so
-  // its one-pass side is the model's own choice, not the forced one pass.
-  const bool deep = one_pass.encoder() != nullptr;
-  std::vector<TreeView> trees;
-  for (size_t m = 0; m < one_pass.num_trees(); ++m) trees.push_back(one_pass.member_tree(m));
+  std::vector<TreeView> trees, chunk_trees;
+  for (size_t m = 0; m < one_pass.num_trees(); ++m) {
+    trees.push_back(one_pass.member_tree(m));
+    chunk_trees.push_back(chunks.member_tree(m));
+  }
   CsrMatrix X;
   if (TextModel::is_text_model(one_pass)) {
     X = TextModel::from_model(one_pass, model_path).vectorizer().transform_batch(read_jsonl_dataset(test_path).texts, 1);
@@ -83,24 +84,38 @@ int main(int argc, char** argv) try {
     if (normalize) X.normalize_rows_l2();
   }
   if (X.cols > one_pass.num_features()) X.cols = one_pass.num_features();
-  std::printf("%s: %zu trees, %zu test rows, one-pass index %.1f MiB\n", model_path.c_str(), one_pass.num_trees(),
-              X.rows, double(one_pass.flat_index()->heap_bytes()) / 1048576.0);
+  // The one pass searches the rows as the trees see them: a deep matcher's
+  // with their embedding appended, as Model::predict appends it.
+  const Encoder* encoder = one_pass.encoder();
+  const CsrMatrix X_trees = encoder ? append_embedding(X, encoder->encode_rows(X, 1), one_pass.encoder_weight(),
+                                                       one_pass.num_features())
+                                    : CsrMatrix{};
+  const CsrMatrix& rows_for_trees = encoder ? X_trees : X;
+  double dense_weights = 0;
+  for (const auto& levels : one_pass.flat_index()->level_cost) {
+    for (const auto& L : levels) dense_weights += L.dense_weights;
+  }
+  std::printf("%s: %zu trees, %zu test rows, one-pass index %.1f MiB, %zu embedding features with %.0f weights\n",
+              model_path.c_str(), one_pass.num_trees(), X.rows, double(one_pass.flat_index()->heap_bytes()) / 1048576.0,
+              one_pass.flat_index()->dense_dim, dense_weights);
   for (int beam : beams) {
     PredictParams p = one_pass.default_predict_params();
     p.beam_size = beam;
-    const bool used = one_pass.flat_index()->faster(beam);
+    const size_t mean_nnz = X.rows ? (X.nnz() + X.rows - 1) / X.rows : 0;
+    const bool used = one_pass.flat_index()->faster(beam, mean_nnz + one_pass.flat_index()->dense_dim);
     // m = 0: chunk by chunk (the model without the index); 1: the one pass.
     auto search = [&](int m, size_t i, InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
-      if (m == 0) chunks.predict(X.row(i), p, ws, out);
-      else if (deep) one_pass.predict(X.row(i), p, ws, out);
-      else flat_search(*one_pass.flat_index(), trees, X.row(i), p, ws, out);
+      const SparseVectorView q = rows_for_trees.row(i);
+      if (m == 1) flat_search(*one_pass.flat_index(), trees, q, p, ws, out);
+      else if (chunk_trees.size() == 1) beam_search(chunk_trees.front(), q, p, ws, out);
+      else ensemble_search(chunk_trees, q, p, ws, out);
     };
     Timing t[2];
     std::vector<std::vector<ScoredLabel>> results[2];
     for (int pass = 0; pass < passes; ++pass) {
       for (int m = 0; m < 2; ++m) {
         const auto t0 = Clock::now();
-        if (m == 0) {
+        if (m == 0 && !encoder) {
           results[m] = chunks.predict_batch(X, p, 1);
         } else {
           results[m].resize(X.rows);

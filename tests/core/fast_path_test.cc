@@ -173,7 +173,7 @@ TEST(FastPath, BatchByChunkWithLookupsEqualsSimplePath) {
   const TreeView simple = without_lookups(t.model.tree());
   // At beam 64 the one-pass search is the faster.
   ASSERT_NE(t.model.flat_index(), nullptr);
-  ASSERT_TRUE(t.model.flat_index()->faster(64));
+  ASSERT_TRUE(t.model.flat_index()->faster(64, 35));
   for (int beam : {1, 5, 10, 64}) {
     PredictParams p = t.model.default_predict_params();
     p.beam_size = beam;
@@ -251,7 +251,7 @@ TEST(FastPath, EnsembleSearchAndScoringDoNotAllocateOnceWarm) {
   expect_search_and_scoring_do_not_allocate_once_warm(ensemble, t.data.features);
   // A beam where the one-pass search is the faster.
   ASSERT_NE(ensemble.flat_index(), nullptr);
-  ASSERT_TRUE(ensemble.flat_index()->faster(64));
+  ASSERT_TRUE(ensemble.flat_index()->faster(64, 35));
   expect_search_and_scoring_do_not_allocate_once_warm(ensemble, t.data.features, 64);
 }
 

@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "core/ensemble.h"
 #include "core/model.h"
 #include "core/trainer.h"
 #include "tests/core/synthetic.h"
+#include "tests/core/test_util.h"
 
 namespace xmr {
 namespace {
@@ -39,7 +42,7 @@ TEST(FlatSearch, EqualsChunkByChunkSearchBitForBit) {
     tp.trees = num_trees;
     const Model model = train_model(d.X, d.Y, tp);
     const std::vector<TreeView> trees = trees_of(model);
-    const auto index = build_flat_index(trees, model.num_features());
+    const auto index = build_flat_index(trees, model.num_features(), model.num_features());
     ASSERT_NE(index, nullptr);
     EXPECT_NE(model.flat_index(), nullptr);
     for (int beam : {1, 3, 10, 40}) {
@@ -86,13 +89,28 @@ struct HandTree {
   }
 };
 
+// The one pass over `tree` alone against its beam search, top 5, at each beam.
+void expect_one_pass_equals_beam_search(const FlatIndex& index, const TreeView& tree, const SparseVectorView& q,
+                                        std::initializer_list<int> beams) {
+  for (int beam : beams) {
+    PredictParams p;
+    p.beam_size = beam;
+    p.top_k = 5;
+    InferenceWorkspace ws;
+    std::vector<ScoredLabel> flat, expected;
+    flat_search(index, {tree}, q, p, ws, flat);
+    beam_search(tree, q, p, ws, expected);
+    EXPECT_EQ(flat, expected) << "beam " << beam;
+  }
+}
+
 TEST(FlatSearch, TooManyNodesGetNoIndex) {
   const HandTree small(64, 10, false), large(kFlatMaxNodes, 10, false);
-  EXPECT_NE(build_flat_index({small.view}, 10), nullptr);
-  EXPECT_EQ(build_flat_index({large.view}, 10), nullptr);
-  EXPECT_EQ(build_flat_index({small.view, large.view}, 10), nullptr);
+  EXPECT_NE(build_flat_index({small.view}, 10, 10), nullptr);
+  EXPECT_EQ(build_flat_index({large.view}, 10, 10), nullptr);
+  EXPECT_EQ(build_flat_index({small.view, large.view}, 10, 10), nullptr);
   // No weights: every label scores by its bias, label 0's the highest.
-  const auto index = build_flat_index({small.view}, 10);
+  const auto index = build_flat_index({small.view}, 10, 10);
   PredictParams p;
   p.top_k = 2;
   InferenceWorkspace ws;
@@ -108,28 +126,70 @@ TEST(FlatSearch, TooManyNodesGetNoIndex) {
 TEST(FlatSearch, FasterWhereItSavesLookupsNotWhereItAddsWeights) {
   // Sparse chunks: finding features costs more than the weights found, at any beam.
   const HandTree sparse(64, 10, false);
-  const auto sparse_index = build_flat_index({sparse.view}, 10);
-  EXPECT_TRUE(sparse_index->faster(1));
+  const auto sparse_index = build_flat_index({sparse.view}, 10, 10);
+  EXPECT_TRUE(sparse_index->faster(1, 3));
   // Every feature in every chunk: with beam 1 the one pass would add 64
   // chunks' weights to save one lookup; with a beam over every chunk it adds
   // none and saves 64.
   const HandTree dense(64, 10, true);
-  const auto dense_index = build_flat_index({dense.view}, 10);
-  EXPECT_FALSE(dense_index->faster(1));
-  EXPECT_TRUE(dense_index->faster(64));
+  const auto dense_index = build_flat_index({dense.view}, 10, 10);
+  EXPECT_FALSE(dense_index->faster(1, 3));
+  EXPECT_TRUE(dense_index->faster(64, 3));
   // And it searches right either way.
   const Index ids[3] = {1, 4, 9};
   const float values[3] = {0.5f, 1.0f, 0.25f};
   const SparseVectorView q{ids, values, 3};
-  for (int beam : {1, 64}) {
-    PredictParams p;
-    p.beam_size = beam;
-    p.top_k = 5;
-    InferenceWorkspace ws;
-    std::vector<ScoredLabel> flat, expected;
-    flat_search(*dense_index, {dense.view}, q, p, ws, flat);
-    beam_search(dense.view, q, p, ws, expected);
-    EXPECT_EQ(flat, expected) << "beam " << beam;
+  expect_one_pass_equals_beam_search(*dense_index, dense.view, q, {1, 64});
+}
+
+TEST(FlatSearch, EmbeddingFeaturesSearchLikeTheOthers) {
+  // Features 5..9 of the dense tree taken as an embedding's. They fill half
+  // the block (no weights on the top level's nodes), so they are kept as one,
+  // zeros included, and score as the entries did.
+  const HandTree tree(64, 10, true);
+  const auto index = build_flat_index({tree.view}, 10, 5);
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->dense_dim, 5u);
+  EXPECT_EQ(index->dense.size(), 5u * 128u);  // every bottom node has them: a dense block over 64 + 64 nodes
+  EXPECT_TRUE(index->faster(64, 7));
+  const Index ids[7] = {1, 3, 5, 6, 7, 8, 9};
+  const float values[7] = {0.5f, -1.0f, 0.25f, -0.75f, 0.125f, 1.5f, -0.5f};
+  for (size_t nnz : {7, 5, 2}) {  // with the whole embedding, part of it, none
+    const SparseVectorView q{ids, values, nnz};
+    SCOPED_TRACE(std::to_string(nnz) + " features");
+    expect_one_pass_equals_beam_search(*index, tree.view, q, {1, 16});
+  }
+}
+
+// A model loaded without the index searches chunk by chunk: the same results,
+// plain, as an ensemble, and as a deep matcher (its embedding in the dense block).
+TEST(FlatSearch, ModelsLoadedWithAndWithoutTheIndexPredictAlike) {
+  const testing::SyntheticData d = testing::make_synthetic(600, 80, 60, 5);
+  testing::TempDir dir;
+  for (int variant = 0; variant < 3; ++variant) {
+    TrainParams tp;
+    tp.clustering.branching = 4;
+    tp.clustering.max_leaf_size = 10;
+    tp.trees = variant == 1 ? 3 : 1;
+    if (variant == 2) {
+      tp.deep.enabled = true;
+      tp.deep.encoder.dim = 8;
+      tp.deep.encoder.epochs = 1;
+    }
+    const std::string path = dir.file("m" + std::to_string(variant) + ".xmr");
+    train_model(d.X, d.Y, tp).save(path);
+    LoadOptions off;
+    off.one_pass_index = false;
+    const Model with = Model::load(path), without = Model::load(path, off);
+    ASSERT_NE(with.flat_index(), nullptr);
+    EXPECT_EQ(without.flat_index(), nullptr);
+    EXPECT_EQ(with.flat_index()->dense_dim, variant == 2 ? 8u : 0u);
+    for (int beam : {1, 4, 40}) {
+      PredictParams p = with.default_predict_params();
+      p.beam_size = beam;
+      EXPECT_EQ(with.predict_batch(d.X, p, 1), without.predict_batch(d.X, p, 1)) << "variant " << variant << ", beam " << beam;
+    }
+    EXPECT_TRUE(with.flat_index()->faster(40, 10));
   }
 }
 
@@ -138,22 +198,13 @@ TEST(FlatSearch, FeatureIdsFarApartAreIndexedWithoutARangeSizedTable) {
   // gigabytes; the index ranks the ids used instead.
   const Index stride = 100000000;
   const HandTree far(8, 10, true, stride);
-  const auto index = build_flat_index({far.view}, size_t(9) * stride + 1);
+  const auto index = build_flat_index({far.view}, size_t(9) * stride + 1, size_t(9) * stride + 1);
   ASSERT_NE(index, nullptr);
   EXPECT_LT(index->heap_bytes(), size_t(1) << 20);
   const Index ids[3] = {stride, 4 * stride, 4 * stride + 1};
   const float values[3] = {0.5f, 1.0f, 0.25f};
   const SparseVectorView q{ids, values, 3};
-  for (int beam : {1, 8}) {
-    PredictParams p;
-    p.beam_size = beam;
-    p.top_k = 5;
-    InferenceWorkspace ws;
-    std::vector<ScoredLabel> flat, expected;
-    flat_search(*index, {far.view}, q, p, ws, flat);
-    beam_search(far.view, q, p, ws, expected);
-    EXPECT_EQ(flat, expected) << "beam " << beam;
-  }
+  expect_one_pass_equals_beam_search(*index, far.view, q, {1, 8});
 }
 
 }  // namespace
