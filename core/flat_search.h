@@ -20,7 +20,7 @@
 // flipkart), the index keeps them as a dense block, feature by feature over
 // all nodes, and adds each embedding value times its row to the scores: the
 // same products in the same order, with a zero where a node has no weight,
-// so still the same scores.
+// so the same scores (up to the sign of a zero score).
 //
 // Built once when a model is opened; immutable, so any number of threads may
 // search with it at once, each with its own InferenceWorkspace.
