@@ -47,8 +47,18 @@ void Encoder::encode(const SparseVectorView& x, float* out, EncoderWorkspace& ws
   ws.pre.resize(L);
   Eigen::VectorXf& h = ws.inputs[0];
   h.setZero(d);
+  // The rows are scattered over a table of features x d floats (139 MB on
+  // reuters): ask for the row 16 features ahead while adding this one
+  // (reuters' deep matcher, `xmr eval --threads 1`, median of 5: 0.177 s
+  // without, 0.146 / 0.141 / 0.138 s 4 / 8 / 16 ahead; same embeddings).
+  constexpr size_t kAhead = 16;
+  const size_t rows = size_t(table_.rows()), row_bytes = size_t(d) * sizeof(float);
   for (size_t k = 0; k < x.nnz; ++k) {
-    if (x.indices[k] < size_t(table_.rows())) h.noalias() += x.values[k] * table_.row(x.indices[k]).transpose();
+    if (k + kAhead < x.nnz && x.indices[k + kAhead] < rows) {
+      const char* ahead = reinterpret_cast<const char*>(table_.row(x.indices[k + kAhead]).data());
+      for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b);
+    }
+    if (x.indices[k] < rows) h.noalias() += x.values[k] * table_.row(x.indices[k]).transpose();
   }
   for (size_t l = 0; l < L; ++l) {
     ws.pre[l].noalias() = weights_[l] * ws.inputs[l];
