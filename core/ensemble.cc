@@ -35,14 +35,9 @@ PredictParams ensemble_tree_params(const PredictParams& params) {
 
 void ensemble_search(const std::vector<TreeView>& trees, const SparseVectorView& q, const PredictParams& params,
                      InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
-  ws.ensemble_found.resize(trees.size());
-  ws.ensemble_found_ptrs.resize(trees.size());
-  const PredictParams tree_params = ensemble_tree_params(params);
-  for (size_t m = 0; m < trees.size(); ++m) {
-    beam_search(trees[m], q, tree_params, ws, ws.ensemble_found[m]);
-    ws.ensemble_found_ptrs[m] = &ws.ensemble_found[m];
-  }
-  ensemble_combine(trees, ws.ensemble_found_ptrs, params, ws, out);
+  ensemble_search_each(trees, params, ws, out, [&](size_t m, const PredictParams& p, std::vector<ScoredLabel>& found) {
+    beam_search(trees[m], q, p, ws, found);
+  });
 }
 
 void ensemble_score_labels(const std::vector<TreeView>& trees, const SparseVectorView& q, const Index* labels, size_t n,

@@ -34,6 +34,13 @@ PredictParams ensemble_tree_params(const PredictParams& params);
 void ensemble_search(const std::vector<TreeView>& trees, const SparseVectorView& q, const PredictParams& params,
                      InferenceWorkspace& ws, std::vector<ScoredLabel>& out);
 
+// ensemble_search with each tree searched by search_tree(m, tree_params,
+// found): the mean over what it finds for each tree m (with
+// ensemble_tree_params), as ensemble_search takes from beam_search.
+template <typename SearchTree>
+void ensemble_search_each(const std::vector<TreeView>& trees, const PredictParams& params, InferenceWorkspace& ws,
+                          std::vector<ScoredLabel>& out, SearchTree&& search_tree);
+
 // The same from each tree's list already found (found[m]: tree m's beam
 // search result for the query with ensemble_tree_params), e.g. by
 // beam_search_batch.
@@ -44,5 +51,18 @@ void ensemble_combine(const std::vector<TreeView>& trees, const std::vector<cons
 // the trees' exact scores.
 void ensemble_score_labels(const std::vector<TreeView>& trees, const SparseVectorView& q, const Index* labels, size_t n,
                            PostProcessor post, RepeatedLabelScore repeated, InferenceWorkspace& ws, float* out);
+
+template <typename SearchTree>
+void ensemble_search_each(const std::vector<TreeView>& trees, const PredictParams& params, InferenceWorkspace& ws,
+                          std::vector<ScoredLabel>& out, SearchTree&& search_tree) {
+  ws.ensemble_found.resize(trees.size());
+  ws.ensemble_found_ptrs.resize(trees.size());
+  const PredictParams tree_params = ensemble_tree_params(params);
+  for (size_t m = 0; m < trees.size(); ++m) {
+    search_tree(m, tree_params, ws.ensemble_found[m]);
+    ws.ensemble_found_ptrs[m] = &ws.ensemble_found[m];
+  }
+  ensemble_combine(trees, ws.ensemble_found_ptrs, params, ws, out);
+}
 
 }  // namespace xmr

@@ -48,6 +48,16 @@ void for_each_weight(const LayerView& L, size_t base, F&& f) {
   }
 }
 
+// f(feature, node, weight) for every weight of every tree, nodes numbered
+// from each level's base (level_base).
+template <typename F>
+void for_each_tree_weight(const std::vector<TreeView>& trees, const std::vector<std::vector<size_t>>& level_base,
+                          F&& f) {
+  for (size_t m = 0; m < trees.size(); ++m) {
+    for (size_t t = 0; t < trees[m].layers.size(); ++t) for_each_weight(trees[m].layers[t], level_base[m][t], f);
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, size_t num_features,
@@ -89,18 +99,14 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   const Index entries_below = Index(block ? dense_from : num_features);
   if (block) index->dense.assign(dense_dim * nodes, 0.0f);
   size_t entries = 0;
-  for (size_t m = 0; m < trees.size(); ++m) {
-    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
-      for_each_weight(trees[m].layers[t], index->level_base[m][t], [&](Index f, size_t node, float w) {
-        if (f >= entries_below) {
-          index->dense[(f - dense_from) * nodes + node] = w;
-        } else {
-          max_feature = std::max(max_feature, f);
-          ++entries;
-        }
-      });
+  for_each_tree_weight(trees, index->level_base, [&](Index f, size_t node, float w) {
+    if (f >= entries_below) {
+      index->dense[(f - dense_from) * nodes + node] = w;
+    } else {
+      max_feature = std::max(max_feature, f);
+      ++entries;
     }
-  }
+  });
 
   LayerData& M = index->merged;
   M.child_ptr = {0, Index(nodes)};
@@ -126,15 +132,12 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   };
   const size_t positions = by_id ? size_t(max_feature) + 1 : used.size();
   std::vector<uint32_t> at(positions + 1, 0);  // weights <= kFlatMaxWeights < 2^32
-  for (size_t m = 0; m < trees.size(); ++m) {
-    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
-      const LayerView& L = trees[m].layers[t];
-      M.bias.insert(M.bias.end(), L.bias, L.bias + L.num_children);
-      for_each_weight(L, index->level_base[m][t], [&](Index f, size_t, float) {
-        if (f < entries_below) ++at[position(f) + 1];
-      });
-    }
+  for (const TreeView& tree : trees) {
+    for (const LayerView& L : tree.layers) M.bias.insert(M.bias.end(), L.bias, L.bias + L.num_children);
   }
+  for_each_tree_weight(trees, index->level_base, [&](Index f, size_t, float) {
+    if (f < entries_below) ++at[position(f) + 1];
+  });
   for (size_t k = 0; k < positions; ++k) {
     if (at[k + 1] > 0) {
       M.feat_ids.push_back(by_id ? Index(k) : used[k]);
@@ -144,16 +147,12 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   }
   M.entry_child.resize(entries);
   M.entry_value.resize(entries);
-  for (size_t m = 0; m < trees.size(); ++m) {
-    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
-      for_each_weight(trees[m].layers[t], index->level_base[m][t], [&](Index f, size_t node, float w) {
-        if (f >= entries_below) return;
-        const uint32_t e = at[position(f)]++;
-        M.entry_child[e] = ChildSlot(node);
-        M.entry_value[e] = w;
-      });
-    }
-  }
+  for_each_tree_weight(trees, index->level_base, [&](Index f, size_t node, float w) {
+    if (f >= entries_below) return;
+    const uint32_t e = at[position(f)]++;
+    M.entry_child[e] = ChildSlot(node);
+    M.entry_value[e] = w;
+  });
   M.chunk_ptr = {0, Offset(M.feat_ids.size())};
   index->view = M.view();
   index->lookup = build_lookup(index->view);
@@ -186,14 +185,9 @@ void flat_search(const FlatIndex& index, const std::vector<TreeView>& trees, con
     beam_search_scored(trees.front(), levels_of(0), params, ws, out);
     return;
   }
-  ws.ensemble_found.resize(trees.size());
-  ws.ensemble_found_ptrs.resize(trees.size());
-  const PredictParams tree_params = ensemble_tree_params(params);
-  for (size_t m = 0; m < trees.size(); ++m) {
-    beam_search_scored(trees[m], levels_of(m), tree_params, ws, ws.ensemble_found[m]);
-    ws.ensemble_found_ptrs[m] = &ws.ensemble_found[m];
-  }
-  ensemble_combine(trees, ws.ensemble_found_ptrs, params, ws, out);
+  ensemble_search_each(trees, params, ws, out, [&](size_t m, const PredictParams& p, std::vector<ScoredLabel>& found) {
+    beam_search_scored(trees[m], levels_of(m), p, ws, found);
+  });
 }
 
 }  // namespace xmr
