@@ -46,22 +46,95 @@ namespace {
 constexpr size_t kChunk = 16;  // instances whose gradients one task sums; fixed, so sums do not depend on threads
 constexpr float kBeta1 = 0.9f, kBeta2 = 0.999f, kEps = 1e-8f;
 
+// One Adam step's learning rate and bias corrections (global step t >= 1).
+struct AdamStep {
+  float lr, c1, c2;
+  AdamStep(float lr_, int64_t t) : lr(lr_), c1(1 - std::pow(kBeta1, float(t))), c2(1 - std::pow(kBeta2, float(t))) {}
+};
+
 // Adam state of a block of parameters stored as rows (updated row by row:
-// lazily for sparse rows, every row for dense blocks).
+// lazily for sparse rows, every row for dense blocks). Distinct rows may be
+// updated from different threads at once.
 struct AdamRows {
-  Eigen::ArrayXXf m, v;  // same shape as the parameters (rows x cols)
+  // Same shape as the parameters (rows x cols); row-major, as a step reads
+  // and writes whole rows (column-major put each of a row's floats on its own
+  // cache line: the step took a third of deep training).
+  Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m, v;
   void reset(Eigen::Index rows, Eigen::Index cols) {
     m.setZero(rows, cols);
     v.setZero(rows, cols);
   }
-  // p.row(r) -= step for gradient g (a row), at global step `t`.
+  // p.row(r) -= step for gradient g (a row). Element by element with an
+  // exact square root (Eigen's vectorised one is approximate), so the step
+  // does not depend on how the compiler vectorises it.
   template <typename Row, typename Grad>
-  void update(Eigen::Index r, Row&& p, const Grad& g, float lr, int64_t t) {
-    m.row(r) = kBeta1 * m.row(r) + (1 - kBeta1) * g.array();
-    v.row(r) = kBeta2 * v.row(r) + (1 - kBeta2) * g.array().square();
-    const float c1 = 1 - std::pow(kBeta1, float(t)), c2 = 1 - std::pow(kBeta2, float(t));
-    p.array() -= lr * (m.row(r) / c1) / ((v.row(r) / c2).sqrt() + kEps);
+  void update(Eigen::Index r, Row&& p, const Grad& g, const AdamStep& s) {
+    float* mr = m.data() + r * m.cols();
+    float* vr = v.data() + r * v.cols();
+    for (Eigen::Index c = 0; c < m.cols(); ++c) {
+      const float gc = g.coeff(c);
+      mr[c] = kBeta1 * mr[c] + (1 - kBeta1) * gc;
+      vr[c] = kBeta2 * vr[c] + (1 - kBeta2) * (gc * gc);
+      p.coeffRef(c) -= s.lr * (mr[c] / s.c1) / (std::sqrt(vr[c] / s.c2) + kEps);
+    }
   }
+};
+
+// A minibatch's gradient contributions to sparse parameter rows (table rows
+// by feature, head rows by node), grouped by row with each row's entries in
+// batch order: summing a row's entries in that order gives the sum the
+// batch's serial loop gives, whichever thread sums it.
+class RowContributions {
+ public:
+  explicit RowContributions(size_t rows) : slot_of_(rows, kNone) {}
+  // Call for every (row, item, weight) in batch order, then group().
+  void add(Index row, uint32_t item, float weight) {
+    Index& slot = slot_of_[row];
+    if (slot == kNone) {
+      slot = Index(rows_.size());
+      rows_.push_back(row);
+      count_.push_back(0);
+    }
+    ++count_[slot];
+    pending_.push_back({slot, item, weight});
+  }
+  void group() {
+    start_.assign(rows_.size() + 1, 0);
+    for (size_t s = 0; s < rows_.size(); ++s) start_[s + 1] = start_[s] + count_[s];
+    entries_.resize(pending_.size());
+    next_.assign(start_.begin(), start_.end() - 1);
+    for (const Pending& p : pending_) entries_[next_[p.slot]++] = {p.item, p.weight};
+  }
+  size_t size() const { return rows_.size(); }
+  Index row(size_t slot) const { return rows_[slot]; }
+  template <typename Fn>  // fn(item, weight) for slot's entries, in batch order
+  void for_each(size_t slot, Fn&& fn) const {
+    for (size_t k = start_[slot]; k < start_[slot + 1]; ++k) fn(entries_[k].item, entries_[k].weight);
+  }
+  void clear() {
+    for (Index r : rows_) slot_of_[r] = kNone;
+    rows_.clear();
+    count_.clear();
+    pending_.clear();
+  }
+
+ private:
+  static constexpr Index kNone = Index(-1);
+  struct Pending {
+    Index slot;
+    uint32_t item;
+    float weight;
+  };
+  struct Entry {
+    uint32_t item;
+    float weight;
+  };
+  std::vector<Index> slot_of_;  // row -> slot this batch, or kNone
+  std::vector<Index> rows_;
+  std::vector<uint32_t> count_;
+  std::vector<Pending> pending_;
+  std::vector<size_t> start_, next_;
+  std::vector<Entry> entries_;
 };
 
 // Node of each label in every layer 1..depth (layer depth: the label's slot).
@@ -84,6 +157,8 @@ std::vector<std::vector<Index>> label_nodes(const LabelTree& tree) {
 struct InstanceGrad {
   Eigen::VectorXf e;       // its embedding
   Eigen::VectorXf g_h;     // gradient at the bag of embeddings
+  std::vector<Index> features;  // its visible features and their values
+  std::vector<float> values;
   std::vector<std::pair<Index, float>> heads;  // (node, dloss/dscore)
 };
 
@@ -142,9 +217,8 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
   EncoderTrainStats& st = stats ? *stats : local_stats;
   st.final_loss.clear();
 
-  RowMatrixXf g_table = RowMatrixXf::Zero(enc.table().rows(), d);
-  std::vector<char> table_touched(size_t(enc.table().rows()), 0);
-  std::vector<Index> touched_rows;
+  RowContributions table_grads(size_t(enc.table().rows()));
+  std::vector<const InstanceGrad*> batch_items;
 
   for (size_t t = 1; t <= finest; ++t) {
     const size_t K = tree.num_nodes(t);
@@ -171,10 +245,7 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
     AdamRows adam_head, adam_head_bias;
     adam_head.reset(Eigen::Index(K), d);
     adam_head_bias.reset(Eigen::Index(K), 1);
-    RowMatrixXf g_head = RowMatrixXf::Zero(Eigen::Index(K), d);
-    Eigen::VectorXf g_head_bias = Eigen::VectorXf::Zero(Eigen::Index(K));
-    std::vector<char> head_touched(K, 0);
-    std::vector<Index> touched_heads;
+    RowContributions head_grads(K);
 
     // Every node of this layer, by parent (for hard negatives).
     const std::vector<Index>* child_ptr = t >= 2 ? &tree.child_ptr[t - 1] : nullptr;
@@ -187,8 +258,6 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
       for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[splitmix64(shuffle_seed ^ i) % i]);
       double epoch_loss = 0;
       const uint64_t drop_seed = mix_seed({params.seed, 5, t, uint64_t(epoch)});
-      std::vector<Index> kept_idx;  // for the reduction below (single-threaded)
-      std::vector<float> kept_val;
       for (size_t lo = 0; lo < order.size(); lo += size_t(params.batch_size)) {
         const size_t hi = std::min(order.size(), lo + size_t(params.batch_size));
         const size_t chunks = (hi - lo + kChunk - 1) / kChunk;
@@ -302,16 +371,20 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
                 g_z = g_next;
               }
               item.g_h = g_z;
+              item.features.assign(x.indices, x.indices + x.nnz);
+              item.values.assign(x.values, x.values + x.nnz);
               cg.items.push_back(std::move(item));
             }
           }
         }
-        // Sum in chunk order, then one Adam step.
+        // Sum in chunk order, then one Adam step. The table's and the
+        // heads' rows are summed and stepped in parallel, each row's
+        // contributions in batch order (RowContributions).
         ++step;
-        const float lr = params.learning_rate;
+        const AdamStep adam_step(params.learning_rate, step);
         std::vector<Eigen::MatrixXf> g_w(L, Eigen::MatrixXf::Zero(d, d));
         std::vector<Eigen::VectorXf> g_b(L, Eigen::VectorXf::Zero(d));
-        size_t k = lo;
+        batch_items.clear();
         for (ChunkGrad& cg : grads) {
           epoch_loss += cg.loss;
           for (size_t l = 0; l < L; ++l) {
@@ -319,50 +392,49 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
             g_b[l] += cg.g_b[l];
           }
           for (const InstanceGrad& item : cg.items) {
-            for (const auto& [n, g] : item.heads) {
-              if (!head_touched[size_t(n)]) {
-                head_touched[size_t(n)] = 1;
-                touched_heads.push_back(n);
-              }
-              g_head.row(n).noalias() += g * item.e.transpose();
-              g_head_bias[n] += g;
-            }
-            const Index row = order[k++];
-            const SparseVectorView x = visible(X.row(row), row, drop_seed, kept_idx, kept_val);
-            for (size_t q = 0; q < x.nnz; ++q) {
-              const Index j = x.indices[q];
-              if (!table_touched[j]) {
-                table_touched[j] = 1;
-                touched_rows.push_back(j);
-              }
-              g_table.row(j).noalias() += x.values[q] * item.g_h.transpose();
-            }
+            const uint32_t it = uint32_t(batch_items.size());
+            batch_items.push_back(&item);
+            for (const auto& [n, g] : item.heads) head_grads.add(n, it, g);
+            for (size_t q = 0; q < item.features.size(); ++q) table_grads.add(item.features[q], it, item.values[q]);
           }
         }
+        head_grads.group();
+        table_grads.group();
         const float inv = 1.0f / float(hi - lo);
-        for (Index n : touched_heads) {
-          adam_head.update(n, head.row(n), g_head.row(n) * inv, lr, step);
-          Eigen::Matrix<float, 1, 1> gb;
-          gb(0) = g_head_bias[n] * inv;
-          Eigen::Map<Eigen::Matrix<float, 1, 1>> pb(&head_bias[n]);
-          adam_head_bias.update(n, pb, gb, lr, step);
-          g_head.row(n).setZero();
-          g_head_bias[n] = 0;
-          head_touched[size_t(n)] = 0;
+#pragma omp parallel num_threads(nt)
+        {
+          Eigen::RowVectorXf acc(d);
+#pragma omp for schedule(dynamic, 16) nowait
+          for (size_t slot = 0; slot < head_grads.size(); ++slot) {
+            const Index n = head_grads.row(slot);
+            acc.setZero();
+            Eigen::Matrix<float, 1, 1> gb;
+            gb(0) = 0;
+            head_grads.for_each(slot, [&](uint32_t it, float g) {
+              acc.noalias() += g * batch_items[it]->e.transpose();
+              gb(0) += g;
+            });
+            adam_head.update(n, head.row(n), acc * inv, adam_step);
+            gb(0) *= inv;
+            Eigen::Map<Eigen::Matrix<float, 1, 1>> pb(&head_bias[n]);
+            adam_head_bias.update(n, pb, gb, adam_step);
+          }
+#pragma omp for schedule(dynamic, 64)
+          for (size_t slot = 0; slot < table_grads.size(); ++slot) {
+            acc.setZero();
+            table_grads.for_each(slot, [&](uint32_t it, float v) { acc.noalias() += v * batch_items[it]->g_h.transpose(); });
+            const Index j = table_grads.row(slot);
+            adam_table.update(j, enc.table().row(j), acc * inv, adam_step);
+          }
         }
-        touched_heads.clear();
-        for (Index j : touched_rows) {
-          adam_table.update(j, enc.table().row(j), g_table.row(j) * inv, lr, step);
-          g_table.row(j).setZero();
-          table_touched[j] = 0;
-        }
-        touched_rows.clear();
+        head_grads.clear();
+        table_grads.clear();
         for (size_t l = 0; l < L; ++l) {
           for (Eigen::Index r = 0; r < d; ++r) {
-            adam_w[l].update(r, enc.weights()[l].row(r), g_w[l].row(r) * inv, lr, step);
+            adam_w[l].update(r, enc.weights()[l].row(r), g_w[l].row(r) * inv, adam_step);
           }
           Eigen::Map<Eigen::RowVectorXf> b(enc.biases()[l].data(), d);
-          adam_b[l].update(0, b, g_b[l].transpose() * inv, lr, step);
+          adam_b[l].update(0, b, g_b[l].transpose() * inv, adam_step);
         }
         if (progress) progress("encoder layer " + std::to_string(t) + "/" + std::to_string(finest) + " epoch " +
                                    std::to_string(epoch + 1) + "/" + std::to_string(params.epochs),
