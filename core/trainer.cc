@@ -182,9 +182,9 @@ struct SolverScratch {
 
 // Siblings solved together (core/sibling_solver.h) share interleaved weights
 // of (cols + 1) x stride floats per thread; at most this many bytes. Each
-// doubling of the group halves the passes over a parent's rows; 16 MiB puts
-// four children together over reuters' 543k features (8 MiB allowed two)
-// without raising the peak of a text run, which featurizing sets.
+// doubling of the group halves the groups that pass over a parent's rows;
+// 16 MiB puts four children together over reuters' 543k features (8 MiB
+// allowed two) and left a 21 MB text input's peak, set by featurizing, as it was.
 constexpr size_t kSiblingWeightBytes = size_t(16) << 20;
 
 // How many consecutive children of a parent with `width` children form one
