@@ -27,6 +27,11 @@ ShardedFit corpus_document_counts(size_t shard_documents, Communicator& comm) {
   comm.allreduce_sum(total);
   ShardedFit fit;
   fit.corpus_documents = total[0];
+  fit.corpus_sum = [&comm](uint64_t shard_value) {
+    std::vector<uint64_t> sum{shard_value};
+    comm.allreduce_sum(sum);
+    return sum[0];
+  };
   fit.merge_counts = [&comm](ShardedFit::TermCounts shard, double min_count, double max_count) {
     const size_t R = size_t(comm.size());
     std::vector<ByteWriter> to(R);

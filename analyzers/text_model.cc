@@ -26,6 +26,7 @@ VectorizerConfig default_vectorizer_config() {
   words.unit = "word";
   words.ngram_min = 1;
   words.ngram_max = 2;
+  words.min_df = kAutoMinDf;
   TfidfConfig chars = words;
   chars.unit = "char_wb";
   chars.ngram_min = 2;
@@ -58,8 +59,9 @@ TextModel TextModel::train(TextDataset data, const VectorizerConfig& vconfig, co
   TextVectorizer vectorizer = TextVectorizer::fit(std::move(data.texts), vconfig, &X, params.threads, progress);
   st.matrix_nonzeros = X.nnz();
   if (vectorizer.num_features() == 0 || X.nnz() == 0) {
-    throw Error("the vectorizer kept no terms of the training texts (min_df " + std::to_string(vconfig.parts[0].min_df) +
-                ", max_df " + std::to_string(vconfig.parts[0].max_df) + " remove them all?); nothing to learn from");
+    const TfidfConfig& first = vectorizer.config().parts[0];  // min_df as fit chose it, if auto
+    throw Error("the vectorizer kept no terms of the training texts (min_df " + std::to_string(first.min_df) +
+                ", max_df " + std::to_string(first.max_df) + " remove them all?); nothing to learn from");
   }
   st.seconds_features = since(t0);
   const CsrMatrix Y = labels.label_matrix(data, false);
@@ -67,6 +69,7 @@ TextModel TextModel::train(TextDataset data, const VectorizerConfig& vconfig, co
   // The vocabulary is kept serialised (smaller than the live dictionary) until
   // the model is assembled.
   const std::string vocabulary = vectorizer.serialize_vocabulary();
+  const VectorizerConfig fitted = vectorizer.config();  // with the min_df fit chose where vconfig said auto
   vectorizer = TextVectorizer{};
   ::malloc_trim(0);  // the freed texts, labels and dictionary: otherwise resident through training
 
@@ -77,7 +80,7 @@ TextModel TextModel::train(TextDataset data, const VectorizerConfig& vconfig, co
   st.seconds_train = since(t0);
   X = CsrMatrix{};  // the largest thing here; the model file is assembled next
   parts.label_names = labels.names();
-  attach_vectorizer(parts, vconfig, vocabulary);
+  attach_vectorizer(parts, fitted, vocabulary);
   Model model = Model::from_parts(parts);
   parts = ModelParts{};
   return from_model(std::move(model));

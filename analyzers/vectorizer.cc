@@ -28,7 +28,7 @@ void TfidfConfig::validate() const {
     throw Error("vectorizer n-gram range must satisfy 1 <= min <= max <= 16, got " + std::to_string(ngram_min) + ".." +
                 std::to_string(ngram_max));
   }
-  if (!(min_df > 0)) throw Error("vectorizer min_df must be > 0");
+  if (!(min_df > 0) && min_df != kAutoMinDf) throw Error("vectorizer min_df must be > 0 (or auto)");
   if (!(max_df > 0)) throw Error("vectorizer max_df must be > 0");
   if (binary && sublinear_tf) throw Error("vectorizer: binary and sublinear_tf are exclusive");
 }
@@ -594,6 +594,18 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
   TokenStore store = tokenize_all(
       texts, impl->analyzers, [&](const std::string& t) { return impl->clip(t); }, nt, progress);
   if (release) std::vector<std::string>().swap(*release);  // `texts` is that vector: not read after this
+  for (size_t part = 0; part < impl->parts.size(); ++part) {
+    TfidfConfig& pc = impl->parts[part].config;
+    if (pc.min_df != kAutoMinDf) continue;
+    uint64_t tokens = store.analyzers[impl->parts[part].analyzer_slot].ids.size();
+    if (sharded) {
+      if (!sharded->corpus_sum) throw Error("fit_shard: min_df auto needs corpus_sum");
+      tokens = sharded->corpus_sum(tokens);
+    }
+    const bool long_texts = corpus_N > 0 && double(tokens) >= kLongTextTokens * double(corpus_N);
+    pc.min_df = pc.unit == "word" && long_texts ? 2 : 1;
+    impl->config.parts[part].min_df = pc.min_df;
+  }
 
   // Document frequencies per part: thread-local counts, merged.
   size_t matrix_nnz = 0;  // each kept term is in exactly df rows of the matrix
@@ -864,6 +876,9 @@ TextVectorizer TextVectorizer::deserialize(const std::string& config_json, const
   uint64_t num_parts;
   take(&num_parts, 8);
   if (num_parts != impl->config.parts.size()) throw fail("part count differs from the config");
+  for (const TfidfConfig& pc : impl->config.parts) {
+    if (pc.min_df == kAutoMinDf) throw fail("the config's min_df was never chosen (auto)");
+  }
   for (uint64_t k = 0; k < num_parts; ++k) {
     Impl::Part p;
     p.config = impl->config.parts[k];

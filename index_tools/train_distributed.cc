@@ -32,6 +32,7 @@ struct Shard {
   size_t num_labels = 0;
   std::vector<std::string> label_names;
   std::string vocabulary;  // jsonl: the fitted vectorizer, serialised
+  VectorizerConfig vectorizer_config;  // jsonl: its config as fitted (min_df chosen where it was auto)
 };
 
 std::string shard_name(const std::string& path, const LineShard& s, int rank) {
@@ -102,6 +103,7 @@ Shard read_text_shard(const DistributedTrainRequest& r, Communicator& comm, cons
   if (comm.rank() == 0) {
     out.label_names = labels.names();
     out.vocabulary = v.serialize_vocabulary();
+    out.vectorizer_config = v.config();
   }
   return out;
 }
@@ -144,7 +146,7 @@ int train_on_ranks(const DistributedTrainRequest& r, Communicator& comm) {
   const double train_s = since(t1);
   size_t file_bytes = 0;
   if (root) {
-    if (r.format != "xc") attach_vectorizer(parts, r.vectorizer, std::move(shard.vocabulary));
+    if (r.format != "xc") attach_vectorizer(parts, shard.vectorizer_config, std::move(shard.vocabulary));
     file_bytes = save_model_parts(parts, r.model_path);  // no second copy of the model in memory
     parts = ModelParts{};
   }

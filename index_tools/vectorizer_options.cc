@@ -1,5 +1,8 @@
 #include "index_tools/vectorizer_options.h"
 
+#include <cmath>
+#include <exception>
+
 #include "analyzers/text_model.h"
 #include "core/error.h"
 
@@ -35,6 +38,22 @@ std::pair<int, int> parse_range(const std::string& s, const char* option) {
   return range;
 }
 
+// "auto" or a number > 0.
+double parse_min_df(const std::string& s) {
+  if (s == "auto") return kAutoMinDf;
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != s.size() || !(v > 0) || !std::isfinite(v)) {
+    throw Error("--min-df '" + s + "': expected a number > 0 (a count, or a fraction if < 1) or auto");
+  }
+  return v;
+}
+
 }  // namespace
 
 void add_vectorizer_options(po::options_description& o) {
@@ -43,7 +62,9 @@ void add_vectorizer_options(po::options_description& o) {
       ("analyzer", po::value<std::string>()->default_value(d.parts[0].analyzer), "Lucene++ analyzer (jsonl)")
       ("word-ngrams", po::value<std::string>()->default_value("1-2"), "word n-gram range, or none (jsonl)")
       ("char-ngrams", po::value<std::string>()->default_value("2-4"), "char n-grams within words, or none (jsonl)")
-      ("min-df", po::value<double>()->default_value(1), "min document frequency: count, or fraction if < 1 (jsonl)")
+      ("min-df", po::value<std::string>()->default_value("auto"),
+       "min document frequency: count, or fraction if < 1, or auto (2 for word n-grams of texts averaging 32+ "
+       "words, else 1) (jsonl)")
       ("max-df", po::value<double>()->default_value(1.0), "max document frequency: fraction if <= 1, else count (jsonl)")
       ("max-features", po::value<size_t>()->default_value(0), "keep the most frequent terms per part, 0 = all (jsonl)")
       ("sublinear-tf", po::bool_switch(), "tf = 1 + ln(count) (jsonl)")
@@ -57,7 +78,7 @@ VectorizerConfig vectorizer_config_from(const po::variables_map& vm) {
   c.max_text_bytes = vm["max-text-bytes"].as<size_t>();
   TfidfConfig base;
   base.analyzer = vm["analyzer"].as<std::string>();
-  base.min_df = vm["min-df"].as<double>();
+  base.min_df = parse_min_df(vm["min-df"].as<std::string>());
   base.max_df = vm["max-df"].as<double>();
   base.max_features = vm["max-features"].as<size_t>();
   base.sublinear_tf = vm["sublinear-tf"].as<bool>();

@@ -226,6 +226,34 @@ TEST(Vectorizer, SerializeRoundTripAndCorruption) {
   EXPECT_THROW(bad.validate(), Error);
 }
 
+// min_df auto: a word part of long texts drops the n-grams of one text, one
+// of short texts (and a character part) keeps them; the fitted config says
+// which, and a stored config that never chose is refused.
+TEST(Vectorizer, AutoMinDfDropsSingleTextWordsOfLongTextsOnly) {
+  VectorizerConfig c = words_only();
+  c.parts[0].min_df = kAutoMinDf;
+  TfidfConfig chars = c.parts[0];
+  chars.unit = "char_wb";
+  chars.ngram_min = chars.ngram_max = 3;
+  c.parts.push_back(chars);
+  std::string common;
+  for (int i = 0; i < int(kLongTextTokens); ++i) common += " w" + std::to_string(i);
+  const std::vector<std::string> long_texts = {"alpha" + common, "beta" + common};
+  const TextVectorizer lv = TextVectorizer::fit(long_texts, c);
+  EXPECT_EQ(lv.config().parts[0].min_df, 2);
+  EXPECT_EQ(lv.config().parts[1].min_df, 1);
+  EXPECT_EQ(lv.feature_id(0, "alpha"), -1);  // in one text
+  EXPECT_GE(lv.feature_id(0, "w0"), 0);
+  EXPECT_GE(lv.feature_id(1, "alp"), 0);  // character n-grams are all kept
+  const TextVectorizer sv = TextVectorizer::fit({"alpha w0", "beta w0"}, c);
+  EXPECT_EQ(sv.config().parts[0].min_df, 1);
+  EXPECT_GE(sv.feature_id(0, "alpha"), 0);
+  // The stored config holds the choice; one still at auto does not load.
+  const TextVectorizer back = TextVectorizer::deserialize(lv.config().to_json(), lv.serialize_vocabulary());
+  EXPECT_EQ(back.config().parts[0].min_df, 2);
+  EXPECT_THROW(TextVectorizer::deserialize(c.to_json(), lv.serialize_vocabulary()), Error);
+}
+
 // Found by fuzz_vectorizer: a part with no terms made deserialize memcpy into
 // an empty vector's null data() (undefined behaviour under UBSan).
 TEST(Vectorizer, PartWithNoTermsDeserializes) {
