@@ -29,84 +29,89 @@ void shuffle_rows(std::vector<Index>& v, uint64_t& state) {
   }
 }
 
-// S: the stride (a compile-time width, so the per-feature loops over the
-// children vectorise); G <= S children are real, the rest stay zero.
-// Inlined into one copy per instruction set below.
-template <int S>
-inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, const std::vector<double>& sq_norms,
-                                                             const std::vector<int8_t>& y, int G, const SolverParams& p,
-                                                             uint64_t seed, SiblingWorkspace& ws,
-                                                             std::vector<float>& bias_weights) {
+// The state of a group's solve that does not depend on how its weights are
+// laid out: everything here is indexed by child.
+struct GroupState {
+  int G = 0;
+  size_t n = 0;
+  double d_pos = 0, d_neg = 0;
+  std::array<double, kMaxSiblings> pg_max_old{};
+  std::array<size_t, kMaxSiblings> active_count{};
+  uint32_t running = 0;  // children not yet converged
+  uint64_t rng = 0;      // the shuffle's stream
+  int iter = 0;
+};
+
+// Passes of dual coordinate descent over the rows, with the weights of the
+// running children interleaved L to a feature in W ((cols + 1) x L, the last
+// row the bias feature): child c's weights are lane lane_of[c]. Runs until the
+// children converge, max_iter passes are done, or at most `stop_at_running`
+// children still run. L is a compile-time width, so the per-feature loops
+// over the lanes vectorise; inlined into one copy per instruction set below.
+template <int L>
+inline __attribute__((always_inline)) void run_passes(const RowSubset& V, const std::vector<double>& sq_norms,
+                                                       const std::vector<int8_t>& y, const SolverParams& p,
+                                                       SiblingWorkspace& ws, float* W, const int* lane_of,
+                                                       GroupState& st, int stop_at_running) {
   const CsrMatrix& X = *V.X;
-  const size_t n = V.n, cols = X.cols;
+  const size_t n = st.n, cols = X.cols;
+  const int G = st.G;
   const float b = float(p.bias);
-  auto& W = ws.W;
   auto& alpha = ws.alpha;
   auto& active = ws.active;
   auto& order = ws.order;
-  W.assign((cols + 1) * S, 0.0f);
-  alpha.assign(n * size_t(G), 0.0);
-  const uint32_t all = (1u << G) - 1;  // G <= kMaxSiblings < 32
-  active.assign(n, all);
-  order.resize(n);
-  std::iota(order.begin(), order.end(), Index(0));
-  const double d_pos = 0.5 / p.Cp, d_neg = 0.5 / p.Cn;
+  float* const bias_row = W + cols * L;
+  std::array<double, kMaxSiblings> pg_max, pg_min;
 
-  std::array<double, kMaxSiblings> pg_max_old, pg_max, pg_min;
-  std::array<size_t, kMaxSiblings> active_count;
-  pg_max_old.fill(kInf);
-  active_count.fill(n);
-  uint32_t running = all;
-  uint64_t state = seed;
-  float* const bias_row = W.data() + cols * S;
-
-  for (int iter = 0; iter < p.max_iter && running; ++iter) {
+  for (; st.iter < p.max_iter && st.running && __builtin_popcount(st.running) > stop_at_running; ++st.iter) {
     pg_max.fill(-kInf);
     pg_min.fill(kInf);
-    shuffle_rows(order, state);
+    shuffle_rows(order, st.rng);
     for (size_t s = 0; s < n; ++s) {
       const Index i = order[s];
-      uint32_t m = active[i] & running;
+      uint32_t m = active[i] & st.running;
       if (m == 0) continue;
       const size_t r = V.row_of(i);
       const Index* idx = X.indices.data() + X.indptr[r];
       const float* val = X.values.data() + X.indptr[r];
       const size_t nnz = X.indptr[r + 1] - X.indptr[r];
 
-      // GCC vector extensions: one S-wide value per feature, lowered to the
+      // GCC vector extensions: one L-wide value per feature, lowered to the
       // widest registers of the copy being compiled.
-      typedef float Lanes __attribute__((vector_size(S * sizeof(float)), aligned(sizeof(float)), may_alias));
-      const float* weights = W.data();
+      typedef float Lanes __attribute__((vector_size(L * sizeof(float)), aligned(sizeof(float)), may_alias));
       // Four partial sums: one accumulator made each feature wait for the
       // previous one's add (its latency, not the loads, bounded the loop).
-      auto lanes_at = [&](size_t k) { return *reinterpret_cast<const Lanes*>(weights + size_t(idx[k]) * S); };
+      // (A pointer, not a vector, returned: the lambda is not compiled for the
+      // copy's instruction set, and a vector return would change its ABI.)
+      auto lanes_at = [&](size_t k) { return reinterpret_cast<const Lanes*>(W + size_t(idx[k]) * L); };
       Lanes acc0 = b * *reinterpret_cast<const Lanes*>(bias_row), acc1{}, acc2{}, acc3{};
       size_t k = 0;
       for (; k + 4 <= nnz; k += 4) {
-        acc0 += val[k] * lanes_at(k);
-        acc1 += val[k + 1] * lanes_at(k + 1);
-        acc2 += val[k + 2] * lanes_at(k + 2);
-        acc3 += val[k + 3] * lanes_at(k + 3);
+        acc0 += val[k] * *lanes_at(k);
+        acc1 += val[k + 1] * *lanes_at(k + 1);
+        acc2 += val[k + 2] * *lanes_at(k + 2);
+        acc3 += val[k + 3] * *lanes_at(k + 3);
       }
-      for (; k < nnz; ++k) acc0 += val[k] * lanes_at(k);
+      for (; k < nnz; ++k) acc0 += val[k] * *lanes_at(k);
       const Lanes acc = (acc0 + acc1) + (acc2 + acc3);
-      alignas(64) float margin[S];
+      alignas(64) float margin[L];
       __builtin_memcpy(margin, &acc, sizeof margin);
 
-      alignas(64) float step[S] = {};
+      alignas(64) float step[L] = {};
       bool moved = false;
       const double qd_base = sq_norms[i] + double(b) * b;
       for (; m; m &= m - 1) {
         const int c = __builtin_ctz(m);
+        const int lane = lane_of[c];
         const int8_t yi = y[i * size_t(G) + size_t(c)];
-        const double dii = yi > 0 ? d_pos : d_neg;
+        const double dii = yi > 0 ? st.d_pos : st.d_neg;
         double& a = alpha[i * size_t(G) + size_t(c)];
-        const double g = yi * double(margin[c]) - 1.0 + dii * a;
+        const double g = yi * double(margin[lane]) - 1.0 + dii * a;
         double pg = 0.0;
         if (a == 0.0) {
-          if (g > pg_max_old[c]) {  // stuck at the bound: out of child c's active set
+          if (g > st.pg_max_old[c]) {  // stuck at the bound: out of child c's active set
             active[i] &= ~(1u << c);
-            --active_count[c];
+            --st.active_count[c];
             continue;
           }
           if (g < 0) pg = g;
@@ -117,7 +122,7 @@ inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, 
         pg_min[c] = std::min(pg_min[c], pg);
         if (std::fabs(pg) > 1e-12) {
           const double next = std::max(a - g / (qd_base + dii), 0.0);
-          step[c] = float((next - a) * yi);
+          step[lane] = float((next - a) * yi);
           a = next;
           moved = true;
         }
@@ -126,25 +131,81 @@ inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, 
         Lanes delta;
         __builtin_memcpy(&delta, step, sizeof delta);
         *reinterpret_cast<Lanes*>(bias_row) += delta * b;
-        float* weights_out = W.data();
-        for (size_t k = 0; k < nnz; ++k) *reinterpret_cast<Lanes*>(weights_out + size_t(idx[k]) * S) += delta * val[k];
+        for (size_t k = 0; k < nnz; ++k) *reinterpret_cast<Lanes*>(W + size_t(idx[k]) * L) += delta * val[k];
       }
     }
-    for (uint32_t m = running; m; m &= m - 1) {
+    for (uint32_t m = st.running; m; m &= m - 1) {
       const int c = __builtin_ctz(m);
       if (pg_max[c] - pg_min[c] <= p.eps) {
-        if (active_count[c] == n) {
-          running &= ~(1u << c);  // converged
+        if (st.active_count[c] == n) {
+          st.running &= ~(1u << c);  // converged
         } else {
           for (size_t i = 0; i < n; ++i) active[i] |= 1u << c;  // re-check every row before stopping
-          active_count[c] = n;
-          pg_max_old[c] = kInf;
+          st.active_count[c] = n;
+          st.pg_max_old[c] = kInf;
         }
       } else {
-        pg_max_old[c] = pg_max[c] <= 0 ? kInf : pg_max[c];
+        st.pg_max_old[c] = pg_max[c] <= 0 ? kInf : pg_max[c];
       }
     }
   }
+}
+
+// S: the stride; G <= S children are real, the rest stay zero. Children
+// converge at different passes, yet every pass reads each row's weights for
+// all S lanes; so once at most S / 4 children still run, their weights move
+// to a copy S / 4 wide (a quarter of the cache lines per row) and the passes go
+// on there. Each lane does the same operations in the same order either way,
+// and the shuffle stream continues, so the weights are exactly those of
+// running all passes S wide.
+template <int S>
+inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, const std::vector<double>& sq_norms,
+                                                             const std::vector<int8_t>& y, int G, const SolverParams& p,
+                                                             uint64_t seed, SiblingWorkspace& ws,
+                                                             std::vector<float>& bias_weights) {
+  const size_t n = V.n, cols = V.X->cols;
+  GroupState st;
+  st.G = G;
+  st.n = n;
+  st.d_pos = 0.5 / p.Cp;
+  st.d_neg = 0.5 / p.Cn;
+  st.pg_max_old.fill(kInf);
+  st.active_count.fill(n);
+  st.running = (1u << G) - 1;  // G <= kMaxSiblings < 32
+  st.rng = seed;
+  ws.W.assign((cols + 1) * S, 0.0f);
+  ws.alpha.assign(n * size_t(G), 0.0);
+  ws.active.assign(n, st.running);
+  ws.order.resize(n);
+  std::iota(ws.order.begin(), ws.order.end(), Index(0));
+  std::array<int, kMaxSiblings> lane_of;
+  std::iota(lane_of.begin(), lane_of.end(), 0);
+
+  constexpr int kNarrow = S >= 4 ? S / 4 : 0;
+  run_passes<S>(V, sq_norms, y, p, ws, ws.W.data(), lane_of.data(), st, kNarrow);
+  if constexpr (kNarrow > 0) {
+    if (st.running && st.iter < p.max_iter) {
+      const uint32_t narrowed = st.running;
+      int lanes = 0;
+      for (uint32_t m = narrowed; m; m &= m - 1) lane_of[__builtin_ctz(m)] = lanes++;
+      ws.narrow.assign((cols + 1) * kNarrow, 0.0f);
+      for (size_t f = 0; f <= cols; ++f) {
+        for (uint32_t m = narrowed; m; m &= m - 1) {
+          const int c = __builtin_ctz(m);
+          ws.narrow[f * kNarrow + size_t(lane_of[c])] = ws.W[f * S + size_t(c)];
+        }
+      }
+      run_passes<kNarrow>(V, sq_norms, y, p, ws, ws.narrow.data(), lane_of.data(), st, 0);
+      for (size_t f = 0; f <= cols; ++f) {
+        for (uint32_t m = narrowed; m; m &= m - 1) {
+          const int c = __builtin_ctz(m);
+          ws.W[f * S + size_t(c)] = ws.narrow[f * kNarrow + size_t(lane_of[c])];
+        }
+      }
+    }
+  }
+  const float b = float(p.bias);
+  const float* bias_row = ws.W.data() + cols * S;
   bias_weights.resize(size_t(G));
   for (int c = 0; c < G; ++c) bias_weights[size_t(c)] = bias_row[c] * b;
 }

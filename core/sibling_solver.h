@@ -11,7 +11,10 @@
 //
 // Each child is still its own problem (the same objective as solve_binary's
 // L2-loss SVM dual, its own active set, shrinking and stopping test); only the
-// visiting order is shared: one seeded shuffle per pass for the group. The
+// visiting order is shared: one seeded shuffle per pass for the group. Once at
+// most a quarter of the children still run, their weights move to a copy a
+// quarter as wide, so the last passes read fewer cache lines per row; a
+// child's weights are bit for bit the same whatever its siblings. The
 // optimum is the same; the iterates, and so the weights at the tolerance, are
 // not bit-identical to solving the children one by one.
 #pragma once
@@ -28,6 +31,7 @@ constexpr int kMaxSiblings = 16;
 // Reusable buffers (one per thread).
 struct SiblingWorkspace {
   std::vector<float> W;         // (cols + 1) x stride, interleaved; the last row is the bias feature
+  std::vector<float> narrow;    // (cols + 1) x stride / 4: the last children to converge, once few run
   std::vector<double> alpha;    // n x G
   std::vector<uint32_t> active; // n: bit c set while row i is in child c's active set
   std::vector<Index> order;

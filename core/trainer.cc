@@ -181,7 +181,8 @@ struct SolverScratch {
 };
 
 // Siblings solved together (core/sibling_solver.h) share interleaved weights
-// of (cols + 1) x stride floats per thread; at most this many bytes. Each
+// of (cols + 1) x stride floats per thread; at most this many bytes (and a
+// quarter more for the narrow copy of the last children to converge). Each
 // doubling of the group halves the groups that pass over a parent's rows;
 // 16 MiB puts four children together over reuters' 543k features (8 MiB
 // allowed two) and left a 21 MB text input's peak, set by featurizing, as it was.

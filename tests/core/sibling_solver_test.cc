@@ -62,6 +62,32 @@ TEST(SiblingSolver, MatchesSolvingEachChildAlone) {
   }
 }
 
+// Lanes are independent and the visiting order depends on the seed alone, so
+// a child's weights do not depend on its siblings, bit for bit: not when the
+// last children to converge move to the narrow copy, nor on the lane width.
+TEST(SiblingSolver, EachChildsWeightsAreExactlyThoseOfSolvingItAlone) {
+  const int G = 16;
+  CsrMatrix X;
+  std::vector<int8_t> y;
+  random_problem(G, &X, &y);
+  SolverParams p;  // the default tolerance: children stop at different passes
+  SiblingWorkspace together;
+  std::vector<float> bias;
+  solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), y, p, 5, together, bias);
+  EXPECT_FALSE(together.narrow.empty()) << "the last children did not move to the narrow copy";
+  for (int c = 0; c < G; ++c) {
+    std::vector<int8_t> yc(X.rows);
+    for (size_t i = 0; i < X.rows; ++i) yc[i] = y[i * size_t(G) + size_t(c)];
+    SiblingWorkspace alone;
+    std::vector<float> b;
+    solve_siblings(RowSubset{&X, nullptr, X.rows}, row_sq_norms(X), yc, p, 5, alone, b);
+    for (size_t j = 0; j < X.cols; ++j) {
+      ASSERT_EQ(sibling_weight(together, G, j, c), sibling_weight(alone, 1, j, 0)) << "child " << c << " feature " << j;
+    }
+    ASSERT_EQ(bias[size_t(c)], b[0]) << "child " << c;
+  }
+}
+
 TEST(SiblingSolver, DeterministicForSeedAndReusesItsWorkspace) {
   CsrMatrix X;
   std::vector<int8_t> y;
