@@ -71,12 +71,18 @@ struct AdamRows {
   void update(Eigen::Index r, Row&& p, const Grad& g, const AdamStep& s) {
     float* mr = m.data() + r * m.cols();
     float* vr = v.data() + r * v.cols();
-    for (Eigen::Index c = 0; c < m.cols(); ++c) {
-      const float gc = g.coeff(c);
-      mr[c] = kBeta1 * mr[c] + (1 - kBeta1) * gc;
-      vr[c] = kBeta2 * vr[c] + (1 - kBeta2) * (gc * gc);
-      p.coeffRef(c) -= s.lr * (mr[c] / s.c1) / (std::sqrt(vr[c] / s.c2) + kEps);
-    }
+    for (Eigen::Index c = 0; c < m.cols(); ++c) step(p.coeffRef(c), mr[c], vr[c], g.coeff(c), s);
+  }
+  // The same for a block of one column (a bias per row).
+  void update_one(Eigen::Index r, float& p, float g, const AdamStep& s) { step(p, m(r, 0), v(r, 0), g, s); }
+
+ private:
+  // (Vectorised by the compiler, with IEEE square roots and divisions: this
+  // file is built with -fno-math-errno, as sqrt must not set errno for that.)
+  static void step(float& p, float& mc, float& vc, float g, const AdamStep& s) {
+    mc = kBeta1 * mc + (1 - kBeta1) * g;
+    vc = kBeta2 * vc + (1 - kBeta2) * (g * g);
+    p -= s.lr * (mc / s.c1) / (std::sqrt(vc / s.c2) + kEps);
   }
 };
 
@@ -408,16 +414,13 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
           for (size_t slot = 0; slot < head_grads.size(); ++slot) {
             const Index n = head_grads.row(slot);
             acc.setZero();
-            Eigen::Matrix<float, 1, 1> gb;
-            gb(0) = 0;
+            float gb = 0;
             head_grads.for_each(slot, [&](uint32_t it, float g) {
               acc.noalias() += g * batch_items[it]->e.transpose();
-              gb(0) += g;
+              gb += g;
             });
             adam_head.update(n, head.row(n), acc * inv, adam_step);
-            gb(0) *= inv;
-            Eigen::Map<Eigen::Matrix<float, 1, 1>> pb(&head_bias[n]);
-            adam_head_bias.update(n, pb, gb, adam_step);
+            adam_head_bias.update_one(n, head_bias[n], gb * inv, adam_step);
           }
 #pragma omp for schedule(dynamic, 64)
           for (size_t slot = 0; slot < table_grads.size(); ++slot) {
