@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/row_kernels.h"
 
 namespace xmr {
 
@@ -58,7 +59,7 @@ void Encoder::encode(const SparseVectorView& x, float* out, EncoderWorkspace& ws
       const char* ahead = reinterpret_cast<const char*>(table_.row(x.indices[k + kAhead]).data());
       for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(ahead + b);
     }
-    if (x.indices[k] < rows) h.noalias() += x.values[k] * table_.row(x.indices[k]).transpose();
+    if (x.indices[k] < rows) add_scaled(h.data(), table_.row(x.indices[k]).data(), x.values[k], size_t(d));
   }
   for (size_t l = 0; l < L; ++l) {
     ws.pre[l].noalias() = weights_[l] * ws.inputs[l];

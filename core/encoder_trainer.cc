@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "core/row_kernels.h"
 
 namespace xmr {
 
@@ -45,17 +46,6 @@ namespace {
 
 constexpr size_t kChunk = 16;  // instances whose gradients one task sums; fixed, so sums do not depend on threads
 constexpr float kBeta1 = 0.9f, kBeta2 = 0.999f, kEps = 1e-8f;
-
-// The two row loops of the optimizer step, compiled for AVX-512, AVX2 and the
-// baseline, chosen when the program loads. Each element is the same IEEE
-// operations in the same order in every copy (this file is built without
-// floating-point contraction), so the model does not depend on the machine.
-#define XMR_ROW_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-
-// acc[c] += a * x[c].
-XMR_ROW_KERNEL void add_scaled(float* __restrict acc, const float* __restrict x, float a, size_t n) {
-  for (size_t c = 0; c < n; ++c) acc[c] += a * x[c];
-}
 
 // One Adam step's learning rate and bias corrections (global step t >= 1).
 struct AdamStep {
@@ -99,7 +89,9 @@ struct AdamRows {
     vc = kBeta2 * vc + (1 - kBeta2) * (g * g);
     p -= s.lr * (mc / s.c1) / (std::sqrt(vc / s.c2) + kEps);
   }
-  XMR_ROW_KERNEL static void step_row(float* __restrict p, float* __restrict mr, float* __restrict vr,
+  // Compiled per instruction set as core/row_kernels.h's loops are (each
+  // element the same IEEE operations in every copy: no contraction here).
+  __attribute__((target_clones("avx512f", "avx2", "default"))) static void step_row(float* __restrict p, float* __restrict mr, float* __restrict vr,
                                       const float* __restrict g, float scale, size_t n, const AdamStep& s) {
     for (size_t c = 0; c < n; ++c) step(p[c], mr[c], vr[c], g[c] * scale, s);
   }
