@@ -286,6 +286,7 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
           std::vector<std::pair<Index, float>> cands;  // (node, weight: positive count, or -1 for a negative)
           std::vector<std::pair<float, Index>> scored;
           std::vector<float> scores;
+          std::vector<double> exps;  // each candidate's exp(score - max), computed once
           std::vector<Index> kept_idx;
           std::vector<float> kept_val;
 #pragma omp for schedule(dynamic, 1)
@@ -349,15 +350,16 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
                   if (cands[q].second > 0) positive_total += cands[q].second;
                 }
                 double z = 0;
-                for (float sc : scores) z += std::exp(double(sc) - max_score);
+                exps.resize(cands.size());
+                for (size_t q = 0; q < cands.size(); ++q) z += exps[q] = std::exp(double(scores[q]) - max_score);
                 for (size_t q = 0; q < cands.size(); ++q) {
-                  const double prob = std::exp(double(scores[q]) - max_score) / z;
+                  const double prob = exps[q] / z;
                   const double target = cands[q].second > 0 ? cands[q].second / positive_total : 0.0;
                   if (target > 0) cg.loss -= target * std::log(std::max(prob, 1e-30));
                   const float g = float(prob - target);
                   if (g == 0.0f) continue;
                   item.heads.emplace_back(cands[q].first, g);
-                  g_e.noalias() += g * head.row(cands[q].first).transpose();
+                  add_scaled(g_e.data(), head.row(cands[q].first).data(), g, size_t(d));
                 }
               } else {
                 for (const auto& [n, weight] : cands) {
@@ -369,7 +371,7 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
                   cg.loss += double(wt) * margin * margin;
                   const float g = -2.0f * wt * yv * margin;
                   item.heads.emplace_back(n, g);
-                  g_e.noalias() += g * head.row(n).transpose();
+                  add_scaled(g_e.data(), head.row(n).data(), g, size_t(d));
                 }
               }
               // Back through the normalisation, the residual layers, to the bag.
