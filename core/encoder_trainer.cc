@@ -100,13 +100,16 @@ struct AdamRows {
 // A minibatch's gradient contributions to sparse parameter rows (table rows
 // by feature, head rows by node), grouped by row with each row's entries in
 // batch order: summing a row's entries in that order gives the sum the
-// batch's serial loop gives, whichever thread sums it.
+// batch's serial loop gives, whichever thread sums it. Each thread keeps the
+// rows of its own share (row % threads); `slot_of` (one entry per row, all
+// kNone between batches) is shared, as the threads' rows are disjoint.
 class RowContributions {
  public:
-  explicit RowContributions(size_t rows) : slot_of_(rows, kNone) {}
-  // Call for every (row, item, weight) in batch order, then group().
+  static constexpr Index kNone = Index(-1);
+  explicit RowContributions(std::vector<Index>* slot_of) : slot_of_(slot_of) {}
+  // Call for every (row, item, weight) of this share in batch order, then group().
   void add(Index row, uint32_t item, float weight) {
-    Index& slot = slot_of_[row];
+    Index& slot = (*slot_of_)[row];
     if (slot == kNone) {
       slot = Index(rows_.size());
       rows_.push_back(row);
@@ -129,14 +132,13 @@ class RowContributions {
     for (size_t k = start_[slot]; k < start_[slot + 1]; ++k) fn(entries_[k].item, entries_[k].weight);
   }
   void clear() {
-    for (Index r : rows_) slot_of_[r] = kNone;
+    for (Index r : rows_) (*slot_of_)[r] = kNone;
     rows_.clear();
     count_.clear();
     pending_.clear();
   }
 
  private:
-  static constexpr Index kNone = Index(-1);
   struct Pending {
     Index slot;
     uint32_t item;
@@ -146,7 +148,7 @@ class RowContributions {
     uint32_t item;
     float weight;
   };
-  std::vector<Index> slot_of_;  // row -> slot this batch, or kNone
+  std::vector<Index>* slot_of_;  // row -> slot this batch, or kNone
   std::vector<Index> rows_;
   std::vector<uint32_t> count_;
   std::vector<Pending> pending_;
@@ -234,7 +236,8 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
   EncoderTrainStats& st = stats ? *stats : local_stats;
   st.final_loss.clear();
 
-  RowContributions table_grads(size_t(enc.table().rows()));
+  std::vector<Index> table_slot(size_t(enc.table().rows()), RowContributions::kNone);
+  std::vector<RowContributions> table_grads(size_t(nt), RowContributions{&table_slot});
   std::vector<const InstanceGrad*> batch_items;
 
   for (size_t t = 1; t <= finest; ++t) {
@@ -262,7 +265,8 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
     AdamRows adam_head, adam_head_bias;
     adam_head.reset(Eigen::Index(K), d);
     adam_head_bias.reset(Eigen::Index(K), 1);
-    RowContributions head_grads(K);
+    std::vector<Index> head_slot(K, RowContributions::kNone);
+    std::vector<RowContributions> head_grads(size_t(nt), RowContributions{&head_slot});
 
     // Every node of this layer, by parent (for hard negatives).
     const std::vector<Index>* child_ptr = t >= 2 ? &tree.child_ptr[t - 1] : nullptr;
@@ -410,41 +414,48 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
             g_w[l] += cg.g_w[l];
             g_b[l] += cg.g_b[l];
           }
-          for (const InstanceGrad& item : cg.items) {
-            const uint32_t it = uint32_t(batch_items.size());
-            batch_items.push_back(&item);
-            for (const auto& [n, g] : item.heads) head_grads.add(n, it, g);
-            for (size_t q = 0; q < item.features.size(); ++q) table_grads.add(item.features[q], it, item.values[q]);
-          }
+          for (const InstanceGrad& item : cg.items) batch_items.push_back(&item);
         }
-        head_grads.group();
-        table_grads.group();
         const float inv = 1.0f / float(hi - lo);
 #pragma omp parallel num_threads(nt)
         {
+          // This thread's share of the rows, gathered from the whole batch
+          // in batch order (no serial grouping between the two parallel steps).
+          const size_t tid = size_t(omp_get_thread_num()), share = size_t(omp_get_num_threads());
+          RowContributions& heads = head_grads[tid];
+          RowContributions& table = table_grads[tid];
+          for (uint32_t it = 0; it < uint32_t(batch_items.size()); ++it) {
+            const InstanceGrad& item = *batch_items[it];
+            for (const auto& [n, g] : item.heads) {
+              if (size_t(n) % share == tid) heads.add(n, it, g);
+            }
+            for (size_t q = 0; q < item.features.size(); ++q) {
+              if (size_t(item.features[q]) % share == tid) table.add(item.features[q], it, item.values[q]);
+            }
+          }
+          heads.group();
+          table.group();
           Eigen::RowVectorXf acc(d);
-#pragma omp for schedule(dynamic, 16) nowait
-          for (size_t slot = 0; slot < head_grads.size(); ++slot) {
-            const Index n = head_grads.row(slot);
+          for (size_t slot = 0; slot < heads.size(); ++slot) {
+            const Index n = heads.row(slot);
             acc.setZero();
             float gb = 0;
-            head_grads.for_each(slot, [&](uint32_t it, float g) {
+            heads.for_each(slot, [&](uint32_t it, float g) {
               add_scaled(acc.data(), batch_items[it]->e.data(), g, size_t(d));
               gb += g;
             });
             adam_head.update(n, head.row(n).data(), acc.data(), inv, adam_step);
             adam_head_bias.update_one(n, head_bias[n], gb * inv, adam_step);
           }
-#pragma omp for schedule(dynamic, 64)
-          for (size_t slot = 0; slot < table_grads.size(); ++slot) {
+          for (size_t slot = 0; slot < table.size(); ++slot) {
             acc.setZero();
-            table_grads.for_each(slot, [&](uint32_t it, float v) { add_scaled(acc.data(), batch_items[it]->g_h.data(), v, size_t(d)); });
-            const Index j = table_grads.row(slot);
+            table.for_each(slot, [&](uint32_t it, float v) { add_scaled(acc.data(), batch_items[it]->g_h.data(), v, size_t(d)); });
+            const Index j = table.row(slot);
             adam_table.update(j, enc.table().row(j).data(), acc.data(), inv, adam_step);
           }
+          heads.clear();
+          table.clear();
         }
-        head_grads.clear();
-        table_grads.clear();
         for (size_t l = 0; l < L; ++l) {
           for (Eigen::Index r = 0; r < d; ++r) {
             adam_w[l].update(r, enc.weights()[l].row(r), g_w[l].row(r) * inv, adam_step);
