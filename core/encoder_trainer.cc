@@ -91,8 +91,9 @@ struct AdamRows {
   }
   // Compiled per instruction set as core/row_kernels.h's loops are (each
   // element the same IEEE operations in every copy: no contraction here).
-  __attribute__((target_clones("avx512f", "avx2", "default"))) static void step_row(float* __restrict p, float* __restrict mr, float* __restrict vr,
-                                      const float* __restrict g, float scale, size_t n, const AdamStep& s) {
+  __attribute__((target_clones("avx512f", "avx2", "default"))) static void step_row(
+      float* __restrict p, float* __restrict mr, float* __restrict vr, const float* __restrict g, float scale, size_t n,
+      const AdamStep& s) {
     for (size_t c = 0; c < n; ++c) step(p[c], mr[c], vr[c], g[c] * scale, s);
   }
 };
@@ -449,7 +450,9 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
           }
           for (size_t slot = 0; slot < table.size(); ++slot) {
             acc.setZero();
-            table.for_each(slot, [&](uint32_t it, float v) { add_scaled(acc.data(), batch_items[it]->g_h.data(), v, size_t(d)); });
+            table.for_each(slot, [&](uint32_t it, float v) {
+              add_scaled(acc.data(), batch_items[it]->g_h.data(), v, size_t(d));
+            });
             const Index j = table.row(slot);
             adam_table.update(j, enc.table().row(j).data(), acc.data(), inv, adam_step);
           }
