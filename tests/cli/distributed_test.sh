@@ -36,6 +36,12 @@ with open(f"{sys.argv[1]}/train.jsonl", "w") as f:
         labs = sorted(set(f"cat{random.randrange(60)}" for _ in range(random.randint(1, 2))))
         text = " ".join(random.choice(words) for _ in range(6)) + " " + " ".join(l.replace("cat", "w") for l in labs)
         f.write('{"text": "%s", "labels": [%s]}\n' % (text, ", ".join('"%s"' % l for l in labs)))
+# Documents of 40 words: --min-df auto keeps word n-grams of 2+ texts, counted over every rank.
+with open(f"{sys.argv[1]}/long.jsonl", "w") as f:
+    for _ in range(600):
+        labs = sorted(set(f"cat{random.randrange(30)}" for _ in range(random.randint(1, 2))))
+        text = " ".join(random.choice(words) + ("" if random.random() < 0.9 else str(random.randrange(10**6))) for _ in range(40))
+        f.write('{"text": "%s", "labels": [%s]}\n' % (text, ", ".join('"%s"' % l for l in labs)))
 PY
 
 # Same model as one process, byte for byte (XC: a 3-level tree, split in the middle).
@@ -47,6 +53,10 @@ for n in 2 3; do
   if mpi "$n" "$XMR" train --input "$work/train.jsonl" --model "$work/t$n.xmr" --max-leaf-size 10 --threads 1 \
       --distributed -q && cmp -s "$work/single_text.xmr" "$work/t$n.xmr"; then ok; else bad "jsonl, $n ranks: not the single-process model"; fi
 done
+"$XMR" train --input "$work/long.jsonl" --model "$work/single_long.xmr" --negatives tfn --max-leaf-size 10 -q --threads 1
+if "$XMR" inspect --model "$work/single_long.xmr" | grep -Eq "standard +word +1-2 +2 "; then ok; else bad "long texts: word min_df not 2"; fi
+if mpi 2 "$XMR" train --input "$work/long.jsonl" --model "$work/l2.xmr" --max-leaf-size 10 --threads 1 --distributed -q &&
+   cmp -s "$work/single_long.xmr" "$work/l2.xmr"; then ok; else bad "long jsonl, 2 ranks: not the single-process model"; fi
 # From a Lucene++ index: each rank reads its range of document ids.
 "$XMR" index --input "$work/train.jsonl" --index "$work/index" -q
 "$XMR" train --input "$work/index" --format index --model "$work/single_index.xmr" --negatives tfn --max-leaf-size 10 \
