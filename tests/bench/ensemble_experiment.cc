@@ -2,7 +2,7 @@
 // validation split of a shared set's training data (the test file is never
 // read).
 //
-//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching]
+//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|mixed]
 //
 // Members differ by seed (clustering, so the tree) or by branching factor.
 // Prints P@1/3/5 of 1..members trees under each combination rule.
@@ -48,7 +48,7 @@ void print(const char* name, const std::vector<std::vector<ScoredLabel>>& pred, 
 
 int main(int argc, char** argv) try {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|mixed]\n", argv[0]);
     return 2;
   }
   int members = 5, threads = 2, pool = 20;
@@ -139,10 +139,15 @@ int main(int argc, char** argv) try {
     else if (vary == "leaf") p.clustering.max_leaf_size = 100 >> m;
     else if (vary == "leaf2") p.clustering.max_leaf_size = 100 >> (m % 2);
     else if (vary == "solver") p.solver.kind = m % 2 ? SolverKind::kLogisticDual : SolverKind::kL2SvmDual;
+    else if (vary == "embedding") p.embedding = m % 2 ? LabelEmbeddingKind::kPii : LabelEmbeddingKind::kPifa;
+    else if (vary == "leaf2-embedding") {
+      p.clustering.max_leaf_size = 100 >> (m % 2);
+      p.embedding = m % 2 ? LabelEmbeddingKind::kPii : LabelEmbeddingKind::kPifa;
+    }
     else if (vary == "mixed") {
       p.clustering.max_leaf_size = 100 >> m;
       p.solver.kind = m % 2 ? SolverKind::kLogisticDual : SolverKind::kL2SvmDual;
-    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, solver or mixed");
+    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, leaf2, solver, embedding, leaf2-embedding or mixed");
     models.push_back(train_model(Xtr, Ytr, p));
     PredictParams pp = models.back().default_predict_params();
     pp.top_k = pool;
