@@ -39,15 +39,9 @@ std::vector<std::string> split_list(const std::string& s) {
 std::vector<int> parse_threads(const std::string& s) {
   std::vector<int> out;
   for (const std::string& item : split_list(s)) {
-    size_t used = 0;
-    int t = 0;
-    try {
-      t = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || t < 1 || t > 256) throw Error("--train-threads: '" + item + "' is not a thread count");
-    out.push_back(t);
+    const std::optional<int> t = whole_int(item);
+    if (!t || *t < 1 || *t > 256) throw Error("--train-threads: '" + item + "' is not a thread count");
+    out.push_back(*t);
   }
   if (out.empty()) throw Error("--train-threads: give at least one thread count");
   return out;

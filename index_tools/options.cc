@@ -1,5 +1,6 @@
 #include "index_tools/options.h"
 
+#include <exception>
 #include <iostream>
 
 #include "core/error.h"
@@ -20,6 +21,27 @@ bool parse_options(int argc, char** argv, const std::string& usage_line, po::opt
     throw Error(std::string(e.what()) + " (see --help)");
   }
   return true;
+}
+
+namespace {
+template <typename T, typename Parse>
+std::optional<T> whole(const std::string& s, Parse parse) {
+  try {
+    size_t used = 0;
+    const T v = parse(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<int> whole_int(const std::string& s) {
+  return whole<int>(s, [](const std::string& t, size_t* used) { return std::stoi(t, used); });
+}
+
+std::optional<double> whole_double(const std::string& s) {
+  return whole<double>(s, [](const std::string& t, size_t* used) { return std::stod(t, used); });
 }
 
 }  // namespace xmr::cli

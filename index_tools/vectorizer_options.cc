@@ -1,7 +1,7 @@
 #include "index_tools/vectorizer_options.h"
 
 #include <cmath>
-#include <exception>
+#include <optional>
 
 #include "analyzers/text_model.h"
 #include "core/error.h"
@@ -41,17 +41,11 @@ std::pair<int, int> parse_range(const std::string& s, const char* option) {
 // "auto" or a number > 0.
 double parse_min_df(const std::string& s) {
   if (s == "auto") return kAutoMinDf;
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != s.size() || !(v > 0) || !std::isfinite(v)) {
+  const std::optional<double> v = whole_double(s);
+  if (!v || !(*v > 0) || !std::isfinite(*v)) {
     throw Error("--min-df '" + s + "': expected a number > 0 (a count, or a fraction if < 1) or auto");
   }
-  return v;
+  return *v;
 }
 
 }  // namespace
