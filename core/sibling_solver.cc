@@ -188,20 +188,19 @@ inline __attribute__((always_inline)) void solve_group_body(const RowSubset& V, 
       const uint32_t narrowed = st.running;
       int lanes = 0;
       for (uint32_t m = narrowed; m; m &= m - 1) lane_of[__builtin_ctz(m)] = lanes++;
+      // move(home, narrow) for each weight of the narrowed children.
+      auto each_weight = [&](auto&& move) {
+        for (size_t f = 0; f <= cols; ++f) {
+          for (uint32_t m = narrowed; m; m &= m - 1) {
+            const int c = __builtin_ctz(m);
+            move(ws.W[f * S + size_t(c)], ws.narrow[f * kNarrow + size_t(lane_of[c])]);
+          }
+        }
+      };
       ws.narrow.assign((cols + 1) * kNarrow, 0.0f);
-      for (size_t f = 0; f <= cols; ++f) {
-        for (uint32_t m = narrowed; m; m &= m - 1) {
-          const int c = __builtin_ctz(m);
-          ws.narrow[f * kNarrow + size_t(lane_of[c])] = ws.W[f * S + size_t(c)];
-        }
-      }
+      each_weight([](float& home, float& narrow) { narrow = home; });
       run_passes<kNarrow>(V, sq_norms, y, p, ws, ws.narrow.data(), lane_of.data(), st, 0);
-      for (size_t f = 0; f <= cols; ++f) {
-        for (uint32_t m = narrowed; m; m &= m - 1) {
-          const int c = __builtin_ctz(m);
-          ws.W[f * S + size_t(c)] = ws.narrow[f * kNarrow + size_t(lane_of[c])];
-        }
-      }
+      each_weight([](float& home, float& narrow) { home = narrow; });
     }
   }
   const float b = float(p.bias);
