@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/encoder.h"
+#include "core/knn_vote.h"
 #include "core/layer.h"
 #include "core/postprocessor.h"
 #include "core/sparse.h"
@@ -88,6 +89,9 @@ struct InferenceWorkspace {
   EncoderWorkspace encoder;
   std::vector<Index> deep_ids;
   std::vector<float> deep_values;
+  // a model with a k-nearest-neighbour vote (core/knn_vote.h): the trees' labels before fusing
+  KnnWorkspace knn;
+  std::vector<ScoredLabel> knn_trees;
 };
 
 // Top-k labels for query q, best first (ties: lower label id first).

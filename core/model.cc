@@ -296,9 +296,32 @@ std::pair<std::string, uint32_t> describe_parts(const ModelParts& parts, ModelFi
     meta.AddMember("encoder", o, a);
     w.add_section("encoder/weights", parts.encoder->serialize());
   }
-  // The oldest version that can read the file: 4 with an encoder, 3 for
-  // narrow levels, else 2 for an ensemble, else 1.
-  const uint32_t version = parts.encoder ? 4 : narrowed_any ? 3 : parts.more_trees.empty() ? kMinModelFormatVersion : 2;
+  if (parts.knn) {
+    const KnnArrays& k = parts.knn->arrays();
+    if (k.num_features != parts.num_features || k.num_labels != parts.num_labels) {
+      throw Error("model: the knn vote's rows have " + std::to_string(k.num_features) + " features and " +
+                  std::to_string(k.num_labels) + " labels, the model " + std::to_string(parts.num_features) + " and " +
+                  std::to_string(parts.num_labels));
+    }
+    rapidjson::Value o(rapidjson::kObjectType);
+    o.AddMember("k", parts.knn->params().k, a);
+    o.AddMember("power", double(parts.knn->params().power), a);
+    o.AddMember("weight", double(parts.knn->params().weight), a);
+    o.AddMember("rows", uint64_t(k.num_rows), a);
+    meta.AddMember("knn", o, a);
+    w.add_section_view("knn/feature_ptr", k.feature_ptr, (k.num_features + 1) * sizeof(uint64_t));
+    w.add_section_view("knn/rows", k.rows, k.entries() * sizeof(uint32_t));
+    w.add_section_view("knn/values", k.values, k.entries() * sizeof(float));
+    w.add_section_view("knn/label_ptr", k.label_ptr, (k.num_rows + 1) * sizeof(uint64_t));
+    w.add_section_view("knn/labels", k.labels, k.label_entries() * sizeof(uint32_t));
+  }
+  // The oldest version that can read the file: 5 with a knn vote, 4 with an
+  // encoder, 3 for narrow levels, else 2 for an ensemble, else 1.
+  const uint32_t version = parts.knn       ? 5
+                           : parts.encoder ? 4
+                           : narrowed_any  ? 3
+                           : parts.more_trees.empty() ? kMinModelFormatVersion
+                                                      : 2;
   meta["format_version"].SetUint(version);
   return {json_text(meta), version};
 }
@@ -392,6 +415,39 @@ Model Model::open(std::shared_ptr<const ModelBlob> blob, const std::string& name
     }
   }
   if (options.one_pass_index) m.flat_ = build_flat_index(m.trees_, tree_features, m.num_features_);
+  const bool knn_section = m.file_.find("knn/feature_ptr") != nullptr;
+  if (meta.HasMember("knn") != knn_section) {
+    throw Error(name + ": corrupt model: knn metadata and section 'knn/feature_ptr' do not come together");
+  }
+  if (knn_section) {
+    const rapidjson::Value& info = meta["knn"];
+    KnnVoteParams kp;
+    const uint64_t k = json_uint(info, "k", name);
+    if (k > uint64_t(kMaxKnn)) throw Error(name + ": corrupt model: knn k " + std::to_string(k) + " is too large");
+    kp.k = int(k);
+    for (const char* key : {"power", "weight"}) {
+      if (!info.HasMember(key) || !info[key].IsNumber()) throw Error(name + ": corrupt model: knn " + key + " missing");
+    }
+    kp.power = float(info["power"].GetDouble());
+    kp.weight = float(info["weight"].GetDouble());
+    KnnArrays ka;
+    ka.num_features = m.num_features_;
+    ka.num_labels = num_labels;
+    ka.num_rows = json_uint(info, "rows", name);
+    // Counts bounded before they size a section, so no product wraps.
+    constexpr uint64_t kMaxEntries = uint64_t(1) << 40;
+    if (ka.num_features > UINT32_MAX) throw Error(name + ": corrupt model: knn over " + std::to_string(ka.num_features) + " features");
+    if (ka.num_rows > UINT32_MAX) throw Error(name + ": corrupt model: knn rows " + std::to_string(ka.num_rows) + " too many");
+    ka.feature_ptr = array_section<uint64_t>(m.file_, name, "knn/feature_ptr", ka.num_features + 1);
+    ka.label_ptr = array_section<uint64_t>(m.file_, name, "knn/label_ptr", ka.num_rows + 1);
+    if (ka.entries() > kMaxEntries || ka.label_entries() > kMaxEntries) {
+      throw Error(name + ": corrupt model: knn entry counts out of range");
+    }
+    ka.rows = array_section<uint32_t>(m.file_, name, "knn/rows", ka.entries());
+    ka.values = array_section<float>(m.file_, name, "knn/values", ka.entries());
+    ka.labels = array_section<uint32_t>(m.file_, name, "knn/labels", ka.label_entries());
+    m.knn_ = KnnVote::view(ka, kp, m.file_.blob, name);
+  }
   if (const auto* knots = m.file_.find("calibration/knots")) {
     const rapidjson::Value* info = meta.HasMember("calibration") ? &meta["calibration"] : nullptr;
     if (!info || !info->IsObject()) throw Error(name + ": corrupt model: calibration without its metadata");
@@ -475,8 +531,26 @@ SparseVectorView Model::with_embedding(const SparseVectorView& q, InferenceWorks
   return SparseVectorView{ws.deep_ids.data(), ws.deep_values.data(), q.nnz + dim};
 }
 
+// The trees' top max(top_k, beam) labels, to fuse with the votes (as an
+// ensemble's trees each list that many).
+static PredictParams knn_tree_params(const PredictParams& params) {
+  PredictParams p = params;
+  p.top_k = std::max(params.top_k, params.beam_size);
+  return p;
+}
+
 void Model::predict(const SparseVectorView& query, const PredictParams& params, InferenceWorkspace& ws,
                     std::vector<ScoredLabel>& out) const {
+  if (knn_) {
+    search_trees(query, knn_tree_params(params), ws, ws.knn_trees);
+    knn_->fuse(query, ws.knn_trees, size_t(params.top_k), ws.knn, out);
+    return;
+  }
+  search_trees(query, params, ws, out);
+}
+
+void Model::search_trees(const SparseVectorView& query, const PredictParams& params, InferenceWorkspace& ws,
+                         std::vector<ScoredLabel>& out) const {
   const SparseVectorView q = with_embedding(query, ws);
   if (flat_ && flat_->faster(params.beam_size, q.nnz)) {
     flat_search(*flat_, trees_, q, params, ws, out);
@@ -494,6 +568,23 @@ std::vector<std::vector<ScoredLabel>> Model::predict_batch(const CsrMatrix& X, c
     throw Error("query matrix has " + std::to_string(X.cols) + " features, the model " + std::to_string(num_features_));
   }
   const int nt = threads > 0 ? threads : omp_get_max_threads();
+  if (knn_) {
+    // The trees' lists for the batch, then each row fused with its votes.
+    Model trees_only = *this;
+    trees_only.knn_.reset();
+    std::vector<std::vector<ScoredLabel>> out = trees_only.predict_batch(X, knn_tree_params(params), nt, order);
+#pragma omp parallel num_threads(nt)
+    {
+      KnnWorkspace ws;
+      std::vector<ScoredLabel> fused;
+#pragma omp for schedule(dynamic, 64)
+      for (size_t i = 0; i < X.rows; ++i) {
+        knn_->fuse(X.row(i), out[i], size_t(params.top_k), ws, fused);
+        out[i].swap(fused);
+      }
+    }
+    return out;
+  }
   if (encoder_) {
     // The batch with its embeddings appended, then searched like any batch.
     Model trees_only = *this;
@@ -552,6 +643,7 @@ void Model::score_labels(const SparseVectorView& query, const Index* labels, siz
   } else {
     ensemble_score_labels(trees_, q, labels, n, params.postprocessor, params.repeated, ws, out);
   }
+  if (knn_) knn_->fuse_scores(query, labels, n, ws.knn, out);
 }
 
 }  // namespace xmr

@@ -17,6 +17,7 @@
 #include "core/encoder.h"
 #include "core/flat_search.h"
 #include "core/inference.h"
+#include "core/knn_vote.h"
 #include "core/layer.h"
 #include "core/model_format.h"
 #include "core/sparse.h"
@@ -57,6 +58,11 @@ struct ModelParts {
   std::shared_ptr<const Encoder> encoder;
   float encoder_weight = 0;
   std::string encoder_info_json = "{}";  // how it was trained (a JSON object), recorded in the metadata
+  // The training rows' k-nearest-neighbour vote (core/knn_vote.h), fused
+  // with the trees' scores; null for none. Over the query's own features
+  // (not an encoder's embedding) and every label. A model with one is format
+  // version 5.
+  std::shared_ptr<const KnnVote> knn;
 };
 
 // Arrays built on load that a TreeView points into (shared by copies).
@@ -126,6 +132,8 @@ class Model {
   // is scaled by encoder_weight() beside the query's own features.
   const Encoder* encoder() const { return encoder_.get(); }
   float encoder_weight() const { return encoder_weight_; }
+  // The k-nearest-neighbour vote fused with the trees' scores, or nullptr.
+  const KnnVote* knn() const { return knn_.get(); }
   // A copy of this model with `calibration` stored (replacing any before);
   // `info_json` (a JSON object: how it was fitted, the threshold table) is
   // recorded in the metadata's "calibration" object.
@@ -139,7 +147,8 @@ class Model {
   // the mean of the trees' scores, a tree adding 0 for a label it did not
   // return (core/ensemble.h). Small trees are searched in one pass over the
   // query's features where that is faster (core/flat_search.h); the results
-  // are the same.
+  // are the same. With a k-nearest-neighbour vote, the trees' top
+  // max(top_k, beam) labels are fused with the votes (core/knn_vote.h).
   void predict(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                std::vector<ScoredLabel>& out) const;
 
@@ -157,7 +166,8 @@ class Model {
                                                       BatchOrder order = BatchOrder::kByChunk) const;
 
   // The score of each given label for q, as beam search would give it if the
-  // label were reached (an ensemble: the mean of every tree's such score).
+  // label were reached (an ensemble: the mean of every tree's such score;
+  // with a k-nearest-neighbour vote, fused with the label's vote).
   void score_labels(const SparseVectorView& q, const Index* labels, size_t n, const PredictParams& params,
                     InferenceWorkspace& ws, float* out) const;
 
@@ -166,6 +176,9 @@ class Model {
   // q with the encoder's weighted embedding appended (q itself for a plain
   // model); the result points into ws.
   SparseVectorView with_embedding(const SparseVectorView& q, InferenceWorkspace& ws) const;
+  // predict() without the knn vote: the trees' top labels.
+  void search_trees(const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
+                    std::vector<ScoredLabel>& out) const;
 
   ModelFileReader file_;
   size_t num_features_ = 0;
@@ -180,6 +193,7 @@ class Model {
   std::shared_ptr<const FlatIndex> flat_;
   std::shared_ptr<const Encoder> encoder_;
   float encoder_weight_ = 0;
+  std::shared_ptr<const KnnVote> knn_;
   const uint64_t* label_name_offsets_ = nullptr;  // num_labels + 1
   const char* label_name_bytes_ = nullptr;
 };

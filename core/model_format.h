@@ -1,7 +1,8 @@
-// The xmr model file, format versions 1 to 3 (2: an ensemble, with more
+// The xmr model file, format versions 1 to 5 (2: an ensemble, with more
 // than one label tree; 3: levels whose entry ranges or child slots are
-// narrower than 8 and 2 bytes, as each level's metadata says). A file is
-// written at the oldest version that can read it.
+// narrower than 8 and 2 bytes, as each level's metadata says; 4: a deep
+// matcher's encoder; 5: a k-nearest-neighbour vote). A file is written at the
+// oldest version that can read it.
 //
 //   offset 0    FileHeader (128 bytes)
 //   offset 128  sections, each starting on a 64-byte boundary
@@ -27,7 +28,7 @@
 namespace xmr {
 
 constexpr char kModelMagic[8] = {'X', 'M', 'R', 'M', 'O', 'D', 'E', 'L'};
-constexpr uint32_t kModelFormatVersion = 4;      // the newest this build reads and writes
+constexpr uint32_t kModelFormatVersion = 5;      // the newest this build reads and writes
 constexpr uint32_t kMinModelFormatVersion = 1;
 constexpr size_t kSectionAlignment = 64;
 constexpr size_t kSectionNameSize = 40;

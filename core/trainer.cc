@@ -51,6 +51,7 @@ void TrainParams::validate() const {
   if (trees < 1 || size_t(trees) > kMaxTrees) throw Error("trees must be in 1.." + std::to_string(kMaxTrees));
   disentangle.validate();
   if (deep.enabled) deep.validate();
+  knn.validate();
 }
 
 TrainParams TrainParams::tree_params(int m) const {
@@ -95,6 +96,11 @@ std::string TrainParams::to_json() const {
   if (deep.enabled) {
     const std::string encoder = deep.to_json();
     w.Key("encoder"); w.RawValue(encoder.c_str(), encoder.size(), rapidjson::kObjectType);
+  }
+  if (knn.enabled()) {
+    w.Key("knn"); w.Int(knn.k);
+    w.Key("knn_power"); w.Double(knn.power);
+    w.Key("knn_weight"); w.Double(knn.weight);
   }
   w.EndObject();
   return buf.GetString();
@@ -541,6 +547,22 @@ ModelParts train_one_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainPar
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                              const TrainInputs& inputs, TrainStats* stats, ModelParts* plain) {
   params.validate();
+  if (params.knn.enabled()) {
+    // The trees as without the vote (a deep matcher's on its widened rows),
+    // then the vote over the rows as given.
+    TrainParams trees_only = params;
+    trees_only.knn = KnnVoteParams{};
+    ModelParts parts = train_model_parts(X, Y, trees_only, inputs, stats, plain);
+    parts.train_params_json = params.to_json();
+    parts.knn = KnnVote::build(X, Y, params.knn);
+    if (plain) {
+      plain->knn = parts.knn;
+      TrainParams plain_params = params;  // as trained: without disentanglement
+      plain_params.disentangle = DisentangleParams{};
+      plain->train_params_json = plain_params.to_json();
+    }
+    return parts;
+  }
   if (params.deep.enabled) return train_deep_matcher_parts(X, Y, params, inputs, stats, plain);
   if (params.trees == 1) return train_one_tree(X, Y, params, inputs, stats, plain);
   if (inputs.tree) throw Error("a given tree makes every tree of an ensemble the same; train one tree");

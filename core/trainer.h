@@ -61,6 +61,9 @@ struct TrainParams {
   TrainParams tree_params(int m) const;
   // The deep matcher (core/deep_matcher.h): off by default.
   DeepMatcherParams deep;
+  // A k-nearest-neighbour vote of the training rows fused with the trees'
+  // scores (core/knn_vote.h): off by default (k 0).
+  KnnVoteParams knn;
 
   void validate() const;
   std::string to_json() const;  // recorded in the model's metadata
@@ -102,6 +105,8 @@ LabelTree training_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParam
 
 // With params.deep.enabled, trains the deep matcher (core/deep_matcher.h),
 // whose trees are trained by this same function on the widened features.
+// With params.knn enabled, the model also keeps X and Y for the vote
+// (core/knn_vote.h); `plain` gets the same vote.
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                              const TrainInputs& inputs = {}, TrainStats* stats = nullptr, ModelParts* plain = nullptr);
 

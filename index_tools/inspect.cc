@@ -65,6 +65,16 @@ int run_inspect(int argc, char** argv) {
   } else {
     std::printf("encoder      none\n");
   }
+  if (const KnnVote* k = m.knn()) {
+    const KnnArrays& a = k->arrays();
+    const size_t bytes = (a.num_features + a.num_rows + 2) * 8 + a.entries() * 8 + a.label_entries() * 4;
+    std::printf("knn vote     the %d nearest of %zu training rows (%zu entries, %zu labels, %.1f MiB) vote with "
+                "similarity^%g; fused score = %g x trees' + %g x vote\n",
+                k->params().k, a.num_rows, a.entries(), a.label_entries(), bytes / 1048576.0, double(k->params().power),
+                1.0 - double(k->params().weight), double(k->params().weight));
+  } else {
+    std::printf("knn vote     none\n");
+  }
   std::printf("memory       %.1f MiB mapped from the file + %.1f KiB heap\n", m.file_size() / 1048576.0, heap / 1024.0);
   if (const FlatIndex* flat = m.flat_index()) {
     // Faster once the beam covers every level, if not before. Without an

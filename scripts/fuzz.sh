@@ -60,6 +60,8 @@ fi
 "$xmr" train -q --input "$build/work/flipkart150.jsonl" --format jsonl --model "$seeds/model/text_deep.xmr" \
   --max-leaf-size 4 --char-ngrams none --word-ngrams 1-1 --encoder deep --encoder-dim 4 --encoder-epochs 1 \
   --encoder-folds 0 --encoder-layers 1
+"$xmr" train -q --input "$build/work/flipkart150.jsonl" --format jsonl --model "$seeds/model/text_knn.xmr" \
+  --max-leaf-size 4 --char-ngrams none --word-ngrams 1-1 --knn 5
 "$xmr" calibrate -q --model "$seeds/model/text.xmr" --input "$build/work/flipkart150.jsonl" --format jsonl \
   --output "$seeds/model/text_calibrated.xmr"
 # The vectorizer target's input: config JSON, NUL, vocabulary section bytes.

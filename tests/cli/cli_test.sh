@@ -77,6 +77,19 @@ expect_fail "unknown encoder" "unknown --encoder 'bert' (known: none, deep)" "$X
 expect_fail "encoder folds out of range" "deep matcher folds must be 0 or 2..10" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder deep --encoder-folds 1
 expect_fail "deep matcher over MPI" "train --encoder deep on one machine" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder deep --distributed
 
+# The k-nearest-neighbour vote: the training rows in the model file, shown by inspect, served by eval.
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/knn.xmr" -B 4 --max-leaf-size 5 -q \
+    --knn 10 --knn-weight 0.4; then ok; else bad "train --knn 10"; fi
+info=$("$XMR" inspect --model "$work/knn.xmr")
+if grep -q "^knn vote     the 10 nearest of [0-9]* training rows" <<<"$info" && grep -q "0.6 x trees' + 0.4 x vote" <<<"$info"; then ok; else bad "inspect of a knn vote: $info"; fi
+if "$XMR" inspect --model "$work/m.xmr" | grep -q "^knn vote     none"; then ok; else bad "inspect of a plain model names no knn vote"; fi
+out=$("$XMR" eval --model "$work/knn.xmr" --input "$work/test.txt" --format xc --normalize --json)
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9" "$out"; then ok; else bad "eval of a knn vote: $out"; fi
+expect_fail "knn out of range" "knn: k must be in 0..10000, got -2" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn -2
+expect_fail "knn weight out of range" "knn: weight must be in (0, 1]" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn 5 --knn-weight 1.5
+expect_fail "knn weight without knn" "--knn-weight needs --knn K" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn-weight 0.5
+expect_fail "knn over MPI" "train it on one machine" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn 5 --distributed
+
 # Calibration: at training time (held-out share) or afterwards on held-out data; probabilities in eval and predict.
 if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/c.xmr" -B 4 --max-leaf-size 5 -q \
     --calibrate 0.2; then ok; else bad "train --calibrate"; fi

@@ -269,5 +269,17 @@ TEST(FastPath, DeepMatcherSearchAndScoringDoNotAllocateOnceWarm) {
   expect_search_and_scoring_do_not_allocate_once_warm(deep, t.data.features);
 }
 
+TEST(FastPath, KnnVoteSearchAndScoringDoNotAllocateOnceWarm) {
+  const Trained& t = trained();
+  TrainParams tp;
+  tp.clustering.branching = 4;
+  tp.clustering.max_leaf_size = 20;
+  tp.threads = 2;
+  tp.knn.k = 25;
+  const Model m = train_model(t.data.features, t.data.labels, tp);
+  ASSERT_NE(m.knn(), nullptr);
+  expect_search_and_scoring_do_not_allocate_once_warm(m, t.data.features);
+}
+
 }  // namespace
 }  // namespace xmr
