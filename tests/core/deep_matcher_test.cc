@@ -151,6 +151,24 @@ TEST_F(DeepMatcher, CorruptTruncatedOrMismatchedEncoderIsRefusedNamingTheFile) {
   EXPECT_NE(error_of([&] { Model::from_parts(wrong); }).find("the encoder reads"), std::string::npos);
 }
 
+// One training row: every fold encoder would train on nothing, so the row
+// keeps the full encoder's embedding, as without folds (it was left
+// uninitialised, and such a model failed to train or trained on garbage).
+TEST_F(DeepMatcher, ATrainingSetTooSmallForFoldsKeepsTheFullEncodersEmbedding) {
+  const CsrMatrix X = data_.X.select_rows({0}), Y = data_.Y.select_rows({0});
+  TrainParams with_folds = deep_params(1, 3), without = deep_params(1, 0);
+  with_folds.weight_threshold = without.weight_threshold = 0;
+  const Model a = Model::from_parts(train_model_parts(X, Y, with_folds));
+  const Model b = Model::from_parts(train_model_parts(X, Y, without));
+  PredictParams pp = a.default_predict_params();
+  pp.top_k = 3;
+  const auto pa = a.predict_batch(data_.X, pp, 1);
+  EXPECT_EQ(pa, b.predict_batch(data_.X, pp, 1));
+  for (const auto& row : pa) {
+    for (const ScoredLabel& s : row) EXPECT_TRUE(std::isfinite(s.score));
+  }
+}
+
 TEST_F(DeepMatcher, WorksWithEnsemblesAndRefusesBadSettings) {
   TrainParams p = deep_params(2, 0);
   p.trees = 2;
