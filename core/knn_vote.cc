@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/row_kernels.h"
 
 namespace xmr {
 
@@ -79,6 +80,19 @@ std::shared_ptr<const KnnVote> KnnVote::view(const KnnArrays& a, const KnnVotePa
   vote->params_ = params;
   vote->arrays_ = a;
   vote->owner_ = std::move(owner);
+  vote->dense_column_.assign(a.num_features, -1);
+  size_t columns = 0;
+  for (size_t f = 0; f < a.num_features; ++f) {
+    if (a.num_rows > 0 && (a.feature_ptr[f + 1] - a.feature_ptr[f]) * kKnnDenseShare >= a.num_rows) {
+      vote->dense_column_[f] = int32_t(columns++);
+    }
+  }
+  vote->dense_.assign(columns * a.num_rows, 0.0f);
+  for (size_t f = 0; f < a.num_features; ++f) {
+    if (vote->dense_column_[f] < 0) continue;
+    float* column = vote->dense_.data() + size_t(vote->dense_column_[f]) * a.num_rows;
+    for (uint64_t e = a.feature_ptr[f]; e < a.feature_ptr[f + 1]; ++e) column[a.rows[e]] = a.values[e];
+  }
   return vote;
 }
 
@@ -106,13 +120,17 @@ void KnnVote::vote(const SparseVectorView& q, KnnWorkspace& ws) const {
     if (ws.nearest.size() == k) floor = ws.nearest.front().first;
   };
   size_t work = 0;
+  bool dense = false;
   for (size_t i = 0; i < q.nnz; ++i) {
-    if (q.indices[i] < a.num_features) work += size_t(a.feature_ptr[q.indices[i] + 1] - a.feature_ptr[q.indices[i]]);
+    if (q.indices[i] >= a.num_features) continue;
+    work += size_t(a.feature_ptr[q.indices[i] + 1] - a.feature_ptr[q.indices[i]]);
+    dense |= dense_column_[q.indices[i]] >= 0;
   }
-  // Features ascending, rows ascending within each: the same sums on either
-  // path. Where the query reaches many rows, adding without tracking which
-  // and scanning them all is cheaper (bibtex's queries add 65k entries).
-  const bool scan_all = work >= a.num_rows / 2;
+  // Features ascending, rows ascending within each: the same sums on every
+  // path. Where the query reaches many rows (or a dense column, which adds to
+  // all), adding without tracking which and scanning them all is cheaper
+  // (bibtex's queries add 65k entries).
+  const bool scan_all = dense || work >= a.num_rows / 2;
   for (size_t i = 0; i < q.nnz; ++i) {
     const Index f = q.indices[i];
     if (f >= a.num_features) continue;
@@ -120,7 +138,9 @@ void KnnVote::vote(const SparseVectorView& q, KnnWorkspace& ws) const {
     const uint32_t* rows = a.rows;
     const float* values = a.values;
     float* sim = ws.similarity.data();
-    if (scan_all) {
+    if (dense_column_[f] >= 0) {
+      add_scaled(sim, dense_.data() + size_t(dense_column_[f]) * a.num_rows, x, a.num_rows);
+    } else if (scan_all) {
       for (uint64_t e = a.feature_ptr[f]; e < a.feature_ptr[f + 1]; ++e) sim[rows[e]] += x * values[e];
     } else {
       for (uint64_t e = a.feature_ptr[f]; e < a.feature_ptr[f + 1]; ++e) {

@@ -73,30 +73,48 @@ class KnnVoteTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// The synthetic rows spread over 20 x as many features, so each feature is
+// held by few rows (no dense column) and a short query reaches few rows.
+CsrMatrix spread_features(const CsrMatrix& X) {
+  CsrMatrix out;
+  out.cols = X.cols * 20;
+  for (size_t r = 0; r < X.rows; ++r) {
+    std::vector<std::pair<Index, float>> e;
+    const SparseVectorView row = X.row(r);
+    for (size_t j = 0; j < row.nnz; ++j) e.emplace_back(Index(row.indices[j] + X.cols * (r % 20)), row.values[j]);
+    out.append_row(e);
+  }
+  return out;
+}
+
 TEST_F(KnnVoteTest, VotesAreTheNearestRowsLabelSharesByBruteForce) {
-  // Queries that touch few rows and many (both ways of adding similarities).
-  for (int k : {1, 5, 25, 500}) {
-    const auto vote = KnnVote::build(data_.X, data_.Y, knn_params(k));
-    KnnWorkspace ws;
-    for (size_t i = 0; i < data_.X.rows; i += 13) {
-      for (size_t nnz : {size_t(1), data_.X.row_nnz(i)}) {
-        SparseVectorView q = data_.X.row(i);
-        q.nnz = std::min(q.nnz, nnz);
-        vote->vote(q, ws);
-        const auto expected = brute_force_votes(data_.X, data_.Y, q, knn_params(k));
-        ASSERT_EQ(ws.votes.size(), expected.size()) << "k " << k << " row " << i;
-        double sum = 0;
-        for (const auto& [label, v] : ws.votes) {
-          ASSERT_TRUE(expected.count(label)) << "label " << label;
-          EXPECT_NEAR(v, expected.at(label), 1e-5) << "k " << k << " row " << i << " label " << label;
-          sum += v;
+  // Common features (dense columns, every row scanned) and rare ones (rows
+  // tracked as they are touched), short queries and whole rows.
+  const CsrMatrix spread = spread_features(data_.X);
+  for (const CsrMatrix* X : std::vector<const CsrMatrix*>{&data_.X, &spread}) {
+    for (int k : {1, 5, 25, 500}) {
+      const auto vote = KnnVote::build(*X, data_.Y, knn_params(k));
+      KnnWorkspace ws;
+      for (size_t i = 0; i < X->rows; i += 13) {
+        for (size_t nnz : {size_t(1), X->row_nnz(i)}) {
+          SparseVectorView q = X->row(i);
+          q.nnz = std::min(q.nnz, nnz);
+          vote->vote(q, ws);
+          const auto expected = brute_force_votes(*X, data_.Y, q, knn_params(k));
+          ASSERT_EQ(ws.votes.size(), expected.size()) << "k " << k << " row " << i;
+          double sum = 0;
+          for (const auto& [label, v] : ws.votes) {
+            ASSERT_TRUE(expected.count(label)) << "label " << label;
+            EXPECT_NEAR(v, expected.at(label), 1e-5) << "k " << k << " row " << i << " label " << label;
+            sum += v;
+          }
+          // The votes sum to the neighbours' weighted mean label count: at
+          // least 1, as every synthetic row has a label.
+          if (!ws.votes.empty()) {
+            EXPECT_GE(sum, 1.0 - 1e-5);
+          }
+          EXPECT_TRUE(std::is_sorted(ws.votes.begin(), ws.votes.end()));
         }
-        // The votes sum to the neighbours' weighted mean label count: at
-        // least 1, as every synthetic row has a label.
-        if (!ws.votes.empty()) {
-          EXPECT_GE(sum, 1.0 - 1e-5);
-        }
-        EXPECT_TRUE(std::is_sorted(ws.votes.begin(), ws.votes.end()));
       }
     }
   }
