@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/json_parse.h"
 #include "index_tools/encoder_options.h"
+#include "index_tools/knn_options.h"
 #include "core/model.h"
 #include "core/file_util.h"
 #include "index_tools/bench_run.h"
@@ -186,6 +187,28 @@ void print_encoder_table(const rapidjson::Document& runs) {
   }
 }
 
+// The comparison of runs made with --knn K against the same trees without
+// the vote.
+void print_knn_table(const rapidjson::Document& runs) {
+  bool any = false;
+  for (const auto& o : runs.GetArray()) any = any || o.HasMember("no_knn");
+  if (!any) return;
+  std::printf("\n%-18s %21s %21s %9s %9s %7s %8s %8s %7s\n", "knn vote", "P@1/3/5 trees alone",
+              "P@1/3/5 with the vote", "ms/q w/o", "ms/q with", "time x", "p50 x", "p99 x", "size x");
+  for (const auto& o : runs.GetArray()) {
+    if (!o.HasMember("no_knn")) continue;
+    const auto& base = o["no_knn"];
+    std::printf("%-18s %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f %7.2f\n",
+                o["set"].GetString(), num(base, "P@1"), num(base, "P@3"), num(base, "P@5"), num(o, "P@1"),
+                num(o, "P@3"), num(o, "P@5"), num(base, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(base, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_latency_us_p50") / num(base, "latency_us_p50"),
+                num(o, "paired_latency_us_p99") / num(base, "latency_us_p99"),
+                num(o, "model_bytes") / num(base, "model_bytes"));
+  }
+}
+
 // The one-tree-against-ensemble comparison of runs made with --trees N > 1.
 void print_ensemble_table(const rapidjson::Document& runs) {
   bool any = false;
@@ -238,12 +261,14 @@ int run_bench(int argc, char** argv) {
       ("quiet,q", po::bool_switch(&config.quiet), "no progress lines")
       ("run-one", po::value(&run_one), "internal: measure one set and print its JSON object");
   add_encoder_options(o);
+  add_knn_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, "xmr bench [--labels 1000,10000,...] [--dataset DIR]... [--json FILE]", o, vm)) {
     return 0;
   }
   config.train_threads = parse_threads(threads);
   config.deep = deep_matcher_params_from(vm);
+  config.knn = knn_params_from(vm);
   config.disentangle.validate();
   if (config.queries < 1) throw Error("--queries must be >= 1");
   if (config.beam_size < 1 || config.top_k < 1) throw Error("--beam-size and --top-k must be >= 1");
@@ -287,6 +312,7 @@ int run_bench(int argc, char** argv) {
         args.push_back(a);
       }
     }
+    for (const std::string& a : knn_args(config.knn)) args.push_back(a);
     if (config.quiet) args.push_back("-q");
     const std::string out = run_child(args, set);
     rapidjson::Document one;
@@ -299,6 +325,7 @@ int run_bench(int argc, char** argv) {
   print_disentangle_table(runs);
   print_ensemble_table(runs);
   print_encoder_table(runs);
+  print_knn_table(runs);
   if (!json_path.empty()) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);

@@ -159,6 +159,7 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   params.disentangle = config.disentangle;
   params.trees = config.trees;
   params.deep = config.deep;
+  params.knn = config.knn;
   ModelParts parts, plain_parts;  // plain_parts: the disentangled run's model before its rounds
   double plain_train_seconds = 0;
   w.Key("training"), w.StartArray();
@@ -200,7 +201,7 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   // Text sets train matcher-aware by default: also time the teacher-forced
   // (tfn) setting PECOS's reference figures use, on the last thread count.
   if (data.text && params.negatives != NegativeSampling::kTeacherForced && !config.disentangle.enabled() &&
-      config.trees == 1 && !config.deep.enabled) {
+      config.trees == 1 && !config.deep.enabled && !config.knn.enabled()) {
     note("training with --negatives tfn on " + std::to_string(config.train_threads.back()) + " thread(s)");
     TrainParams tfn = params;
     tfn.negatives = NegativeSampling::kTeacherForced;
@@ -212,11 +213,12 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   }
 
   // The model the run compares against, in one process with alternating
-  // passes: the same training without the deep matcher, else an ensemble's
-  // first tree alone, else a disentangled model's plain one (trained before
-  // its rounds).
-  const char* baseline_key = config.deep.enabled ? "no_encoder"
-                             : config.trees > 1  ? "one_tree"
+  // passes: the same training without the deep matcher, else the same trees
+  // without the nearest-neighbour vote, else an ensemble's first tree alone,
+  // else a disentangled model's plain one (trained before its rounds).
+  const char* baseline_key = config.deep.enabled        ? "no_encoder"
+                             : config.knn.enabled()     ? "no_knn"
+                             : config.trees > 1         ? "one_tree"
                              : config.disentangle.enabled() ? "plain" : nullptr;
   ModelParts baseline_parts;
   if (config.deep.enabled) {
@@ -226,6 +228,9 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
     t0 = Clock::now();
     baseline_parts = train_model_parts(data.X_train, data.Y_train, without, {}, nullptr, nullptr);
     w.Key("no_encoder_train_seconds"), w.Double(seconds_since(t0));
+  } else if (config.knn.enabled()) {
+    baseline_parts = parts;
+    baseline_parts.knn.reset();
   } else if (config.trees > 1) {
     baseline_parts = parts;
     baseline_parts.more_trees.clear();
@@ -295,9 +300,10 @@ std::string run_bench_set(const std::string& set, const BenchConfig& config) {
   w.Key("P@5"), w.Double(100 * m.precision[4]);
 
   if (baseline_key) {
-    note(std::string("inference, against ") + (config.deep.enabled ? "the model without the encoder"
-                                               : config.trees > 1  ? "the first tree alone"
-                                                                   : "the plain model"));
+    note(std::string("inference, against ") + (config.deep.enabled     ? "the model without the encoder"
+                                               : config.knn.enabled()  ? "the same trees without the vote"
+                                               : config.trees > 1      ? "the first tree alone"
+                                                                       : "the plain model"));
     // Loaded from a file like the measured model, so both are mapped alike.
     const std::string baseline_path = path + ".baseline";
     Model::from_parts(baseline_parts).save(baseline_path);

@@ -22,6 +22,7 @@ struct BenchConfig {
   DisentangleParams disentangle;  // off unless max_copies > 1
   int trees = 1;                  // > 1: an ensemble, compared with its first tree alone
   DeepMatcherParams deep;         // enabled: the deep matcher, compared with the model without it
+  KnnVoteParams knn;              // enabled: the nearest-neighbour vote, compared with the same trees without it
   bool quiet = false;
 };
 

@@ -15,6 +15,7 @@
 #include "index_tools/command.h"
 #include "index_tools/data_input.h"
 #include "index_tools/encoder_options.h"
+#include "index_tools/knn_options.h"
 #include "index_tools/options.h"
 #include "index_tools/progress.h"
 #include "index_tools/train_distributed.h"
@@ -96,11 +97,6 @@ int run_train(int argc, char** argv) {
       ("trees", po::value(&p.trees)->default_value(1),
        "label trees: > 1 trains an ensemble whose scores are averaged (tree m uses seed + m, and odd m leaves of max-leaf-size / 2)")
       ("threads", po::value(&p.threads)->default_value(0), "threads (0 = all)")
-      ("knn", po::value(&p.knn.k)->default_value(0),
-       "fuse the trees' scores with the labels of the K training rows nearest the query (0 = off; the model keeps "
-       "the training rows). Raised P@1 on delicious' tags, lowered it on short texts: README, \"Nearest-neighbour vote\"")
-      ("knn-weight", po::value(&p.knn.weight)->default_value(0.3f), "the vote's share of the fused score, (0, 1]")
-      ("knn-power", po::value(&p.knn.power)->default_value(3.0f), "a neighbour votes with similarity^power")
       ("disentangle", po::value(&p.disentangle.max_copies)->default_value(1),
        "label disentanglement: leaf clusters a label may sit in, 1..6 (1 = off)")
       ("disentangle-rounds", po::value(&p.disentangle.rounds)->default_value(1), "reassign-and-retrain rounds")
@@ -122,6 +118,7 @@ int run_train(int argc, char** argv) {
       ("quiet,q", po::bool_switch(), "no progress output");
   add_vectorizer_options(o);
   add_encoder_options(o);
+  add_knn_options(o);
   po::variables_map vm;
   if (!parse_options(argc, argv, "xmr train --input FILE|DIR --format xc|jsonl|index --model PATH [options]", o, vm)) return 0;
   const bool quiet = vm["quiet"].as<bool>();
@@ -138,9 +135,7 @@ int run_train(int argc, char** argv) {
                                     : parse_negative_sampling(negatives);
   p.postprocessor = parse_postprocessor(post);
   p.deep = deep_matcher_params_from(vm);
-  for (const char* knn_option : {"knn-weight", "knn-power"}) {
-    if (!vm[knn_option].defaulted() && !p.knn.enabled()) throw Error(std::string("--") + knn_option + " needs --knn K");
-  }
+  p.knn = knn_params_from(vm);
   p.validate();
   const double calibrate = vm["calibrate"].as<double>();
   if (!(calibrate >= 0 && calibrate <= 0.5)) throw Error("--calibrate must be a share in [0, 0.5]");

@@ -85,6 +85,10 @@ if grep -q "^knn vote     the 10 nearest of [0-9]* training rows" <<<"$info" && 
 if "$XMR" inspect --model "$work/m.xmr" | grep -q "^knn vote     none"; then ok; else bad "inspect of a plain model names no knn vote"; fi
 out=$("$XMR" eval --model "$work/knn.xmr" --input "$work/test.txt" --format xc --normalize --json)
 if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 and d['P@1']>0.9" "$out"; then ok; else bad "eval of a knn vote: $out"; fi
+# bench --knn: the vote timed beside the same trees without it, in one process.
+if "$XMR" bench -q --labels "" --dataset "$work" --train-threads 1 --queries 50 --knn 5 --json "$work/bench.json" >/dev/null &&
+   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))[0]; assert r['no_knn']['P@1'] > 0 and r['paired_latency_us_p50'] > 0" "$work/bench.json"; then ok
+else bad "bench --knn"; fi
 expect_fail "knn out of range" "knn: k must be in 0..10000, got -2" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn -2
 expect_fail "knn weight out of range" "knn: weight must be in (0, 1]" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn 5 --knn-weight 1.5
 expect_fail "knn weight without knn" "--knn-weight needs --knn K" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn-weight 0.5
