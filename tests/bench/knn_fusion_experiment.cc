@@ -3,13 +3,16 @@
 // data (the test file is never read).
 //
 //   knn_fusion_experiment DATASET_DIR [--threads 2] [--valid 0.2] [--split SEED] [--missing zero|exact]
+//                         [--space tfidf|embedding] [--dim 64]
 //
 // kNN(l) = sum over the k training rows most cosine-similar to the query of
 // sim^p * y(l), divided by the sum of sim^p; fused = (1 - beta) tree + beta kNN
 // over the tree's top 10 and the neighbours' labels, a label the tree did not
 // list scored 0 by it (as `xmr train --knn` does, core/knn_vote.h) or exactly.
-// Prints P@1 / P@5 for k 10, 25, 50 (p 3) and beta 0 to 1; --split changes
-// which rows are held out.
+// Prints P@1 / P@5 for k 10, 25, 50, p 3, 10, 30 and beta 0 to 1; --split
+// changes which rows are held out. --space embedding finds the neighbours by
+// the deep matcher's encoder (its defaults, trained on the training rows)
+// instead of the TF-IDF rows.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +24,8 @@
 #include "analyzers/text_dataset.h"
 #include "analyzers/text_model.h"
 #include "analyzers/vectorizer.h"
+#include "core/deep_matcher.h"
+#include "core/encoder_trainer.h"
 #include "core/error.h"
 #include "core/metrics.h"
 #include "core/model.h"
@@ -50,16 +55,23 @@ RankingMetrics eval(const std::vector<std::vector<ScoredLabel>>& pred, const Csr
 
 int main(int argc, char** argv) try {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DATASET_DIR [--threads N] [--valid F] [--split SEED] [--missing zero|exact]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s DATASET_DIR [--threads N] [--valid F] [--split SEED] [--missing zero|exact] "
+                 "[--space tfidf|embedding] [--dim D]\n",
+                 argv[0]);
     return 2;
   }
   int threads = 2;
   double valid = 0.2;
   bool missing_zero = true;
+  bool embedding_space = false;  // neighbours by the deep matcher's encoder instead of TF-IDF
+  int dim = 64;
   for (int a = 2; a + 1 < argc; a += 2) {
     const std::string k = argv[a];
     if (k == "--threads") threads = std::atoi(argv[a + 1]);
     else if (k == "--valid") valid = std::atof(argv[a + 1]);
+    else if (k == "--space") embedding_space = std::string(argv[a + 1]) == "embedding";
+    else if (k == "--dim") dim = std::atoi(argv[a + 1]);
     else if (k == "--split") split_seed = std::strtoull(argv[a + 1], nullptr, 0);
     else if (k == "--missing") missing_zero = std::string(argv[a + 1]) != "exact";
     else throw Error("unknown option " + k);
@@ -105,8 +117,28 @@ int main(int argc, char** argv) try {
   // Similarities of every validation row to every training row, top 100 kept.
   const CsrMatrix Xt = Xtr.transposed();
   std::vector<std::vector<std::pair<float, Index>>> nn(Xva.rows);
+  if (embedding_space) {
+    // The encoder the deep matcher trains (its defaults), on the training rows.
+    const LabelTree tree = training_tree(Xtr, Ytr, params, {});
+    EncoderTrainParams ep = DeepMatcherParams::default_encoder();
+    ep.dim = dim;
+    ep.threads = threads;
+    const Encoder enc = train_encoder(Xtr, Ytr, tree, ep);
+    const RowMatrixXf Etr = enc.encode_rows(Xtr, threads), Eva = enc.encode_rows(Xva, threads);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
-  for (size_t i = 0; i < Xva.rows; ++i) {
+    for (size_t i = 0; i < Xva.rows; ++i) {
+      const Eigen::VectorXf s = Etr * Eva.row(Eigen::Index(i)).transpose();
+      std::vector<std::pair<float, Index>> all;
+      for (Eigen::Index j = 0; j < s.size(); ++j)
+        if (s[j] > 0) all.push_back({s[j], Index(j)});
+      const size_t keep = std::min<size_t>(100, all.size());
+      std::partial_sort(all.begin(), all.begin() + keep, all.end(), [](auto& a, auto& b) { return a.first > b.first; });
+      all.resize(keep);
+      nn[i] = std::move(all);
+    }
+  }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
+  for (size_t i = 0; i < (embedding_space ? 0 : Xva.rows); ++i) {
     std::vector<float> sim(Xtr.rows, 0.0f);
     const SparseVectorView q = Xva.row(i);
     for (size_t e = 0; e < q.nnz; ++e) {
@@ -127,7 +159,7 @@ int main(int argc, char** argv) try {
   std::printf("\n");
   InferenceWorkspace ws;
   for (int k : {10, 25, 50}) {
-    for (float p : {3.0f}) {
+    for (float p : {3.0f, 10.0f, 30.0f}) {
       std::printf("k %3d p %.0f            ", k, p);
       for (float beta : betas) {
         std::vector<std::vector<ScoredLabel>> fused(Xva.rows);
