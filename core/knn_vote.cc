@@ -21,10 +21,14 @@ struct OwnedRows {
   CsrMatrix labels;      // Y
 };
 
-// Best first: higher similarity, then the lower row.
-bool nearer(const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) {
-  return a.first > b.first || (a.first == b.first && a.second < b.second);
-}
+// Best first: higher similarity, then the lower row. (A function object, so
+// the heap's calls inline.)
+struct Nearer {
+  bool operator()(const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) const {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  }
+};
+constexpr Nearer nearer;
 
 bool better(const std::pair<uint32_t, float>& a, const std::pair<uint32_t, float>& b) {
   return a.second > b.second || (a.second == b.second && a.first < b.first);
@@ -150,9 +154,16 @@ void KnnVote::vote(const SparseVectorView& q, KnnWorkspace& ws) const {
     }
   }
   if (scan_all) {
+    // Blocks none of whose rows reaches the floor are skipped by one
+    // vectorised pass; the rest are offered row by row.
+    constexpr size_t kBlock = 256;
     const float* sim = ws.similarity.data();
-    for (size_t r = 0; r < a.num_rows; ++r) {
-      if (sim[r] >= floor) offer(sim[r], uint32_t(r));
+    for (size_t b = 0; b < a.num_rows; b += kBlock) {
+      const size_t end = std::min(a.num_rows, b + kBlock);
+      if (!any_at_least(sim + b, end - b, floor)) continue;
+      for (size_t r = b; r < end; ++r) {
+        if (sim[r] >= floor) offer(sim[r], uint32_t(r));
+      }
     }
     std::fill(ws.similarity.begin(), ws.similarity.end(), 0.0f);
   } else {
