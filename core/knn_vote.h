@@ -87,6 +87,9 @@ class KnnVote {
 
   const KnnVoteParams& params() const { return params_; }
   const KnnArrays& arrays() const { return arrays_; }
+  // Heap bytes of the dense columns built on load (below): at most 4x the
+  // file bytes of the entries they hold (8 bytes an entry, 4 a row).
+  size_t heap_bytes() const { return dense_.size() * sizeof(float) + dense_column_.size() * sizeof(int32_t); }
 
   // q's votes into ws.votes: (label, vote in [0, 1]), by label ascending.
   // Features of q >= num_features are ignored.

@@ -67,6 +67,7 @@ int run_inspect(int argc, char** argv) {
   }
   if (const KnnVote* k = m.knn()) {
     const KnnArrays& a = k->arrays();
+    heap += k->heap_bytes();
     const size_t bytes = (a.num_features + a.num_rows + 2) * 8 + a.entries() * 8 + a.label_entries() * 4;
     std::printf("knn vote     the %d nearest of %zu training rows (%zu entries, %zu labels, %.1f MiB) vote with "
                 "similarity^%g; fused score = %g x trees' + %g x vote\n",
