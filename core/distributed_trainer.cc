@@ -24,6 +24,7 @@ void check_distributed_params(const TrainParams& params) {
   if (params.disentangle.enabled()) throw Error("distributed training does not support label disentanglement");
   if (params.trees != 1) throw Error("distributed training trains one tree (--trees 1)");
   if (params.deep.enabled) throw Error("distributed training trains XR-Linear only (no deep matcher)");
+  if (params.knn.enabled()) throw Error("distributed training does not gather the training rows a knn vote keeps");
   if (params.embedding != LabelEmbeddingKind::kPifa) throw Error("distributed training supports the pifa embedding only");
 }
 

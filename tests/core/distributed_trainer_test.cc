@@ -74,6 +74,9 @@ TEST(DistributedTrainer, RefusesWhatItCannotSplit) {
   p.disentangle.max_copies = 2;
   EXPECT_THROW(train_distributed(d.X, d.Y, p, comm, in), Error);
   p = tfn_params(4, 10);
+  p.knn.k = 5;
+  EXPECT_THROW(train_distributed(d.X, d.Y, p, comm, in), Error);
+  p = tfn_params(4, 10);
   in.num_labels = 49;
   EXPECT_THROW(train_distributed(d.X, d.Y, p, comm, in), Error);
 }
