@@ -11,7 +11,7 @@ namespace xmr {
 void KnnVoteParams::validate() const {
   if (k < 0 || k > kMaxKnn) throw Error("knn: k must be in 0.." + std::to_string(kMaxKnn) + ", got " + std::to_string(k));
   if (!(power > 0) || !(power <= 100)) throw Error("knn: power must be in (0, 100]");
-  if (!(weight > 0) || !(weight <= 1)) throw Error("knn: weight must be in (0, 1]");
+  if (!auto_weight() && (!(weight > 0) || !(weight <= 1))) throw Error("knn: weight must be in (0, 1] or auto");
 }
 
 namespace {
@@ -60,6 +60,7 @@ std::shared_ptr<const KnnVote> KnnVote::view(const KnnArrays& a, const KnnVotePa
                                              std::shared_ptr<const void> owner, const std::string& name) {
   try {
     params.validate();
+    if (params.auto_weight()) throw Error("knn: the weight is still auto (choose it first: core/knn_weight.h)");
   } catch (const Error& e) {
     throw Error(name + ": " + e.what());
   }

@@ -36,13 +36,17 @@
 
 namespace xmr {
 
+// A weight chosen at training time on held-out rows (core/knn_weight.h).
+constexpr float kKnnAutoWeight = -1;
+
 struct KnnVoteParams {
   int k = 0;            // neighbours that vote; 0 = no vote
   float power = 3;      // a neighbour's vote is similarity^power
-  float weight = 0.3f;  // the vote's share of the fused score, in (0, 1]
+  float weight = 0.3f;  // the vote's share of the fused score, in (0, 1], or kKnnAutoWeight
 
   bool enabled() const { return k > 0; }
-  void validate() const;  // throws xmr::Error naming the bad field
+  bool auto_weight() const { return weight == kKnnAutoWeight; }
+  void validate() const;  // throws xmr::Error naming the bad field; auto is valid
 };
 
 // Most neighbours a vote may ask for (work per query grows with k).
@@ -77,7 +81,8 @@ struct KnnWorkspace {
 class KnnVote {
  public:
   // The vote of training rows X (N x D features) with labels Y (N x L), both
-  // copied. Throws xmr::Error if the shapes disagree or the params are bad.
+  // copied. Throws xmr::Error if the shapes disagree or the params are bad
+  // (an auto weight among them: it is chosen before the vote is built).
   static std::shared_ptr<const KnnVote> build(const CsrMatrix& X, const CsrMatrix& Y, const KnnVoteParams& params);
   // A vote over arrays that `owner` keeps alive (a model file's sections),
   // checked first: throws xmr::Error naming `name` on inconsistent arrays

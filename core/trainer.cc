@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <numeric>
 
 #include "core/deep_matcher.h"
+#include "core/knn_weight.h"
 #include "core/error.h"
 #include "core/inference.h"
 #include "core/rng.h"
@@ -100,7 +102,11 @@ std::string TrainParams::to_json() const {
   if (knn.enabled()) {
     w.Key("knn"); w.Int(knn.k);
     w.Key("knn_power"); w.Double(knn.power);
-    w.Key("knn_weight"); w.Double(knn.weight);
+    if (knn.auto_weight()) {
+      w.Key("knn_weight"); w.String("auto");
+    } else {
+      w.Key("knn_weight"); w.Double(knn.weight);
+    }
   }
   w.EndObject();
   return buf.GetString();
@@ -548,18 +554,40 @@ ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const Train
                              const TrainInputs& inputs, TrainStats* stats, ModelParts* plain) {
   params.validate();
   if (params.knn.enabled()) {
+    KnnVoteParams knn = params.knn;
+    std::string choice_json;
+    if (knn.auto_weight()) {
+      const KnnWeightChoice c = choose_knn_weight(X, Y, params);
+      choice_json = c.to_json();
+      char weight[16] = "off", line[160];
+      if (c.weight > 0) std::snprintf(weight, sizeof weight, "%g", double(c.weight));
+      std::snprintf(line, sizeof line, "knn weight %s (held-out P@1 %.2f -> %.2f at %g, standard error %.2f, %zu rows)",
+                    weight, 100 * c.p1_trees, 100 * c.p1_fused, double(c.best_weight), 100 * c.gain_se, c.held_out);
+      if (stats) stats->knn_choice = line;
+      knn.weight = c.weight;
+    }
     // The trees as without the vote (a deep matcher's on its widened rows),
     // then the vote over the rows as given.
     TrainParams trees_only = params;
     trees_only.knn = KnnVoteParams{};
-    ModelParts parts = train_model_parts(X, Y, trees_only, inputs, stats, plain);
-    parts.train_params_json = params.to_json();
-    parts.knn = KnnVote::build(X, Y, params.knn);
+    TrainStats tree_stats;
+    ModelParts parts = train_model_parts(X, Y, trees_only, inputs, &tree_stats, plain);
+    if (stats) {
+      tree_stats.knn_choice = stats->knn_choice;
+      *stats = std::move(tree_stats);
+    }
+    auto record = [&](const TrainParams& p) {
+      std::string json = p.to_json();
+      if (!choice_json.empty()) json.insert(json.size() - 1, ",\"knn_auto\":" + choice_json);
+      return json;
+    };
+    parts.train_params_json = record(params);
+    if (knn.weight > 0) parts.knn = KnnVote::build(X, Y, knn);
     if (plain) {
       plain->knn = parts.knn;
       TrainParams plain_params = params;  // as trained: without disentanglement
       plain_params.disentangle = DisentangleParams{};
-      plain->train_params_json = plain_params.to_json();
+      plain->train_params_json = record(plain_params);
     }
     return parts;
   }

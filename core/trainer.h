@@ -82,6 +82,7 @@ struct TrainStats {
   double seconds_embedding = 0, seconds_clustering = 0, seconds_matching = 0;
   double seconds_disentangle = 0;  // matcher passes and retraining, all rounds
   double seconds_encoder = 0;      // the deep matcher's encoders and embeddings (0 without one)
+  std::string knn_choice;          // how an auto knn weight was chosen (core/knn_weight.h), "" otherwise
   std::vector<DisentangleRound> disentangle_rounds;
 };
 
@@ -106,7 +107,10 @@ LabelTree training_tree(const CsrMatrix& X, const CsrMatrix& Y, const TrainParam
 // With params.deep.enabled, trains the deep matcher (core/deep_matcher.h),
 // whose trees are trained by this same function on the widened features.
 // With params.knn enabled, the model also keeps X and Y for the vote
-// (core/knn_vote.h); `plain` gets the same vote.
+// (core/knn_vote.h); `plain` gets the same vote. An auto weight is chosen
+// first on held-out rows (core/knn_weight.h; one more training), and the
+// choice recorded in the parameters' JSON ("knn_auto"); a weight of 0 there
+// leaves the vote out.
 ModelParts train_model_parts(const CsrMatrix& X, const CsrMatrix& Y, const TrainParams& params,
                              const TrainInputs& inputs = {}, TrainStats* stats = nullptr, ModelParts* plain = nullptr);
 

@@ -29,14 +29,14 @@ namespace xmr::cli {
 
 namespace {
 
-// ", encoder 1.23s" and ", disentanglement 1.23s: +N copies[, +M ...]", or
-// "" for what did not run.
+// ", encoder 1.23s", ", disentanglement 1.23s: +N copies[, +M ...]" and
+// ", knn weight ... (held-out ...)", or "" for what did not run.
 std::string disentangle_summary(const TrainStats& st) {
   char buf[64];
-  std::string encoder;
+  std::string encoder = st.knn_choice.empty() ? "" : ", " + st.knn_choice;
   if (st.seconds_encoder > 0) {
     std::snprintf(buf, sizeof buf, ", encoder %.2fs", st.seconds_encoder);
-    encoder = buf;
+    encoder += buf;
   }
   if (st.disentangle_rounds.empty()) return encoder;
   std::snprintf(buf, sizeof buf, ", disentanglement %.2fs:", st.seconds_disentangle);

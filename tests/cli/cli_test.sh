@@ -89,8 +89,13 @@ if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['n']==100 an
 if "$XMR" bench -q --labels "" --dataset "$work" --train-threads 1 --queries 50 --knn 5 --json "$work/bench.json" >/dev/null &&
    python3 -c "import json,sys; r=json.load(open(sys.argv[1]))[0]; assert r['no_knn']['P@1'] > 0 and r['paired_latency_us_p50'] > 0" "$work/bench.json"; then ok
 else bad "bench --knn"; fi
+if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/knn_auto.xmr" -B 4 --max-leaf-size 5 \
+    --knn 10 --knn-weight auto 2>&1 | tr '\r' '\n' | grep -q "knn weight .* (held-out P@1 .* rows)" &&
+   "$XMR" inspect --model "$work/knn_auto.xmr" | grep -q "knn_weight=auto knn_auto={chosen="; then ok
+else bad "train --knn-weight auto"; fi
+expect_fail "knn weight neither number nor auto" "--knn-weight: 'abc' is neither a number nor auto" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn 5 --knn-weight abc
 expect_fail "knn out of range" "knn: k must be in 0..10000, got -2" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn -2
-expect_fail "knn weight out of range" "knn: weight must be in (0, 1]" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn 5 --knn-weight 1.5
+expect_fail "knn weight out of range" "knn: weight must be in (0, 1] or auto" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn 5 --knn-weight 1.5
 expect_fail "knn weight without knn" "--knn-weight needs --knn K" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn-weight 0.5
 expect_fail "knn over MPI" "train it on one machine" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --knn 5 --distributed
 

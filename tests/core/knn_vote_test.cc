@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <random>
 
 #include "core/error.h"
 #include "core/file_util.h"
+#include "core/knn_weight.h"
 #include "core/model.h"
 #include "core/trainer.h"
 #include "tests/core/synthetic.h"
@@ -257,6 +259,51 @@ TEST_F(KnnVoteTest, CorruptOrTruncatedSectionsAreRefusedNamingTheFile) {
             std::string::npos);
   // Cut short: the file's size check names it.
   EXPECT_NE(load_error("short.xmr", bytes.substr(0, offset_of("knn/labels")), {}).find("short.xmr"), std::string::npos);
+}
+
+// Labels a linear model cannot learn and neighbours can: the label is the
+// XOR of which of two "a" features and which of two "b" features a row has.
+testing::SyntheticData xor_data(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  testing::SyntheticData d;
+  d.X.cols = 10;
+  d.Y.cols = 2;
+  for (size_t i = 0; i < n; ++i) {
+    const Index a = Index(rng() % 2), b = Index(rng() % 2);
+    d.X.append_row({{a, 1.0f}, {Index(2 + b), 1.0f}, {Index(4 + rng() % 6), 0.3f}});
+    d.Y.append_row({{Index(a ^ b), 1.0f}});
+  }
+  d.X.normalize_rows_l2();
+  return d;
+}
+
+TEST_F(KnnVoteTest, AnAutoWeightIsChosenWhereTheVoteHelpsAndLeftOutWhereItDoesNot) {
+  TrainParams p = small_knn_params(10);
+  p.knn.weight = kKnnAutoWeight;
+  // XOR labels: the trees are at chance, the neighbours right.
+  const testing::SyntheticData x = xor_data(600, 5);
+  const KnnWeightChoice helps = choose_knn_weight(x.X, x.Y, p);
+  EXPECT_GT(helps.weight, 0.0f);
+  EXPECT_GT(helps.p1_fused, helps.p1_trees + 0.2);
+  EXPECT_EQ(choose_knn_weight(x.X, x.Y, p).to_json(), helps.to_json());  // deterministic
+  TrainStats st;
+  const ModelParts on = train_model_parts(x.X, x.Y, p, {}, &st);
+  ASSERT_NE(on.knn, nullptr);
+  EXPECT_EQ(on.knn->params().weight, helps.weight);
+  EXPECT_NE(on.train_params_json.find("\"knn_auto\":{\"chosen\":"), std::string::npos);
+  EXPECT_NE(st.knn_choice.find("knn weight "), std::string::npos);
+  // The prototype data: the trees are (nearly) always right, nothing to gain.
+  const KnnWeightChoice none = choose_knn_weight(data_.X, data_.Y, p);
+  EXPECT_EQ(none.weight, 0.0f) << none.to_json();
+  const ModelParts off = train_model_parts(data_.X, data_.Y, p);
+  EXPECT_EQ(off.knn, nullptr);
+  TrainParams plain = p;
+  plain.knn = KnnVoteParams{};
+  PredictParams pp;
+  EXPECT_EQ(Model::from_parts(off).predict_batch(data_.X, pp, 1),
+            Model::from_parts(train_model_parts(data_.X, data_.Y, plain)).predict_batch(data_.X, pp, 1));
+  // A vote is never built with the weight still auto.
+  EXPECT_NE(error_of([&] { KnnVote::build(data_.X, data_.Y, p.knn); }).find("still auto"), std::string::npos);
 }
 
 TEST_F(KnnVoteTest, AVoteOverOtherShapesIsRefused) {
