@@ -3,8 +3,8 @@
 //
 // The vote helps some data (delicious' tags) and hurts other (short texts),
 // by more than a user can guess (README, "Nearest-neighbour vote"). So: hold
-// out every fifth row (a seeded hash of its number), train the trees on the
-// rest, and score the held-out rows by the trees alone and fused with the
+// out about a fifth of the rows (those whose seeded hash of their number is
+// 0 mod 5), train the trees on the rest, and score the held-out rows by the trees alone and fused with the
 // votes of the rest at each weight of kKnnAutoWeights. The weight with the
 // best P@1 is kept only if its paired gain over the trees alone is more than
 // twice its standard error (each row counts +1, 0 or -1); otherwise the vote
