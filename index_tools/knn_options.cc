@@ -23,9 +23,9 @@ void add_knn_options(po::options_description& o) {
        "fuse the trees' scores with the labels of the K training rows nearest the query (0 = off; the model keeps "
        "the training rows). Raised P@1 on delicious' tags, lowered it on short texts: README, \"Nearest-neighbour vote\"")
       ("knn-weight", po::value<std::string>()->default_value("0.3"),
-       "the vote's share of the fused score, (0, 1], or auto: chosen on about a fifth of the training rows held out "
-       "among 0.1, 0.2, 0.3, 0.5, or the vote left out unless it gains more than twice its standard error (one "
-       "more training)")
+       "the vote's share of the fused score, (0, 1], or auto: the best of 0.1, 0.2, 0.3 and 0.5 on about a fifth "
+       "of the training rows held out, kept only if it gains more than twice its standard error there (one more "
+       "training)")
       ("knn-power", po::value<float>()->default_value(KnnVoteParams{}.power, "3"), "a neighbour votes with similarity^power");
 }
 
