@@ -144,11 +144,37 @@ void print_training_table(const rapidjson::Document& runs, int threads) {
   }
 }
 
+// Whether any run holds a comparison under `key`.
+bool any_with(const rapidjson::Document& runs, const char* key) {
+  for (const auto& o : runs.GetArray()) {
+    if (o.HasMember(key)) return true;
+  }
+  return false;
+}
+
+// The columns every paired comparison (one process, alternating passes)
+// shows, and their header: P@1/3/5 of the baseline and of the run, batch
+// ms/query of each, and the run's batch, p50 and p99 times over the baseline's.
+std::string paired_header(const char* baseline_pk, const char* run_pk, const char* baseline_ms, const char* run_ms) {
+  char b[256];
+  std::snprintf(b, sizeof b, "%21s %21s %9s %9s %7s %8s %8s", baseline_pk, run_pk, baseline_ms, run_ms, "time x",
+                "p50 x", "p99 x");
+  return b;
+}
+std::string paired_cells(const rapidjson::Value& o, const rapidjson::Value& base) {
+  char b[256];
+  std::snprintf(b, sizeof b, "%6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f", num(base, "P@1"),
+                num(base, "P@3"), num(base, "P@5"), num(o, "P@1"), num(o, "P@3"), num(o, "P@5"),
+                num(base, "batch_by_chunk_ms_per_query_1t"), num(o, "paired_batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(base, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "paired_latency_us_p50") / num(base, "latency_us_p50"),
+                num(o, "paired_latency_us_p99") / num(base, "latency_us_p99"));
+  return b;
+}
+
 // The plain-against-disentangled comparison of runs made with --disentangle.
 void print_disentangle_table(const rapidjson::Document& runs) {
-  bool any = false;
-  for (const auto& o : runs.GetArray()) any = any || o.HasMember("plain");
-  if (!any) return;
+  if (!any_with(runs, "plain")) return;
   std::printf("\n%-18s %7s %21s %21s %7s %9s %9s %7s %8s %7s\n", "disentangled", "copies", "P@1/3/5 plain",
               "P@1/3/5 disentangled", "dP@5", "ms/q plain", "ms/q dis", "time x", "weights x", "size x");
   for (const auto& o : runs.GetArray()) {
@@ -167,65 +193,43 @@ void print_disentangle_table(const rapidjson::Document& runs) {
 // The comparison of runs made with --encoder deep against the same training
 // without the encoder.
 void print_encoder_table(const rapidjson::Document& runs) {
-  bool any = false;
-  for (const auto& o : runs.GetArray()) any = any || o.HasMember("no_encoder");
-  if (!any) return;
-  std::printf("\n%-18s %21s %21s %9s %9s %7s %8s %8s %8s %7s\n", "deep matcher", "P@1/3/5 without",
-              "P@1/3/5 with encoder", "ms/q w/o", "ms/q with", "time x", "p50 x", "p99 x", "train x", "size x");
+  if (!any_with(runs, "no_encoder")) return;
+  std::printf("\n%-18s %s %8s %7s\n", "deep matcher",
+              paired_header("P@1/3/5 without", "P@1/3/5 with encoder", "ms/q w/o", "ms/q with").c_str(), "train x",
+              "size x");
   for (const auto& o : runs.GetArray()) {
     if (!o.HasMember("no_encoder")) continue;
     const auto& base = o["no_encoder"];
     const double train = num(o["training"].GetArray()[o["training"].Size() - 1], "seconds");
-    std::printf("%-18s %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f %8.2f %7.2f\n",
-                o["set"].GetString(), num(base, "P@1"), num(base, "P@3"), num(base, "P@5"), num(o, "P@1"),
-                num(o, "P@3"), num(o, "P@5"), num(base, "batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(base, "batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_latency_us_p50") / num(base, "latency_us_p50"),
-                num(o, "paired_latency_us_p99") / num(base, "latency_us_p99"), train / num(o, "no_encoder_train_seconds"),
-                num(o, "model_bytes") / num(base, "model_bytes"));
+    std::printf("%-18s %s %8.2f %7.2f\n", o["set"].GetString(), paired_cells(o, base).c_str(),
+                train / num(o, "no_encoder_train_seconds"), num(o, "model_bytes") / num(base, "model_bytes"));
   }
 }
 
 // The comparison of runs made with --knn K against the same trees without
 // the vote.
 void print_knn_table(const rapidjson::Document& runs) {
-  bool any = false;
-  for (const auto& o : runs.GetArray()) any = any || o.HasMember("no_knn");
-  if (!any) return;
-  std::printf("\n%-18s %21s %21s %9s %9s %7s %8s %8s %7s\n", "knn vote", "P@1/3/5 trees alone",
-              "P@1/3/5 with the vote", "ms/q w/o", "ms/q with", "time x", "p50 x", "p99 x", "size x");
+  if (!any_with(runs, "no_knn")) return;
+  std::printf("\n%-18s %s %7s\n", "knn vote",
+              paired_header("P@1/3/5 trees alone", "P@1/3/5 with the vote", "ms/q w/o", "ms/q with").c_str(),
+              "size x");
   for (const auto& o : runs.GetArray()) {
     if (!o.HasMember("no_knn")) continue;
     const auto& base = o["no_knn"];
-    std::printf("%-18s %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f %7.2f\n",
-                o["set"].GetString(), num(base, "P@1"), num(base, "P@3"), num(base, "P@5"), num(o, "P@1"),
-                num(o, "P@3"), num(o, "P@5"), num(base, "batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(base, "batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_latency_us_p50") / num(base, "latency_us_p50"),
-                num(o, "paired_latency_us_p99") / num(base, "latency_us_p99"),
+    std::printf("%-18s %s %7.2f\n", o["set"].GetString(), paired_cells(o, base).c_str(),
                 num(o, "model_bytes") / num(base, "model_bytes"));
   }
 }
 
 // The one-tree-against-ensemble comparison of runs made with --trees N > 1.
 void print_ensemble_table(const rapidjson::Document& runs) {
-  bool any = false;
-  for (const auto& o : runs.GetArray()) any = any || o.HasMember("one_tree");
-  if (!any) return;
-  std::printf("\n%-18s %5s %21s %21s %9s %9s %7s %8s %8s %7s\n", "ensemble", "trees", "P@1/3/5 one tree",
-              "P@1/3/5 ensemble", "ms/q one", "ms/q ens", "time x", "p50 x", "p99 x", "size x");
+  if (!any_with(runs, "one_tree")) return;
+  std::printf("\n%-18s %5s %s %7s\n", "ensemble", "trees",
+              paired_header("P@1/3/5 one tree", "P@1/3/5 ensemble", "ms/q one", "ms/q ens").c_str(), "size x");
   for (const auto& o : runs.GetArray()) {
     if (!o.HasMember("one_tree")) continue;
     const auto& one = o["one_tree"];
-    std::printf("%-18s %5.0f %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f %7.2f\n",
-                o["set"].GetString(), num(o, "trees"), num(one, "P@1"), num(one, "P@3"), num(one, "P@5"), num(o, "P@1"),
-                num(o, "P@3"), num(o, "P@5"), num(one, "batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(one, "batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_latency_us_p50") / num(one, "latency_us_p50"),
-                num(o, "paired_latency_us_p99") / num(one, "latency_us_p99"),
+    std::printf("%-18s %5.0f %s %7.2f\n", o["set"].GetString(), num(o, "trees"), paired_cells(o, one).c_str(),
                 num(o, "model_bytes") / num(one, "model_bytes"));
   }
 }
