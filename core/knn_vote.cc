@@ -198,7 +198,10 @@ void KnnVote::vote(const SparseVectorView& q, KnnWorkspace& ws) const {
 
 void KnnVote::fuse_pairs(const SparseVectorView& q, size_t top_k, KnnWorkspace& ws) const {
   vote(q, ws);
-  const float w = params_.weight;
+  fuse_votes(top_k, params_.weight, ws);
+}
+
+void KnnVote::fuse_votes(size_t top_k, float w, KnnWorkspace& ws) const {
   ws.vote_used.assign(ws.votes.size(), 0);
   auto by_label = [](const std::pair<uint32_t, float>& v, uint32_t label) { return v.first < label; };
   for (auto& [label, score] : ws.fused) {

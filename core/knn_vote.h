@@ -116,6 +116,11 @@ class KnnVote {
   // scores[i] (the trees' exact score of labels[i]) becomes the fused score.
   void fuse_scores(const SparseVectorView& q, const uint32_t* labels, size_t n, KnnWorkspace& ws, float* scores) const;
 
+  // The fusion step alone, at `weight` instead of params().weight: ws.fused
+  // (the trees' (label, score) pairs, labels unique) becomes the best top_k
+  // fused with ws.votes (as vote() left them). fuse() is vote() then this.
+  void fuse_votes(size_t top_k, float weight, KnnWorkspace& ws) const;
+
  private:
   void fuse_pairs(const SparseVectorView& q, size_t top_k, KnnWorkspace& ws) const;
 

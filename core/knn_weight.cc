@@ -31,7 +31,7 @@ KnnWeightChoice choose_knn_weight(const CsrMatrix& X, const CsrMatrix& Y, const 
   trees_only.knn = KnnVoteParams{};
   const Model trees = Model::from_parts(train_model_parts(Xfit, Yfit, trees_only));
   KnnVoteParams vp = params.knn;
-  vp.weight = 1;  // the weights are applied below
+  vp.weight = 1;  // unused: fuse_votes is given each weight
   const auto vote = KnnVote::build(Xfit, Yfit, vp);
   PredictParams pp = trees.default_predict_params();
   pp.top_k = pp.beam_size;  // the list the vote is fused with
@@ -47,24 +47,12 @@ KnnWeightChoice choose_knn_weight(const CsrMatrix& X, const CsrMatrix& Y, const 
   };
   for (size_t i = 0; i < held.size(); ++i) {
     if (!listed[i].empty()) hits[0][i] = relevant(i, listed[i].front().label);
-    vote->vote(Xheld.row(i), ws);
+    vote->vote(Xheld.row(i), ws);  // once; then fused at each weight as the model would
     for (size_t w = 0; w < kWeights; ++w) {
-      const float a = kKnnAutoWeights[w];
-      // The best fused label: a listed one or a voted one (ties: lower label).
-      Index best = 0;
-      float best_score = 0;
-      bool any = false;
-      auto consider = [&](Index label, float score) {
-        if (!any || score > best_score || (score == best_score && label < best)) best = label, best_score = score;
-        any = true;
-      };
-      for (const ScoredLabel& s : listed[i]) {
-        const auto it = std::lower_bound(ws.votes.begin(), ws.votes.end(), s.label,
-                                         [](const std::pair<uint32_t, float>& v, Index l) { return v.first < l; });
-        consider(s.label, (1 - a) * s.score + a * (it != ws.votes.end() && it->first == s.label ? it->second : 0.0f));
-      }
-      for (const auto& [label, v] : ws.votes) consider(label, a * v);
-      if (any) hits[1 + w][i] = relevant(i, best);
+      ws.fused.clear();
+      for (const ScoredLabel& s : listed[i]) ws.fused.emplace_back(s.label, s.score);
+      vote->fuse_votes(1, kKnnAutoWeights[w], ws);
+      if (!ws.fused.empty()) hits[1 + w][i] = relevant(i, ws.fused.front().first);
     }
   }
   auto mean = [](const std::vector<int8_t>& h) {
