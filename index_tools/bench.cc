@@ -301,17 +301,12 @@ int run_bench(int argc, char** argv) {
                                      "--trees", std::to_string(config.trees)};
     if (config.deep.enabled) {
       const EncoderTrainParams& e = config.deep.encoder;
-      auto real = [](float v) {
-        char b[32];
-        std::snprintf(b, sizeof b, "%.9g", double(v));
-        return std::string(b);
-      };
       for (const std::string& a :
            {std::string("--encoder"), std::string("deep"), std::string("--encoder-dim"), std::to_string(e.dim),
             std::string("--encoder-layers"), std::to_string(e.layers), std::string("--encoder-epochs"),
             std::to_string(e.epochs), std::string("--encoder-loss"), std::string(e.softmax ? "softmax" : "hinge"),
-            std::string("--encoder-lr"), real(e.learning_rate), std::string("--encoder-dropout"),
-            real(e.feature_dropout), std::string("--encoder-weight"), real(config.deep.weight),
+            std::string("--encoder-lr"), exact_float(e.learning_rate), std::string("--encoder-dropout"),
+            exact_float(e.feature_dropout), std::string("--encoder-weight"), exact_float(config.deep.weight),
             std::string("--encoder-folds"), std::to_string(config.deep.folds)}) {
         args.push_back(a);
       }

@@ -1,21 +1,10 @@
 #include "index_tools/knn_options.h"
 
-#include <cstdio>
 #include <optional>
 
 #include "core/error.h"
 
 namespace xmr::cli {
-
-namespace {
-
-std::string shortest(float v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.9g", double(v));
-  return b;
-}
-
-}  // namespace
 
 void add_knn_options(po::options_description& o) {
   o.add_options()
@@ -50,8 +39,8 @@ KnnVoteParams knn_params_from(const po::variables_map& vm) {
 
 std::vector<std::string> knn_args(const KnnVoteParams& knn) {
   if (!knn.enabled()) return {};
-  return {"--knn", std::to_string(knn.k), "--knn-weight", knn.auto_weight() ? "auto" : shortest(knn.weight),
-          "--knn-power", shortest(knn.power)};
+  return {"--knn", std::to_string(knn.k), "--knn-weight", knn.auto_weight() ? "auto" : exact_float(knn.weight),
+          "--knn-power", exact_float(knn.power)};
 }
 
 }  // namespace xmr::cli

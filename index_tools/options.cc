@@ -1,5 +1,6 @@
 #include "index_tools/options.h"
 
+#include <cstdio>
 #include <exception>
 #include <iostream>
 
@@ -42,6 +43,12 @@ std::optional<int> whole_int(const std::string& s) {
 
 std::optional<double> whole_double(const std::string& s) {
   return whole<double>(s, [](const std::string& t, size_t* used) { return std::stod(t, used); });
+}
+
+std::string exact_float(float v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.9g", double(v));
+  return b;
 }
 
 }  // namespace xmr::cli

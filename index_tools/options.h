@@ -19,4 +19,8 @@ bool parse_options(int argc, char** argv, const std::string& usage_line, po::opt
 std::optional<int> whole_int(const std::string& s);
 std::optional<double> whole_double(const std::string& s);
 
+// `v` as text that reads back as the same float (9 significant digits): for
+// settings passed on to a child process's command line.
+std::string exact_float(float v);
+
 }  // namespace xmr::cli
