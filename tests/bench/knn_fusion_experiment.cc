@@ -32,20 +32,11 @@
 #include "core/rng.h"
 #include "core/trainer.h"
 #include "core/xc_format.h"
-
-#include <sys/stat.h>
+#include "tests/bench/validation_split.h"
 
 using namespace xmr;
 
 namespace {
-
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-uint64_t split_seed = 0x5eed;
-bool in_validation(size_t i, double valid) { return double(splitmix64(i ^ split_seed) % 1000000) / 1e6 < valid; }
 
 RankingMetrics eval(const std::vector<std::vector<ScoredLabel>>& pred, const CsrMatrix& Y) {
   return evaluate_ranking(pred, Y, 5);
@@ -63,6 +54,7 @@ int main(int argc, char** argv) try {
   }
   int threads = 2;
   double valid = 0.2;
+  uint64_t split_seed = 0x5eed;  // --split: which rows are held out
   bool missing_zero = true;
   bool embedding_space = false;  // neighbours by the deep matcher's encoder instead of TF-IDF
   int dim = 64;
@@ -77,33 +69,9 @@ int main(int argc, char** argv) try {
     else throw Error("unknown option " + k);
   }
   const std::string dir = argv[1];
-  CsrMatrix Xtr, Ytr, Xva, Yva;
-  TrainParams params;
-  if (exists(dir + "/train.jsonl")) {
-    const TextDataset all = read_jsonl_dataset(dir + "/train.jsonl");
-    TextDataset tr, va;
-    for (size_t i = 0; i < all.size(); ++i) {
-      TextDataset& to = in_validation(i, valid) ? va : tr;
-      to.texts.push_back(all.texts[i]);
-      to.labels.push_back(all.labels[i]);
-    }
-    const LabelVocabulary labels = LabelVocabulary::from_dataset(tr);
-    const TextVectorizer vec = TextVectorizer::fit(tr.texts, default_vectorizer_config(), &Xtr, threads);
-    Xva = vec.transform_batch(va.texts, threads);
-    Ytr = labels.label_matrix(tr, false);
-    Yva = labels.label_matrix(va, true);
-    params = default_text_train_params();
-  } else {
-    XcDataset all = read_xc_file(dir + "/train.txt");
-    all.features.normalize_rows_l2();
-    std::vector<Index> tr, va;
-    for (size_t i = 0; i < all.features.rows; ++i) (in_validation(i, valid) ? va : tr).push_back(Index(i));
-    Xtr = all.features.select_rows(tr);
-    Ytr = all.labels.select_rows(tr);
-    Xva = all.features.select_rows(va);
-    Yva = all.labels.select_rows(va);
-  }
-  params.threads = threads;
+  const bench::ValidationSplit split = bench::load_validation_split(dir, valid, threads, split_seed);
+  const CsrMatrix &Xtr = split.Xtr, &Ytr = split.Ytr, &Xva = split.Xva, &Yva = split.Yva;
+  const TrainParams& params = split.params;
   std::printf("%s: %zu train, %zu validation rows, %zu labels\n", dir.c_str(), Xtr.rows, Xva.rows, Ytr.cols);
   const Model model = train_model(Xtr, Ytr, params);
   PredictParams pp = model.default_predict_params();
