@@ -53,6 +53,15 @@ namespace {
 
 // A trained model over a synthetic set big enough that its upper chunks hold
 // thousands of features (so they get lookups) and its lower ones a handful.
+// The trees every model of these tests is trained with: small, on 2 threads.
+TrainParams small_tree_params() {
+  TrainParams tp;
+  tp.clustering.branching = 4;
+  tp.clustering.max_leaf_size = 20;
+  tp.threads = 2;
+  return tp;
+}
+
 struct Trained {
   XcDataset data;
   Model model;
@@ -67,10 +76,7 @@ const Trained& trained() {
     sp.seed = 7;
     XcDataset d = generate_synthetic_xc(sp);
     d.features.normalize_rows_l2();
-    TrainParams tp;
-    tp.clustering.branching = 4;
-    tp.clustering.max_leaf_size = 20;
-    tp.threads = 2;
+    TrainParams tp = small_tree_params();
     Model m = train_model(d.features, d.labels, tp);
     return Trained{std::move(d), std::move(m)};
   }();
@@ -241,10 +247,7 @@ void expect_search_and_scoring_do_not_allocate_once_warm(const Model& model, con
 
 TEST(FastPath, EnsembleSearchAndScoringDoNotAllocateOnceWarm) {
   const Trained& t = trained();
-  TrainParams tp;
-  tp.clustering.branching = 4;
-  tp.clustering.max_leaf_size = 20;
-  tp.threads = 2;
+  TrainParams tp = small_tree_params();
   tp.trees = 3;
   const Model ensemble = train_model(t.data.features, t.data.labels, tp);
   ASSERT_EQ(ensemble.num_trees(), 3u);
@@ -257,10 +260,7 @@ TEST(FastPath, EnsembleSearchAndScoringDoNotAllocateOnceWarm) {
 
 TEST(FastPath, DeepMatcherSearchAndScoringDoNotAllocateOnceWarm) {
   const Trained& t = trained();
-  TrainParams tp;
-  tp.clustering.branching = 4;
-  tp.clustering.max_leaf_size = 20;
-  tp.threads = 2;
+  TrainParams tp = small_tree_params();
   tp.deep.enabled = true;
   tp.deep.encoder.dim = 16;
   tp.deep.encoder.epochs = 1;
@@ -271,10 +271,7 @@ TEST(FastPath, DeepMatcherSearchAndScoringDoNotAllocateOnceWarm) {
 
 TEST(FastPath, KnnVoteSearchAndScoringDoNotAllocateOnceWarm) {
   const Trained& t = trained();
-  TrainParams tp;
-  tp.clustering.branching = 4;
-  tp.clustering.max_leaf_size = 20;
-  tp.threads = 2;
+  TrainParams tp = small_tree_params();
   tp.knn.k = 25;
   const Model m = train_model(t.data.features, t.data.labels, tp);
   ASSERT_NE(m.knn(), nullptr);
