@@ -98,63 +98,47 @@ struct AdamRows {
   }
 };
 
-// A minibatch's gradient contributions to sparse parameter rows (table rows
-// by feature, head rows by node), grouped by row with each row's entries in
-// batch order: summing a row's entries in that order gives the sum the
-// batch's serial loop gives, whichever thread sums it. Each thread keeps the
-// rows of its own share (row % threads); `slot_of` (one entry per row, all
-// kNone between batches) is shared, as the threads' rows are disjoint.
-class RowContributions {
+// A minibatch's gradient for sparse parameter rows (table rows by feature,
+// head rows by node), summed per row as the contributions arrive in batch
+// order: each row's sum starts at zero and adds its entries in that order, so
+// it is the sum the batch's serial loop gives, whichever thread sums it. Each
+// thread keeps the rows of its own share (row % threads); `slot_of` (one
+// entry per row, all kNone between batches) is shared, as the threads' rows
+// are disjoint. Summing directly, instead of listing the entries and grouping
+// them by row first, halved the step's memory traffic.
+class RowAccumulator {
  public:
   static constexpr Index kNone = Index(-1);
-  explicit RowContributions(std::vector<Index>* slot_of) : slot_of_(slot_of) {}
-  // Call for every (row, item, weight) of this share in batch order, then group().
-  void add(Index row, uint32_t item, float weight) {
+  RowAccumulator(std::vector<Index>* slot_of, size_t dim) : slot_of_(slot_of), dim_(dim) {}
+  // sum(row) += weight * vec (dim floats); scalar(row) += weight.
+  void add(Index row, const float* vec, float weight) {
     Index& slot = (*slot_of_)[row];
     if (slot == kNone) {
       slot = Index(rows_.size());
       rows_.push_back(row);
-      count_.push_back(0);
+      scalars_.push_back(0.0f);
+      if (sums_.size() < rows_.size() * dim_) sums_.resize(rows_.size() * dim_);
+      std::fill_n(sums_.data() + size_t(slot) * dim_, dim_, 0.0f);
     }
-    ++count_[slot];
-    pending_.push_back({slot, item, weight});
-  }
-  void group() {
-    start_.assign(rows_.size() + 1, 0);
-    for (size_t s = 0; s < rows_.size(); ++s) start_[s + 1] = start_[s] + count_[s];
-    entries_.resize(pending_.size());
-    next_.assign(start_.begin(), start_.end() - 1);
-    for (const Pending& p : pending_) entries_[next_[p.slot]++] = {p.item, p.weight};
+    add_scaled(sums_.data() + size_t(slot) * dim_, vec, weight, dim_);
+    scalars_[slot] += weight;
   }
   size_t size() const { return rows_.size(); }
   Index row(size_t slot) const { return rows_[slot]; }
-  template <typename Fn>  // fn(item, weight) for slot's entries, in batch order
-  void for_each(size_t slot, Fn&& fn) const {
-    for (size_t k = start_[slot]; k < start_[slot + 1]; ++k) fn(entries_[k].item, entries_[k].weight);
-  }
-  void clear() {
+  float* sum(size_t slot) { return sums_.data() + slot * dim_; }
+  float scalar(size_t slot) const { return scalars_[slot]; }
+  void clear() {  // keeps the buffers for the next batch
     for (Index r : rows_) (*slot_of_)[r] = kNone;
     rows_.clear();
-    count_.clear();
-    pending_.clear();
+    scalars_.clear();
   }
 
  private:
-  struct Pending {
-    Index slot;
-    uint32_t item;
-    float weight;
-  };
-  struct Entry {
-    uint32_t item;
-    float weight;
-  };
   std::vector<Index>* slot_of_;  // row -> slot this batch, or kNone
+  size_t dim_;
   std::vector<Index> rows_;
-  std::vector<uint32_t> count_;
-  std::vector<Pending> pending_;
-  std::vector<size_t> start_, next_;
-  std::vector<Entry> entries_;
+  std::vector<float> sums_;     // slot-major, dim_ floats per slot
+  std::vector<float> scalars_;  // each slot's sum of weights
 };
 
 // Node of each label in every layer 1..depth (layer depth: the label's slot).
@@ -182,11 +166,40 @@ struct InstanceGrad {
   std::vector<std::pair<Index, float>> heads;  // (node, dloss/dscore)
 };
 
+// A chunk's instances and sums; kept from batch to batch, so its buffers are
+// allocated once per training rather than once per instance.
 struct ChunkGrad {
-  std::vector<InstanceGrad> items;
+  std::vector<InstanceGrad> items;  // the first `used` are this batch's
+  size_t used = 0;
   std::vector<Eigen::MatrixXf> g_w;
   std::vector<Eigen::VectorXf> g_b;
   double loss = 0;
+  void reset(size_t layers, Eigen::Index d) {
+    used = 0;
+    loss = 0;
+    g_w.assign(layers, Eigen::MatrixXf::Zero(d, d));
+    g_b.assign(layers, Eigen::VectorXf::Zero(d));
+  }
+  InstanceGrad& next_item() {
+    if (used == items.size()) items.emplace_back();
+    InstanceGrad& item = items[used++];
+    item.heads.clear();
+    return item;
+  }
+};
+
+// One thread's buffers for the forward and backward passes, kept for the
+// whole training.
+struct ThreadScratch {
+  EncoderWorkspace ws;
+  Eigen::VectorXf e, g_e, g_z, g_next;
+  std::vector<std::pair<Index, float>> cands;  // (node, weight: positive count, or -1 for a negative)
+  std::vector<std::pair<float, Index>> scored;
+  std::vector<float> scores;
+  std::vector<double> exps;  // each candidate's exp(score - max), computed once
+  std::vector<Index> kept_idx;
+  std::vector<float> kept_val;
+  explicit ThreadScratch(Eigen::Index d) : e(d), g_e(d), g_z(d), g_next(d) {}
 };
 
 }  // namespace
@@ -237,9 +250,11 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
   EncoderTrainStats& st = stats ? *stats : local_stats;
   st.final_loss.clear();
 
-  std::vector<Index> table_slot(size_t(enc.table().rows()), RowContributions::kNone);
-  std::vector<RowContributions> table_grads(size_t(nt), RowContributions{&table_slot});
+  std::vector<Index> table_slot(size_t(enc.table().rows()), RowAccumulator::kNone);
+  std::vector<RowAccumulator> table_grads(size_t(nt), RowAccumulator{&table_slot, size_t(d)});
   std::vector<const InstanceGrad*> batch_items;
+  std::vector<ChunkGrad> grads;  // this batch's chunks, reused
+  std::vector<ThreadScratch> scratch(size_t(nt), ThreadScratch{d});
 
   for (size_t t = 1; t <= finest; ++t) {
     const size_t K = tree.num_nodes(t);
@@ -266,8 +281,8 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
     AdamRows adam_head, adam_head_bias;
     adam_head.reset(Eigen::Index(K), d);
     adam_head_bias.reset(Eigen::Index(K), 1);
-    std::vector<Index> head_slot(K, RowContributions::kNone);
-    std::vector<RowContributions> head_grads(size_t(nt), RowContributions{&head_slot});
+    std::vector<Index> head_slot(K, RowAccumulator::kNone);
+    std::vector<RowAccumulator> head_grads(size_t(nt), RowAccumulator{&head_slot, size_t(d)});
 
     // Every node of this layer, by parent (for hard negatives).
     const std::vector<Index>* child_ptr = t >= 2 ? &tree.child_ptr[t - 1] : nullptr;
@@ -283,25 +298,23 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
       for (size_t lo = 0; lo < order.size(); lo += size_t(params.batch_size)) {
         const size_t hi = std::min(order.size(), lo + size_t(params.batch_size));
         const size_t chunks = (hi - lo + kChunk - 1) / kChunk;
-        std::vector<ChunkGrad> grads(chunks);
+        if (grads.size() < chunks) grads.resize(chunks);
 #pragma omp parallel num_threads(nt)
         {
-          EncoderWorkspace ws;
-          Eigen::VectorXf e(d), g_e(d), g_z(d), g_next(d);
-          std::vector<std::pair<Index, float>> cands;  // (node, weight: positive count, or -1 for a negative)
-          std::vector<std::pair<float, Index>> scored;
-          std::vector<float> scores;
-          std::vector<double> exps;  // each candidate's exp(score - max), computed once
-          std::vector<Index> kept_idx;
-          std::vector<float> kept_val;
+          ThreadScratch& my = scratch[size_t(omp_get_thread_num())];
+          EncoderWorkspace& ws = my.ws;
+          Eigen::VectorXf &e = my.e, &g_e = my.g_e, &g_z = my.g_z, &g_next = my.g_next;
+          auto& cands = my.cands;
+          auto& scored = my.scored;
+          auto& scores = my.scores;
+          auto& exps = my.exps;
 #pragma omp for schedule(dynamic, 1)
           for (size_t ch = 0; ch < chunks; ++ch) {
             ChunkGrad& cg = grads[ch];
-            cg.g_w.assign(L, Eigen::MatrixXf::Zero(d, d));
-            cg.g_b.assign(L, Eigen::VectorXf::Zero(d));
+            cg.reset(L, d);
             for (size_t k = lo + ch * kChunk; k < std::min(hi, lo + (ch + 1) * kChunk); ++k) {
               const Index i = order[k];
-              const SparseVectorView x = visible(X.row(i), i, drop_seed, kept_idx, kept_val);
+              const SparseVectorView x = visible(X.row(i), i, drop_seed, my.kept_idx, my.kept_val);
               enc.encode(x, e.data(), ws);
               // Candidates: positives with their label counts, then hard negatives.
               cands.clear();
@@ -342,7 +355,7 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
                 }
               }
               // Weighted squared hinge over the candidates.
-              InstanceGrad item;
+              InstanceGrad& item = cg.next_item();
               item.e = e;
               g_e.setZero();
               if (params.softmax) {
@@ -397,25 +410,25 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
               item.g_h = g_z;
               item.features.assign(x.indices, x.indices + x.nnz);
               item.values.assign(x.values, x.values + x.nnz);
-              cg.items.push_back(std::move(item));
             }
           }
         }
         // Sum in chunk order, then one Adam step. The table's and the
         // heads' rows are summed and stepped in parallel, each row's
-        // contributions in batch order (RowContributions).
+        // contributions in batch order (RowAccumulator).
         ++step;
         const AdamStep adam_step(params.learning_rate, step);
         std::vector<Eigen::MatrixXf> g_w(L, Eigen::MatrixXf::Zero(d, d));
         std::vector<Eigen::VectorXf> g_b(L, Eigen::VectorXf::Zero(d));
         batch_items.clear();
-        for (ChunkGrad& cg : grads) {
+        for (size_t ch = 0; ch < chunks; ++ch) {
+          const ChunkGrad& cg = grads[ch];
           epoch_loss += cg.loss;
           for (size_t l = 0; l < L; ++l) {
             g_w[l] += cg.g_w[l];
             g_b[l] += cg.g_b[l];
           }
-          for (const InstanceGrad& item : cg.items) batch_items.push_back(&item);
+          for (size_t k = 0; k < cg.used; ++k) batch_items.push_back(&cg.items[k]);
         }
         const float inv = 1.0f / float(hi - lo);
 #pragma omp parallel num_threads(nt)
@@ -423,38 +436,24 @@ Encoder train_encoder(const CsrMatrix& X, const CsrMatrix& Y, const LabelTree& t
           // This thread's share of the rows, gathered from the whole batch
           // in batch order (no serial grouping between the two parallel steps).
           const size_t tid = size_t(omp_get_thread_num()), share = size_t(omp_get_num_threads());
-          RowContributions& heads = head_grads[tid];
-          RowContributions& table = table_grads[tid];
-          for (uint32_t it = 0; it < uint32_t(batch_items.size()); ++it) {
-            const InstanceGrad& item = *batch_items[it];
-            for (const auto& [n, g] : item.heads) {
-              if (size_t(n) % share == tid) heads.add(n, it, g);
+          RowAccumulator& heads = head_grads[tid];
+          RowAccumulator& table = table_grads[tid];
+          for (const InstanceGrad* item : batch_items) {
+            for (const auto& [n, g] : item->heads) {
+              if (size_t(n) % share == tid) heads.add(n, item->e.data(), g);
             }
-            for (size_t q = 0; q < item.features.size(); ++q) {
-              if (size_t(item.features[q]) % share == tid) table.add(item.features[q], it, item.values[q]);
+            for (size_t q = 0; q < item->features.size(); ++q) {
+              if (size_t(item->features[q]) % share == tid) table.add(item->features[q], item->g_h.data(), item->values[q]);
             }
           }
-          heads.group();
-          table.group();
-          Eigen::RowVectorXf acc(d);
           for (size_t slot = 0; slot < heads.size(); ++slot) {
             const Index n = heads.row(slot);
-            acc.setZero();
-            float gb = 0;
-            heads.for_each(slot, [&](uint32_t it, float g) {
-              add_scaled(acc.data(), batch_items[it]->e.data(), g, size_t(d));
-              gb += g;
-            });
-            adam_head.update(n, head.row(n).data(), acc.data(), inv, adam_step);
-            adam_head_bias.update_one(n, head_bias[n], gb * inv, adam_step);
+            adam_head.update(n, head.row(n).data(), heads.sum(slot), inv, adam_step);
+            adam_head_bias.update_one(n, head_bias[n], heads.scalar(slot) * inv, adam_step);
           }
           for (size_t slot = 0; slot < table.size(); ++slot) {
-            acc.setZero();
-            table.for_each(slot, [&](uint32_t it, float v) {
-              add_scaled(acc.data(), batch_items[it]->g_h.data(), v, size_t(d));
-            });
             const Index j = table.row(slot);
-            adam_table.update(j, enc.table().row(j).data(), acc.data(), inv, adam_step);
+            adam_table.update(j, enc.table().row(j).data(), table.sum(slot), inv, adam_step);
           }
           heads.clear();
           table.clear();
