@@ -200,9 +200,8 @@ void print_encoder_table(const rapidjson::Document& runs) {
   for (const auto& o : runs.GetArray()) {
     if (!o.HasMember("no_encoder")) continue;
     const auto& base = o["no_encoder"];
-    const double train = num(o["training"].GetArray()[o["training"].Size() - 1], "seconds");
     std::printf("%-18s %s %8.2f %7.2f\n", o["set"].GetString(), paired_cells(o, base).c_str(),
-                train / num(o, "no_encoder_train_seconds"), num(o, "model_bytes") / num(base, "model_bytes"));
+                num(o, "encoder_train_ratio_median"), num(o, "model_bytes") / num(base, "model_bytes"));
   }
 }
 

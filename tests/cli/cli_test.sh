@@ -76,6 +76,11 @@ expect_fail "encoder settings without the encoder" "--encoder-dim needs --encode
 expect_fail "unknown encoder" "unknown --encoder 'bert' (known: none, deep)" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder bert
 expect_fail "encoder folds out of range" "deep matcher folds must be 0 or 2..10" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder deep --encoder-folds 1
 expect_fail "deep matcher over MPI" "train --encoder deep on one machine" "$XMR" train --input "$work/train.txt" --format xc --model "$work/x.xmr" --encoder deep --distributed
+# bench --encoder deep: the training-time ratio is the median of 3 alternating (deep, plain) pairs.
+if "$XMR" bench -q --labels "" --dataset "$work" --train-threads 1 --queries 50 --encoder deep --encoder-dim 8 \
+     --encoder-epochs 2 --json "$work/bench_deep.json" >/dev/null &&
+   python3 -c "import json,sys; r=json.load(open(sys.argv[1]))[0]; q=sorted(r['encoder_train_ratios']); assert len(q)==3 and min(q)>0 and r['encoder_train_ratio_median']==q[1] and r['no_encoder']['P@1']>0" "$work/bench_deep.json"; then ok
+else bad "bench --encoder deep"; fi
 
 # The k-nearest-neighbour vote: the training rows in the model file, shown by inspect, served by eval.
 if "$XMR" train --input "$work/train.txt" --format xc --normalize --model "$work/knn.xmr" -B 4 --max-leaf-size 5 -q \
