@@ -137,7 +137,7 @@ class RowAccumulator {
   std::vector<Index>* slot_of_;  // row -> slot this batch, or kNone
   size_t dim_;
   std::vector<Index> rows_;
-  std::vector<float> sums_;     // slot-major, dim_ floats per slot
+  std::vector<float, Eigen::aligned_allocator<float>> sums_;  // slot-major, dim_ floats per slot
   std::vector<float> scalars_;  // each slot's sum of weights
 };
 
