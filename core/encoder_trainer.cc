@@ -105,7 +105,7 @@ struct AdamRows {
 // thread keeps the rows of its own share (row % threads); `slot_of` (one
 // entry per row, all kNone between batches) is shared, as the threads' rows
 // are disjoint. Summing directly, instead of listing the entries and grouping
-// them by row first, halved the step's memory traffic.
+// them by row first, made deep training 0.83x as long on delicious.
 class RowAccumulator {
  public:
   static constexpr Index kNone = Index(-1);
