@@ -31,7 +31,6 @@ VectorizerConfig default_vectorizer_config() {
   chars.unit = "char_wb";
   chars.ngram_min = 2;
   chars.ngram_max = 4;
-  chars.short_texts_only = true;
   c.parts = {words, chars};
   return c;
 }

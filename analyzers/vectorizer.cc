@@ -59,7 +59,6 @@ std::string VectorizerConfig::to_json() const {
     w.Key("sublinear_tf"); w.Bool(p.sublinear_tf);
     w.Key("smooth_idf"); w.Bool(p.smooth_idf);
     w.Key("norm_l2"); w.Bool(p.norm_l2);
-    if (p.short_texts_only) w.Key("short_texts_only"), w.Bool(true);  // only before fit(); older files lack the key
     w.EndObject();
   }
   w.EndArray();
@@ -109,7 +108,6 @@ VectorizerConfig VectorizerConfig::from_json(const std::string& json) {
     boolean("sublinear_tf", p.sublinear_tf);
     boolean("smooth_idf", p.smooth_idf);
     boolean("norm_l2", p.norm_l2);
-    if (o.HasMember("short_texts_only")) boolean("short_texts_only", p.short_texts_only);
     c.parts.push_back(p);
   }
   c.validate();
@@ -596,44 +594,17 @@ TextVectorizer TextVectorizer::fit_texts(const std::vector<std::string>& texts, 
   TokenStore store = tokenize_all(
       texts, impl->analyzers, [&](const std::string& t) { return impl->clip(t); }, nt, progress);
   if (release) std::vector<std::string>().swap(*release);  // `texts` is that vector: not read after this
-  std::vector<char> drop(impl->parts.size(), 0);
   for (size_t part = 0; part < impl->parts.size(); ++part) {
     TfidfConfig& pc = impl->parts[part].config;
-    if (pc.min_df != kAutoMinDf && !pc.short_texts_only) continue;
+    if (pc.min_df != kAutoMinDf) continue;
     uint64_t tokens = store.analyzers[impl->parts[part].analyzer_slot].ids.size();
     if (sharded) {
-      if (!sharded->corpus_sum) throw Error("fit_shard: min_df auto and short-texts-only parts need corpus_sum");
+      if (!sharded->corpus_sum) throw Error("fit_shard: min_df auto needs corpus_sum");
       tokens = sharded->corpus_sum(tokens);
     }
     const bool long_texts = corpus_N > 0 && double(tokens) >= kLongTextTokens * double(corpus_N);
-    if (pc.min_df == kAutoMinDf) pc.min_df = pc.unit == "word" && long_texts ? 2 : 1;
-    drop[part] = pc.short_texts_only && long_texts;
-    pc.short_texts_only = false;
+    pc.min_df = pc.unit == "word" && long_texts ? 2 : 1;
     impl->config.parts[part].min_df = pc.min_df;
-    impl->config.parts[part].short_texts_only = false;
-  }
-  if (std::count(drop.begin(), drop.end(), 1) == std::ptrdiff_t(drop.size())) drop.back() = 0;  // keep one part
-  if (std::count(drop.begin(), drop.end(), 1) > 0) {
-    // Chosen after tokenizing, so before any term is counted: the parts go,
-    // and the analyzers the rest use are renumbered, their tokens moved along.
-    std::vector<std::string> old_names;
-    for (const TextAnalyzer& a : impl->analyzers) old_names.push_back(a.name());
-    std::vector<Impl::Part> parts;
-    std::vector<TfidfConfig> configs;
-    for (size_t k = 0; k < impl->parts.size(); ++k) {
-      if (drop[k]) continue;
-      parts.push_back(std::move(impl->parts[k]));
-      configs.push_back(impl->config.parts[k]);
-    }
-    impl->parts = std::move(parts);
-    impl->config.parts = std::move(configs);
-    impl->link();
-    std::vector<TokenStore::Analyzer> kept(impl->analyzers.size());
-    for (size_t a = 0; a < impl->analyzers.size(); ++a) {
-      const auto old = std::find(old_names.begin(), old_names.end(), impl->analyzers[a].name()) - old_names.begin();
-      kept[a] = std::move(store.analyzers[size_t(old)]);
-    }
-    store.analyzers = std::move(kept);
   }
 
   // Document frequencies per part: thread-local counts, merged.
@@ -907,7 +878,6 @@ TextVectorizer TextVectorizer::deserialize(const std::string& config_json, const
   if (num_parts != impl->config.parts.size()) throw fail("part count differs from the config");
   for (const TfidfConfig& pc : impl->config.parts) {
     if (pc.min_df == kAutoMinDf) throw fail("the config's min_df was never chosen (auto)");
-    if (pc.short_texts_only) throw fail("the config's short-texts-only part was never decided");
   }
   for (uint64_t k = 0; k < num_parts; ++k) {
     Impl::Part p;

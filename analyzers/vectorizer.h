@@ -34,10 +34,6 @@ struct TfidfConfig {
   bool sublinear_tf = false;  // tf = 1 + ln(count)
   bool smooth_idf = true;     // idf = ln((1 + N) / (1 + df)) + 1, else ln(N / df) + 1
   bool norm_l2 = true;
-  // fit() drops this part when the texts average kLongTextTokens or more
-  // (unless it is the last part): see kAutoMinDf. The fitted config records
-  // the decision (the part gone, or kept with this false).
-  bool short_texts_only = false;
 
   void validate() const;  // throws xmr::Error naming the bad setting
 };
@@ -50,12 +46,6 @@ struct TfidfConfig {
 // them made reuters' training 0.70x as long and its model file 0.36x as
 // large at the same precision, whereas on short texts (cooking) they carry
 // signal. The fitted config records the value chosen.
-//
-// Parts marked short_texts_only (the default's character n-grams, `xmr train
-// --char-ngrams auto`) are dropped for such long texts: on reuters they cost
-// 2.2x the training time, 2.9x the time to featurize and search the test set
-// and twice the peak memory, for P@1 within the noise of word n-grams alone on
-// four validation splits (+0.25, -0.30, +0.13, +0.32).
 constexpr double kAutoMinDf = -1;
 constexpr double kLongTextTokens = 32;
 
@@ -79,9 +69,8 @@ struct ShardedFit {
   // returns the corpus's (term, documents) pairs of the terms whose corpus
   // count is in [min_count, max_count], the same list on every shard.
   std::function<TermCounts(TermCounts shard, double min_count, double max_count)> merge_counts;
-  // Called on every shard alike, once per part whose min_df is kAutoMinDf or
-  // that is short_texts_only, in part order: the sum of `shard_value` over
-  // the shards (their tokens).
+  // Called on every shard alike, once per part whose min_df is kAutoMinDf, in
+  // part order: the sum of `shard_value` over the shards (their tokens).
   std::function<uint64_t(uint64_t shard_value)> corpus_sum;
 };
 

@@ -23,8 +23,7 @@ std::pair<int, int> parse_numbers(const std::string& s, const char* option) {
     if (used2 != rest.size()) throw std::invalid_argument(s);
     return {lo, hi};
   } catch (const std::exception&) {
-    const std::string choices = std::string(option) == "char-ngrams" ? "N, N-M, none or auto" : "N, N-M or none";
-    throw Error(std::string("--") + option + " must be " + choices + ", got '" + s + "'");
+    throw Error(std::string("--") + option + " must be N, N-M or none, got '" + s + "'");
   }
 }
 
@@ -56,8 +55,7 @@ void add_vectorizer_options(po::options_description& o) {
   o.add_options()
       ("analyzer", po::value<std::string>()->default_value(d.parts[0].analyzer), "Lucene++ analyzer (jsonl)")
       ("word-ngrams", po::value<std::string>()->default_value("1-2"), "word n-gram range, or none (jsonl)")
-      ("char-ngrams", po::value<std::string>()->default_value("auto"),
-       "char n-grams within words: N-M, none, or auto (2-4, but none for texts averaging 32+ words) (jsonl)")
+      ("char-ngrams", po::value<std::string>()->default_value("2-4"), "char n-grams within words, or none (jsonl)")
       ("min-df", po::value<std::string>()->default_value("auto"),
        "min document frequency: count, or fraction if < 1, or auto (2 for word n-grams of texts averaging 32+ "
        "words, else 1) (jsonl)")
@@ -80,9 +78,7 @@ VectorizerConfig vectorizer_config_from(const po::variables_map& vm) {
   base.sublinear_tf = vm["sublinear-tf"].as<bool>();
   base.binary = vm["binary-tf"].as<bool>();
   const auto words = parse_range(vm["word-ngrams"].as<std::string>(), "word-ngrams");
-  const std::string char_ngrams = vm["char-ngrams"].as<std::string>();
-  const bool chars_auto = char_ngrams == "auto";
-  const auto chars = chars_auto ? std::pair<int, int>{2, 4} : parse_range(char_ngrams, "char-ngrams");
+  const auto chars = parse_range(vm["char-ngrams"].as<std::string>(), "char-ngrams");
   if (words.first > 0) {
     TfidfConfig w = base;
     w.ngram_min = words.first;
@@ -94,7 +90,6 @@ VectorizerConfig vectorizer_config_from(const po::variables_map& vm) {
     ch.unit = "char_wb";
     ch.ngram_min = chars.first;
     ch.ngram_max = chars.second;
-    ch.short_texts_only = chars_auto && words.first > 0;  // never drop the only part
     c.parts.push_back(ch);
   }
   c.validate();

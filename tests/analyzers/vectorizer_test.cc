@@ -254,53 +254,6 @@ TEST(Vectorizer, AutoMinDfDropsSingleTextWordsOfLongTextsOnly) {
   EXPECT_THROW(TextVectorizer::deserialize(c.to_json(), lv.serialize_vocabulary()), Error);
 }
 
-// A short-texts-only part (the default's character n-grams) goes when the
-// texts are long, with the same features as a config without it; it stays for
-// short texts, and when it is the only part. The fitted config records the
-// decision; one never decided does not load.
-TEST(Vectorizer, ShortTextsOnlyPartIsDroppedForLongTexts) {
-  VectorizerConfig c = words_only();
-  c.parts[0].min_df = kAutoMinDf;
-  TfidfConfig chars = c.parts[0];
-  chars.unit = "char_wb";
-  chars.ngram_min = chars.ngram_max = 3;
-  chars.short_texts_only = true;
-  c.parts.push_back(chars);
-  std::string common;
-  for (int i = 0; i < int(kLongTextTokens); ++i) common += " w" + std::to_string(i);
-  const std::vector<std::string> long_texts = {"alpha" + common, "beta" + common, "gamma" + common};
-  CsrMatrix X;
-  const TextVectorizer lv = TextVectorizer::fit(long_texts, c, &X);
-  ASSERT_EQ(lv.config().parts.size(), 1u);
-  EXPECT_EQ(lv.config().parts[0].unit, "word");
-  EXPECT_EQ(lv.config().parts[0].min_df, 2);
-  VectorizerConfig words = c;
-  words.parts.pop_back();
-  CsrMatrix W;
-  const TextVectorizer wv = TextVectorizer::fit(long_texts, words, &W);
-  EXPECT_EQ(lv.num_features(), wv.num_features());
-  EXPECT_EQ(X.indices, W.indices);
-  EXPECT_EQ(X.values, W.values);
-
-  const TextVectorizer sv = TextVectorizer::fit({"alpha w0", "beta w0"}, c);
-  ASSERT_EQ(sv.config().parts.size(), 2u);
-  EXPECT_FALSE(sv.config().parts[1].short_texts_only);
-  EXPECT_GE(sv.feature_id(1, "alp"), 0);
-
-  VectorizerConfig only_chars;
-  only_chars.parts = {chars};
-  const TextVectorizer ov = TextVectorizer::fit(long_texts, only_chars);
-  ASSERT_EQ(ov.config().parts.size(), 1u);
-  EXPECT_EQ(ov.config().parts[0].unit, "char_wb");
-
-  // The unfitted config round-trips through JSON; stored undecided, it is refused.
-  EXPECT_TRUE(VectorizerConfig::from_json(c.to_json()).parts[1].short_texts_only);
-  EXPECT_EQ(lv.config().to_json().find("short_texts_only"), std::string::npos);
-  VectorizerConfig undecided = sv.config();
-  undecided.parts[1].short_texts_only = true;
-  EXPECT_THROW(TextVectorizer::deserialize(undecided.to_json(), sv.serialize_vocabulary()), Error);
-}
-
 // Found by fuzz_vectorizer: a part with no terms made deserialize memcpy into
 // an empty vector's null data() (undefined behaviour under UBSan).
 TEST(Vectorizer, PartWithNoTermsDeserializes) {

@@ -250,8 +250,7 @@ fi
 # Settings that would make a useless model.
 expect_fail "char n-grams from 0" "--char-ngrams '0-3': n-gram sizes must satisfy 1 <= N <= M <= 16 (or none)" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --char-ngrams 0-3
 expect_fail "reversed word n-grams" "--word-ngrams '3-1'" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --word-ngrams 3-1
-expect_fail "char n-grams neither a range nor a word" "--char-ngrams must be N, N-M, none or auto, got 'many'" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --char-ngrams many
-expect_fail "word n-grams are never auto" "--word-ngrams must be N, N-M or none, got 'auto'" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --word-ngrams auto
+expect_fail "char n-grams neither a range nor none" "--char-ngrams must be N, N-M or none, got 'many'" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --char-ngrams many
 expect_fail "min-df removes every term" "the vectorizer kept no terms" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --min-df 50
 expect_fail "min-df not a number" "--min-df 'often': expected a number > 0 (a count, or a fraction if < 1) or auto" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --min-df often
 expect_fail "min-df 0" "--min-df '0': expected a number > 0" "$XMR" train --input "$work/docs.jsonl" --model "$work/x.xmr" --min-df 0
