@@ -1,6 +1,9 @@
 #include "core/inference.h"
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
 
 #include "core/error.h"
 
@@ -36,17 +39,72 @@ void keep_best(std::vector<Node>& v, size_t keep) {
   std::sort(v.begin(), v.end(), better);
 }
 
-// Expands every node of ws.beam (nodes of layer t) into ws.candidates;
-// raw_of(parent) gives the raw scores of the parent's children.
+// The bar of expand: the `keep`-th best score among the candidates so far
+// (a min-heap of the best `keep`), -inf until there are `keep`.
+class Bar {
+ public:
+  Bar(std::vector<float>& heap, size_t keep) : heap_(heap), keep_(keep) { heap_.clear(); }
+  float value() const { return heap_.size() == keep_ ? heap_.front() : -std::numeric_limits<float>::infinity(); }
+  void offer(float score) {
+    if (heap_.size() < keep_) {
+      heap_.push_back(score);
+      std::push_heap(heap_.begin(), heap_.end(), std::greater<float>());
+    } else if (score > heap_.front()) {
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<float>());
+      heap_.back() = score;
+      std::push_heap(heap_.begin(), heap_.end(), std::greater<float>());
+    }
+  }
+
+ private:
+  std::vector<float>& heap_;
+  size_t keep_;
+};
+
+// Slack, in the cube's units, above which an l3-hinge child is certainly under
+// the bar: expf's and the product's rounding move a score by a few parts in
+// 10^7, which is that much in log(score).
+constexpr double kCubeSlack = 1e-5;
+
+// Expands every node of ws.beam (nodes of layer t, best first) into
+// ws.candidates; raw_of(parent) gives the raw scores of the parent's
+// children. Only the best `keep` candidates (and any tied with the last) are
+// needed, so a child whose score is under the keep-th best so far is left
+// out: the best `keep` come out as without leaving any out. Every
+// post-processor scales or lowers its parent's score (a factor of at most 1,
+// or a term of at most 0), so once a parent is under the bar, it and the
+// worse parents after it are skipped whole; under l3-hinge a child is also
+// skipped, without its exponential, when its cube alone puts it under.
 template <typename RawOf>
-void expand(const LayerView& layer, RawOf&& raw_of, PostProcessor post, InferenceWorkspace& ws) {
+void expand(const LayerView& layer, RawOf&& raw_of, PostProcessor post, size_t keep, InferenceWorkspace& ws) {
   ws.candidates.clear();
+  Bar bar(ws.bar, keep);
+  const bool scaled_down = post != PostProcessor::kNoop;
   for (const Node& parent : ws.beam) {
+    if (scaled_down && parent.score < bar.value()) break;
     const size_t width = layer.num_children_of(parent.id);
     const float* raw = raw_of(parent.id, width);
     const Index first = layer.child_ptr[parent.id];
+    // The largest cube that can still reach the bar, kept as the bar rises.
+    auto cube_limit = [&] {
+      const float floor = bar.value();
+      return floor > 0 ? std::log(double(parent.score) / double(floor)) + kCubeSlack
+                       : std::numeric_limits<double>::infinity();
+    };
+    double max_cube = cube_limit();
     for (size_t j = 0; j < width; ++j) {
-      ws.candidates.push_back({Index(first + j), postprocess_combine(post, parent.score, raw[j])});
+      float score;
+      if (post == PostProcessor::kL3Hinge) {
+        const float cube = l3_hinge_cube(raw[j]);
+        if (double(cube) > max_cube) continue;
+        score = parent.score * std::exp(-cube);
+      } else {
+        score = postprocess_combine(post, parent.score, raw[j]);
+      }
+      if (score < bar.value()) continue;
+      ws.candidates.push_back({Index(first + j), score});
+      bar.offer(score);
+      if (post == PostProcessor::kL3Hinge) max_cube = cube_limit();
     }
   }
 }
@@ -119,8 +177,20 @@ void search_levels(const TreeView& tree, RawOf&& raw_of, const PredictParams& pa
   const size_t last = std::min(stop_layer, depth - 1);
   ws.beam.clear();
   ws.beam.push_back({0, postprocess_initial(params.postprocessor)});
+  // How many of the last level's candidates slots_to_labels needs: a mean
+  // over a label's slots needs them all.
+  size_t last_keep = SIZE_MAX;
+  if (stop_layer < depth) {
+    last_keep = size_t(params.beam_size);
+  } else if (!tree.repeated_labels) {
+    last_keep = size_t(params.top_k);
+  } else if (params.repeated == RepeatedLabelScore::kMax && tree.max_label_slots > 0) {
+    last_keep = size_t(params.top_k) * tree.max_label_slots;
+  }
   for (size_t t = 0; t <= last; ++t) {
-    expand(tree.layers[t], [&](Index parent, size_t width) { return raw_of(t, parent, width); }, params.postprocessor, ws);
+    const size_t keep = t < last ? size_t(params.beam_size) : last_keep;
+    expand(tree.layers[t], [&](Index parent, size_t width) { return raw_of(t, parent, width); }, params.postprocessor,
+           keep, ws);
     std::swap(ws.beam, ws.candidates);
     if (t < last) keep_best(ws.beam, size_t(params.beam_size));
   }

@@ -71,6 +71,7 @@ struct InferenceWorkspace {
     float score;
   };
   std::vector<Node> beam, candidates;
+  std::vector<float> bar;  // the best candidate scores so far, a min-heap
   std::vector<float> raw;
   LabelMergeScratch merge;
   // pair scoring

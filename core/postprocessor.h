@@ -28,16 +28,18 @@ inline float postprocess_initial(PostProcessor p) {
   return (p == PostProcessor::kL3Hinge || p == PostProcessor::kSigmoid) ? 1.0f : 0.0f;
 }
 
+// max(0, 1 - s)^3, as both l3-hinge forms compute it.
+inline float l3_hinge_cube(float raw) {
+  const float h = raw < 1.0f ? 1.0f - raw : 0.0f;
+  return h * h * h;
+}
+
 inline float postprocess_combine(PostProcessor p, float parent, float raw) {
   switch (p) {
-    case PostProcessor::kL3Hinge: {
-      const float h = raw < 1.0f ? 1.0f - raw : 0.0f;
-      return parent * std::exp(-h * h * h);
-    }
-    case PostProcessor::kLogL3Hinge: {
-      const float h = raw < 1.0f ? 1.0f - raw : 0.0f;
-      return parent - h * h * h;
-    }
+    case PostProcessor::kL3Hinge:
+      return parent * std::exp(-l3_hinge_cube(raw));
+    case PostProcessor::kLogL3Hinge:
+      return parent - l3_hinge_cube(raw);
     case PostProcessor::kSigmoid:
       return parent / (1.0f + std::exp(-raw));
     case PostProcessor::kLogSigmoid:
