@@ -131,6 +131,116 @@ TEST(BeamSearch, WideBeamEqualsExhaustiveScoring) {
   }
 }
 
+// Beam search as written before expansion learnt to skip children that
+// cannot place: every child of every beam node is scored and sorted.
+std::vector<ScoredLabel> search_expanding_everything(const TreeView& tree, const SparseVectorView& q,
+                                                     const PredictParams& p, size_t stop_layer) {
+  using Node = InferenceWorkspace::Node;
+  auto better = [](const Node& a, const Node& b) { return a.score > b.score || (a.score == b.score && a.id < b.id); };
+  const size_t depth = tree.layers.size(), last = std::min(stop_layer, depth - 1);
+  std::vector<Node> beam{{0, postprocess_initial(p.postprocessor)}}, next;
+  std::vector<float> raw;
+  for (size_t t = 0; t <= last; ++t) {
+    next.clear();
+    for (const Node& parent : beam) {
+      const LayerView& layer = tree.layers[t];
+      raw.resize(layer.num_children_of(parent.id));
+      layer.score_chunk(parent.id, q, raw.data());
+      for (size_t j = 0; j < raw.size(); ++j) {
+        next.push_back({Index(layer.child_ptr[parent.id] + j), postprocess_combine(p.postprocessor, parent.score, raw[j])});
+      }
+    }
+    beam = next;
+    if (t < last || stop_layer < depth) {
+      std::sort(beam.begin(), beam.end(), better);
+      beam.resize(std::min(beam.size(), size_t(p.beam_size)));
+    }
+  }
+  std::vector<ScoredLabel> out;
+  if (stop_layer < depth) {
+    for (const Node& n : beam) out.push_back({n.id, n.score});
+    return out;
+  }
+  // A label's slots in arrival order: max, or the mean in double.
+  std::vector<Node> labels;
+  std::vector<double> sum;
+  std::vector<int> count;
+  for (const Node& n : beam) {
+    const Index label = tree.slot_label[n.id];
+    size_t k = 0;
+    while (k < labels.size() && labels[k].id != label) ++k;
+    if (k == labels.size()) {
+      labels.push_back({label, n.score});
+      sum.push_back(0);
+      count.push_back(0);
+    }
+    labels[k].score = std::max(labels[k].score, n.score);
+    sum[k] += n.score;
+    ++count[k];
+  }
+  if (p.repeated == RepeatedLabelScore::kMean) {
+    for (size_t k = 0; k < labels.size(); ++k) labels[k].score = float(sum[k] / double(count[k]));
+  }
+  std::sort(labels.begin(), labels.end(), better);
+  labels.resize(std::min(labels.size(), size_t(p.top_k)));
+  for (const Node& n : labels) out.push_back({n.id, n.score});
+  return out;
+}
+
+// Expansion skips parents and children that cannot reach the best beam (or
+// top_k) candidates; that must not change a label, a score or an order, for
+// any post-processor, beam, top_k or repeated-label rule, nor the nodes a
+// stopped search returns. Queries scaled by 8 push many raw scores past 1,
+// where l3-hinge gives ties of exactly 1.
+TEST(BeamSearch, SkippingWhatCannotPlaceChangesNothing) {
+  const auto d = testing::make_synthetic(1500, 90, 100, 47);
+  TrainParams tp;
+  tp.clustering.branching = 3;
+  tp.clustering.max_leaf_size = 6;
+  const Model plain = train_model(d.X, d.Y, tp);
+  tp.disentangle.max_copies = 3;
+  tp.disentangle.min_votes = 1;
+  tp.disentangle.leaf_growth = 1.0;
+  const Model repeated = train_model(d.X, d.Y, tp);
+  ASSERT_GE(plain.depth(), 3u);
+  ASSERT_TRUE(repeated.tree().repeated_labels) << "the test needs a model with repeated labels";
+  InferenceWorkspace ws;
+  std::vector<ScoredLabel> out;
+  std::vector<float> scaled;
+  size_t compared = 0;
+  for (const Model* model : {&plain, &repeated}) {
+    const TreeView& tree = model->tree();
+    for (PostProcessor post : {PostProcessor::kL3Hinge, PostProcessor::kLogL3Hinge, PostProcessor::kSigmoid,
+                               PostProcessor::kLogSigmoid, PostProcessor::kNoop}) {
+      for (RepeatedLabelScore rep : {RepeatedLabelScore::kMax, RepeatedLabelScore::kMean}) {
+        for (int beam : {1, 3, 12}) {
+          for (int top_k : {1, 5, 40}) {
+            PredictParams p;
+            p.postprocessor = post;
+            p.repeated = rep;
+            p.beam_size = beam;
+            p.top_k = top_k;
+            for (size_t i = 0; i < 40; ++i) {
+              const SparseVectorView row = d.X.row(i);
+              scaled.assign(row.values, row.values + row.nnz);
+              for (float& v : scaled) v *= (i % 2 ? 8.0f : 1.0f);
+              const SparseVectorView q{row.indices, scaled.data(), row.nnz};
+              for (size_t stop : {size_t(1), SIZE_MAX}) {
+                beam_search(tree, q, p, ws, out, stop);
+                ASSERT_EQ(out, search_expanding_everything(tree, q, p, stop))
+                    << "row " << i << " post " << postprocessor_name(post) << " beam " << beam << " top_k " << top_k
+                    << " stop " << stop << (tree.repeated_labels ? " repeated labels" : "");
+                ++compared;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 2u * 5 * 2 * 3 * 3 * 40 * 2);
+}
+
 TEST(BeamSearch, OutputSortedUniqueAndBatchMatchesSingle) {
   const auto data = testing::make_synthetic(400, 60, 50, 12);
   TrainParams tp;
