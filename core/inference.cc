@@ -39,11 +39,12 @@ void keep_best(std::vector<Node>& v, size_t keep) {
   std::sort(v.begin(), v.end(), better);
 }
 
-// The bar of expand: the `keep`-th best score among the candidates so far
-// (a min-heap of the best `keep`), -inf until there are `keep`.
+// The bar of an expansion: the `keep`-th best score among the candidates so
+// far, kept as a min-heap of the best `keep` in `heap` (empty at the start of
+// a level), -inf until there are `keep`.
 class Bar {
  public:
-  Bar(std::vector<float>& heap, size_t keep) : heap_(heap), keep_(keep) { heap_.clear(); }
+  Bar(std::vector<float>& heap, size_t keep) : heap_(heap), keep_(keep) {}
   float value() const { return heap_.size() == keep_ ? heap_.front() : -std::numeric_limits<float>::infinity(); }
   void offer(float score) {
     if (heap_.size() < keep_) {
@@ -66,47 +67,67 @@ class Bar {
 // 10^7, which is that much in log(score).
 constexpr double kCubeSlack = 1e-5;
 
-// Expands every node of ws.beam (nodes of layer t, best first) into
-// ws.candidates; raw_of(parent) gives the raw scores of the parent's
-// children. Only the best `keep` candidates (and any tied with the last) are
-// needed, so a child whose score is under the keep-th best so far is left
-// out: the best `keep` come out as without leaving any out. Every
-// post-processor scales or lowers its parent's score (a factor of at most 1,
-// or a term of at most 0), so once a parent is under the bar, it and the
-// worse parents after it are skipped whole; under l3-hinge a child is also
-// skipped, without its exponential, when its cube alone puts it under.
+// Every post-processor but noop scales its parent's score by a factor of at
+// most 1 or adds a term of at most 0, so no child of a parent under the bar
+// can reach it.
+inline bool children_below_parent(PostProcessor post) { return post != PostProcessor::kNoop; }
+
+// Appends to `out` the children of one parent (raw scores raw[0..width),
+// node ids from `first`) whose scores reach the bar, which rises as they
+// come. Only the best `keep` candidates of a level (and any tied with the
+// last) are needed, so those under the bar can be left out: the best come
+// out as if none were. Under l3-hinge a child whose cube alone puts it under
+// is skipped before its exponential.
+void expand_children(const float* raw, size_t width, Index first, float parent_score, PostProcessor post, Bar& bar,
+                     std::vector<Node>& out) {
+  // The largest cube that can still reach the bar, kept as the bar rises.
+  auto cube_limit = [&] {
+    const float floor = bar.value();
+    return floor > 0 ? std::log(double(parent_score) / double(floor)) + kCubeSlack
+                     : std::numeric_limits<double>::infinity();
+  };
+  double max_cube = post == PostProcessor::kL3Hinge ? cube_limit() : 0.0;
+  for (size_t j = 0; j < width; ++j) {
+    float score;
+    if (post == PostProcessor::kL3Hinge) {
+      const float cube = l3_hinge_cube(raw[j]);
+      if (double(cube) > max_cube) continue;
+      score = parent_score * std::exp(-cube);
+    } else {
+      score = postprocess_combine(post, parent_score, raw[j]);
+    }
+    if (score < bar.value()) continue;
+    out.push_back({Index(first + j), score});
+    bar.offer(score);
+    if (post == PostProcessor::kL3Hinge) max_cube = cube_limit();
+  }
+}
+
+// Expands the nodes of ws.beam (nodes of layer t, best first) into
+// ws.candidates, keeping what can be among the best `keep`; raw_of(parent)
+// gives the raw scores of the parent's children. Once a parent is under the
+// bar, it and the worse parents after it are skipped whole, chunk unscored.
 template <typename RawOf>
 void expand(const LayerView& layer, RawOf&& raw_of, PostProcessor post, size_t keep, InferenceWorkspace& ws) {
   ws.candidates.clear();
+  ws.bar.clear();
   Bar bar(ws.bar, keep);
-  const bool scaled_down = post != PostProcessor::kNoop;
   for (const Node& parent : ws.beam) {
-    if (scaled_down && parent.score < bar.value()) break;
+    if (children_below_parent(post) && parent.score < bar.value()) break;
     const size_t width = layer.num_children_of(parent.id);
-    const float* raw = raw_of(parent.id, width);
-    const Index first = layer.child_ptr[parent.id];
-    // The largest cube that can still reach the bar, kept as the bar rises.
-    auto cube_limit = [&] {
-      const float floor = bar.value();
-      return floor > 0 ? std::log(double(parent.score) / double(floor)) + kCubeSlack
-                       : std::numeric_limits<double>::infinity();
-    };
-    double max_cube = cube_limit();
-    for (size_t j = 0; j < width; ++j) {
-      float score;
-      if (post == PostProcessor::kL3Hinge) {
-        const float cube = l3_hinge_cube(raw[j]);
-        if (double(cube) > max_cube) continue;
-        score = parent.score * std::exp(-cube);
-      } else {
-        score = postprocess_combine(post, parent.score, raw[j]);
-      }
-      if (score < bar.value()) continue;
-      ws.candidates.push_back({Index(first + j), score});
-      bar.offer(score);
-      if (post == PostProcessor::kL3Hinge) max_cube = cube_limit();
-    }
+    expand_children(raw_of(parent.id, width), width, layer.child_ptr[parent.id], parent.score, post, bar,
+                    ws.candidates);
   }
+}
+
+// How many of the last level's candidates slots_to_labels needs: a mean over
+// a label's slots needs them all.
+size_t labels_keep(const TreeView& tree, const PredictParams& params) {
+  if (!tree.repeated_labels) return size_t(params.top_k);
+  if (params.repeated == RepeatedLabelScore::kMax && tree.max_label_slots > 0) {
+    return size_t(params.top_k) * tree.max_label_slots;
+  }
+  return SIZE_MAX;
 }
 
 // Maps slots to labels, merging repeated labels, then keeps the top k. A
@@ -177,16 +198,7 @@ void search_levels(const TreeView& tree, RawOf&& raw_of, const PredictParams& pa
   const size_t last = std::min(stop_layer, depth - 1);
   ws.beam.clear();
   ws.beam.push_back({0, postprocess_initial(params.postprocessor)});
-  // How many of the last level's candidates slots_to_labels needs: a mean
-  // over a label's slots needs them all.
-  size_t last_keep = SIZE_MAX;
-  if (stop_layer < depth) {
-    last_keep = size_t(params.beam_size);
-  } else if (!tree.repeated_labels) {
-    last_keep = size_t(params.top_k);
-  } else if (params.repeated == RepeatedLabelScore::kMax && tree.max_label_slots > 0) {
-    last_keep = size_t(params.top_k) * tree.max_label_slots;
-  }
+  const size_t last_keep = stop_layer < depth ? size_t(params.beam_size) : labels_keep(tree, params);
   for (size_t t = 0; t <= last; ++t) {
     const size_t keep = t < last ? size_t(params.beam_size) : last_keep;
     expand(tree.layers[t], [&](Index parent, size_t width) { return raw_of(t, parent, width); }, params.postprocessor,
@@ -229,26 +241,31 @@ void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, s
     ws.beams.resize(n);
     ws.candidates.resize(n);
   }
+  if (ws.bars.size() < n) ws.bars.resize(n);
   for (size_t i = 0; i < n; ++i) ws.beams[i].assign(1, {0, postprocess_initial(params.postprocessor)});
+  const PostProcessor post = params.postprocessor;
   for (size_t t = 0; t < depth; ++t) {
     const LayerView& layer = tree.layers[t];
+    const size_t keep = t + 1 < depth ? size_t(params.beam_size) : labels_keep(tree, params);
     ws.pairs.clear();
     for (size_t i = 0; i < n; ++i) {
       for (const Node& node : ws.beams[i]) ws.pairs.push_back({node.id, Index(i), node.score});
       ws.candidates[i].clear();
+      ws.bars[i].clear();
     }
     std::sort(ws.pairs.begin(), ws.pairs.end(), [](const BatchWorkspace::Pair& a, const BatchWorkspace::Pair& b) {
       return a.parent < b.parent || (a.parent == b.parent && a.query < b.query);
     });
+    // A query's parents come in id order here, not best first, so a parent
+    // under its query's bar is skipped alone (chunk unscored).
     for (const BatchWorkspace::Pair& pair : ws.pairs) {
+      Bar bar(ws.bars[pair.query], keep);
+      if (children_below_parent(post) && pair.score < bar.value()) continue;
       const size_t width = layer.num_children_of(pair.parent);
       if (ws.raw.size() < width) ws.raw.resize(width);
       layer.score_chunk(pair.parent, X.row(begin + pair.query), ws.raw.data());
-      const Index first = layer.child_ptr[pair.parent];
-      auto& cand = ws.candidates[pair.query];
-      for (size_t j = 0; j < width; ++j) {
-        cand.push_back({Index(first + j), postprocess_combine(params.postprocessor, pair.score, ws.raw[j])});
-      }
+      expand_children(ws.raw.data(), width, layer.child_ptr[pair.parent], pair.score, post, bar,
+                      ws.candidates[pair.query]);
     }
     for (size_t i = 0; i < n; ++i) {
       std::swap(ws.beams[i], ws.candidates[i]);

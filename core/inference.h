@@ -118,6 +118,7 @@ struct BatchWorkspace {
   };
   std::vector<Pair> pairs;
   std::vector<std::vector<InferenceWorkspace::Node>> beams, candidates;
+  std::vector<std::vector<float>> bars;  // per query: the best candidate scores so far, a min-heap
   std::vector<float> raw;
   LabelMergeScratch merge;
 };

@@ -204,9 +204,17 @@ TEST(BeamSearch, SkippingWhatCannotPlaceChangesNothing) {
   const Model repeated = train_model(d.X, d.Y, tp);
   ASSERT_GE(plain.depth(), 3u);
   ASSERT_TRUE(repeated.tree().repeated_labels) << "the test needs a model with repeated labels";
+  // The first 40 rows, the odd ones scaled by 8.
+  std::vector<Index> first_rows(40);
+  std::iota(first_rows.begin(), first_rows.end(), 0);
+  CsrMatrix Q = d.X.select_rows(first_rows);
+  for (size_t i = 1; i < Q.rows; i += 2) {
+    for (Offset k = Q.indptr[i]; k < Q.indptr[i + 1]; ++k) Q.values[k] *= 8.0f;
+  }
   InferenceWorkspace ws;
+  BatchWorkspace bws;
   std::vector<ScoredLabel> out;
-  std::vector<float> scaled;
+  std::vector<std::vector<ScoredLabel>> batch(Q.rows);
   size_t compared = 0;
   for (const Model* model : {&plain, &repeated}) {
     const TreeView& tree = model->tree();
@@ -220,16 +228,16 @@ TEST(BeamSearch, SkippingWhatCannotPlaceChangesNothing) {
             p.repeated = rep;
             p.beam_size = beam;
             p.top_k = top_k;
-            for (size_t i = 0; i < 40; ++i) {
-              const SparseVectorView row = d.X.row(i);
-              scaled.assign(row.values, row.values + row.nnz);
-              for (float& v : scaled) v *= (i % 2 ? 8.0f : 1.0f);
-              const SparseVectorView q{row.indices, scaled.data(), row.nnz};
+            beam_search_batch(tree, Q, 0, Q.rows, p, bws, batch.data());
+            for (size_t i = 0; i < Q.rows; ++i) {
+              const SparseVectorView q = Q.row(i);
               for (size_t stop : {size_t(1), SIZE_MAX}) {
                 beam_search(tree, q, p, ws, out, stop);
-                ASSERT_EQ(out, search_expanding_everything(tree, q, p, stop))
-                    << "row " << i << " post " << postprocessor_name(post) << " beam " << beam << " top_k " << top_k
-                    << " stop " << stop << (tree.repeated_labels ? " repeated labels" : "");
+                const auto expected = search_expanding_everything(tree, q, p, stop);
+                ASSERT_EQ(out, expected) << "row " << i << " post " << postprocessor_name(post) << " beam " << beam
+                                         << " top_k " << top_k << " stop " << stop
+                                         << (tree.repeated_labels ? " repeated labels" : "");
+                if (stop == SIZE_MAX) ASSERT_EQ(batch[i], expected) << "batch, row " << i;
                 ++compared;
               }
             }
