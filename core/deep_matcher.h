@@ -32,4 +32,14 @@ ModelParts train_deep_matcher_parts(const CsrMatrix& X, const CsrMatrix& Y, cons
 // The fold (0..folds-1) of training row `row`: a seeded hash of its number.
 size_t deep_matcher_fold(size_t row, int folds);
 
+// Estimated bytes one encoder's training holds of its own: its table and
+// head with their two Adam moments, its residual layers, and a copy of its
+// rows (rows, nnz: of the input; features, labels: its columns).
+size_t encoder_training_bytes(size_t rows, size_t nnz, size_t features, size_t labels, const EncoderTrainParams& p);
+
+// How many of `jobs` encoder trainings run at once on `threads` threads:
+// as many as there are threads and jobs, but fewer while the ones beyond the
+// first would hold more than `budget` bytes (bytes_each apiece). At least 1.
+int encoder_lanes(int threads, int jobs, size_t bytes_each, size_t budget);
+
 }  // namespace xmr

@@ -12,6 +12,7 @@
 // and not on the thread count.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,6 +55,12 @@ struct DeepMatcherParams {
   // so the linear models see embeddings as good as new text gets; 0: every
   // row is embedded by the full encoder.
   int folds = 3;
+  // The full and fold encoders are independent trainings, each the same on
+  // any number of threads: they run side by side, the threads shared among
+  // them, as many at once as keep the extra ones' estimated state
+  // (encoder_training_bytes, core/deep_matcher.h) within this. Not part of
+  // the model.
+  size_t side_by_side_bytes = size_t(128) << 20;
 
   // Softmax loss, 4 epochs per level, no residual layer, 30% feature dropout.
   static EncoderTrainParams default_encoder() {

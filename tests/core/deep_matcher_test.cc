@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <mutex>
 
 #include "core/deep_matcher.h"
 #include "core/error.h"
@@ -54,21 +55,75 @@ class DeepMatcher : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// Whatever the thread count, and whether the encoders train side by side
+// (the default budget, on data this small) or one after another (budget 0).
 TEST_F(DeepMatcher, SameSeedSameModelWhateverTheThreadCount) {
-  for (int folds : {0, 2}) {
+  for (int folds : {0, 2, 3}) {
     const Model a = Model::from_parts(train_model_parts(data_.X, data_.Y, deep_params(1, folds)));
-    const Model b = Model::from_parts(train_model_parts(data_.X, data_.Y, deep_params(2, folds)));
     ASSERT_NE(a.encoder(), nullptr);
     EXPECT_EQ(a.num_features(), data_.X.cols);
-    EXPECT_EQ(read_section_bytes(a, "encoder/weights"), read_section_bytes(b, "encoder/weights")) << "folds " << folds;
     const PredictParams pp = a.default_predict_params();
-    EXPECT_EQ(a.predict_batch(data_.X, pp, 1), b.predict_batch(data_.X, pp, 2)) << "folds " << folds;
+    const auto expected = a.predict_batch(data_.X, pp, 1);
+    for (int threads : {2, 3}) {
+      for (size_t budget : {size_t(0), DeepMatcherParams{}.side_by_side_bytes}) {
+        TrainParams p = deep_params(threads, folds);
+        p.deep.side_by_side_bytes = budget;
+        const Model b = Model::from_parts(train_model_parts(data_.X, data_.Y, p));
+        const std::string where = "folds " + std::to_string(folds) + " threads " + std::to_string(threads) +
+                                  " side-by-side budget " + std::to_string(budget);
+        EXPECT_EQ(read_section_bytes(a, "encoder/weights"), read_section_bytes(b, "encoder/weights")) << where;
+        EXPECT_EQ(expected, b.predict_batch(data_.X, pp, 2)) << where;
+      }
+    }
   }
   // Another seed gives another encoder.
   TrainParams other = deep_params(2, 0);
   other.seed = 1;
   EXPECT_NE(read_section_bytes(Model::from_parts(train_model_parts(data_.X, data_.Y, other)), "encoder/weights"),
             read_section_bytes(Model::from_parts(train_model_parts(data_.X, data_.Y, deep_params(2, 0))), "encoder/weights"));
+}
+
+TEST(DeepMatcherLanes, AsManyAsThreadsAndJobsWhileTheExtraOnesFitTheBudget) {
+  EXPECT_EQ(encoder_lanes(2, 4, 100, 1000), 2);
+  EXPECT_EQ(encoder_lanes(8, 4, 100, 1000), 4);
+  EXPECT_EQ(encoder_lanes(8, 4, 400, 1000), 3);  // two extra: 800 bytes
+  EXPECT_EQ(encoder_lanes(8, 4, 600, 1000), 2);
+  EXPECT_EQ(encoder_lanes(8, 4, 2000, 1000), 1);
+  EXPECT_EQ(encoder_lanes(1, 4, 1, 1000), 1);
+  EXPECT_EQ(encoder_lanes(0, 4, 1, 1000), 1);
+  EXPECT_EQ(encoder_lanes(4, 1, 1, 1000), 1);
+  // Table and head with two moments each, plus the rows.
+  EncoderTrainParams p;
+  p.dim = 64;
+  p.layers = 0;
+  EXPECT_EQ(encoder_training_bytes(10, 100, 1000, 200, p), 4 * 3 * 64 * 1200 + 100 * 8 + 10 * sizeof(Offset));
+}
+
+// Encoders trained side by side report one step, their rows done of all;
+// an error thrown from it (in whichever lane reports) reaches the caller
+// after the other lanes stop.
+TEST_F(DeepMatcher, EncodersSideBySideReportOneStepAndPassErrorsOn) {
+  TrainInputs inputs;
+  size_t last_total = 0, calls = 0;
+  std::mutex mutex;
+  inputs.progress = [&](const std::string& step, size_t done, size_t total) {
+    if (step.rfind("encoders", 0) != 0) return;
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(step, "encoders (2 side by side)");
+    EXPECT_LE(done, total);
+    last_total = total;
+    ++calls;
+    if (done * 2 > total) throw Error("stopped in " + step + " at " + std::to_string(done));
+  };
+  const std::string what = error_of([&] { train_model_parts(data_.X, data_.Y, deep_params(2, 3), inputs); });
+  EXPECT_NE(what.find("stopped in encoders (2 side by side) at "), std::string::npos) << what;
+  EXPECT_GT(calls, 1u);
+  // Rows of the full encoder and the three fold encoders (each row in two of
+  // their training sets), times layers and epochs.
+  const size_t fold_rows = data_.X.rows * (3 - 1);
+  const TrainParams p = deep_params(2, 3);
+  const size_t depth = training_tree(data_.X, data_.Y, p, {}).depth();
+  EXPECT_EQ(last_total, (data_.X.rows + fold_rows) * depth * size_t(p.deep.encoder.epochs));
 }
 
 TEST_F(DeepMatcher, SavesLoadsAndScoresIdenticallyWithTheEmbeddingAppended) {
