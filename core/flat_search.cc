@@ -160,33 +160,60 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   return index;
 }
 
+namespace {
+
+// The dense block's products, added to a parent's children when the search
+// first reads them (children of parents it never expands are not worth
+// them): each child adds its embedding products after its entries', in
+// feature order, as the chunk-by-chunk search adds them.
+class DenseBlockFinish final : public FinishChildScores {
+ public:
+  DenseBlockFinish(const FlatIndex& index, const SparseVectorView& q) : index_(index), q_(q) {
+    // The embedding's features are the query's last.
+    begin_ = q.nnz;
+    while (begin_ > 0 && q.indices[begin_ - 1] >= index.dense_from) --begin_;
+    end_ = begin_;
+    while (end_ < q.nnz && q.indices[end_] - index.dense_from < index.dense_dim) ++end_;
+  }
+  void set_tree(size_t m) { tree_ = m; }
+  void children(size_t t, Index first, size_t width, float* scores) const override {
+    const size_t nodes = index_.view.num_children;
+    const float* block = index_.dense.data() + index_.level_base[tree_][t] + first;
+    for (size_t k = begin_; k < end_; ++k) {
+      const float v = q_.values[k];
+      const float* row = block + (q_.indices[k] - index_.dense_from) * nodes;
+      for (size_t n = 0; n < width; ++n) scores[n] += v * row[n];
+    }
+  }
+
+ private:
+  const FlatIndex& index_;
+  const SparseVectorView& q_;
+  size_t begin_ = 0, end_ = 0, tree_ = 0;
+};
+
+}  // namespace
+
 void flat_search(const FlatIndex& index, const std::vector<TreeView>& trees, const SparseVectorView& q,
                  const PredictParams& params, InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
   ws.flat_scores.resize(index.view.num_children);
-  float* scores = ws.flat_scores.data();
-  // The entries (the lookup stops at the first feature past them), then the
-  // dense block: each node still adds its products in feature order.
-  index.view.score_chunk(0, q, scores);
-  const size_t nodes = index.view.num_children;
-  for (size_t k = 0; k < q.nnz && !index.dense.empty(); ++k) {
-    if (q.indices[k] < index.dense_from) continue;
-    const size_t j = q.indices[k] - index.dense_from;
-    if (j >= index.dense_dim) break;
-    const float v = q.values[k];
-    const float* row = index.dense.data() + j * nodes;
-    for (size_t n = 0; n < nodes; ++n) scores[n] += v * row[n];
-  }
+  // The entries now (the lookup stops at the first feature past them); the
+  // dense block's products as the search reads each parent's children.
+  index.view.score_chunk(0, q, ws.flat_scores.data());
+  DenseBlockFinish dense(index, q);
+  const FinishChildScores* finish = index.dense.empty() ? nullptr : &dense;
   auto levels_of = [&](size_t m) {
     ws.flat_levels.clear();
     for (size_t base : index.level_base[m]) ws.flat_levels.push_back(ws.flat_scores.data() + base);
+    dense.set_tree(m);
     return ws.flat_levels.data();
   };
   if (trees.size() == 1) {
-    beam_search_scored(trees.front(), levels_of(0), params, ws, out);
+    beam_search_scored(trees.front(), levels_of(0), params, ws, out, finish);
     return;
   }
   ensemble_search_each(trees, params, ws, out, [&](size_t m, const PredictParams& p, std::vector<ScoredLabel>& found) {
-    beam_search_scored(trees[m], levels_of(m), p, ws, found);
+    beam_search_scored(trees[m], levels_of(m), p, ws, found, finish);
   });
 }
 

@@ -18,9 +18,10 @@
 // estimate counts its weights as found by every query. Where they fill at
 // least kDenseWeightCost of the nodes x dimensions (50% on delicious, 6% on
 // flipkart), the index keeps them as a dense block, feature by feature over
-// all nodes, and adds each embedding value times its row to the scores: the
-// same products in the same order, with a zero where a node has no weight,
-// so the same scores (up to the sign of a zero score).
+// all nodes, and adds each embedding value times its row to the scores of a
+// parent's children when the beam first expands that parent (the others are
+// never read): the same products in the same order, with a zero where a node
+// has no weight, so the same scores (up to the sign of a zero score).
 //
 // Built once when a model is opened; immutable, so any number of threads may
 // search with it at once, each with its own InferenceWorkspace.

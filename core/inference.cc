@@ -227,9 +227,13 @@ void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictP
   search_levels(tree, score, params, ws, out, stop_layer);
 }
 
-void beam_search_scored(const TreeView& tree, const float* const* level_scores, const PredictParams& params,
-                        InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
-  auto scored = [&](size_t t, Index parent, size_t) { return level_scores[t] + tree.layers[t].child_ptr[parent]; };
+void beam_search_scored(const TreeView& tree, float* const* level_scores, const PredictParams& params,
+                        InferenceWorkspace& ws, std::vector<ScoredLabel>& out, const FinishChildScores* finish) {
+  auto scored = [&](size_t t, Index parent, size_t width) {
+    float* scores = level_scores[t] + tree.layers[t].child_ptr[parent];
+    if (finish) finish->children(t, tree.layers[t].child_ptr[parent], width, scores);
+    return static_cast<const float*>(scores);
+  };
   search_levels(tree, scored, params, ws, out, SIZE_MAX);
 }
 

@@ -85,7 +85,7 @@ struct InferenceWorkspace {
   std::vector<float> ensemble_scores;
   // one-pass search of small trees (core/flat_search.h)
   std::vector<float> flat_scores;
-  std::vector<const float*> flat_levels;
+  std::vector<float*> flat_levels;
   // a model with an encoder (core/model.h): the query with its embedding appended
   EncoderWorkspace encoder;
   std::vector<Index> deep_ids;
@@ -105,9 +105,20 @@ void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictP
 
 // beam_search with every node's raw score already computed (core/flat_search.h):
 // level_scores[t][c] is the raw score of layer t's child c, as
-// LayerView::score_chunk gives it for q. Returns what beam_search returns for q.
-void beam_search_scored(const TreeView& tree, const float* const* level_scores, const PredictParams& params,
-                        InferenceWorkspace& ws, std::vector<ScoredLabel>& out);
+// LayerView::score_chunk gives it for q, or, with `finish`, what
+// finish->children() completes it to when the search first reads a parent's
+// children (called once per parent it expands, so a cost left to it is paid
+// only for those). Returns what beam_search returns for q.
+struct FinishChildScores {
+  // Completes scores[0..width) of layer t's children first .. first + width - 1.
+  virtual void children(size_t t, Index first, size_t width, float* scores) const = 0;
+
+ protected:
+  ~FinishChildScores() = default;
+};
+void beam_search_scored(const TreeView& tree, float* const* level_scores, const PredictParams& params,
+                        InferenceWorkspace& ws, std::vector<ScoredLabel>& out,
+                        const FinishChildScores* finish = nullptr);
 
 // Workspace of beam_search_batch; reused across batches.
 struct BatchWorkspace {

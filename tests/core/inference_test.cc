@@ -237,7 +237,9 @@ TEST(BeamSearch, SkippingWhatCannotPlaceChangesNothing) {
                 ASSERT_EQ(out, expected) << "row " << i << " post " << postprocessor_name(post) << " beam " << beam
                                          << " top_k " << top_k << " stop " << stop
                                          << (tree.repeated_labels ? " repeated labels" : "");
-                if (stop == SIZE_MAX) ASSERT_EQ(batch[i], expected) << "batch, row " << i;
+                if (stop == SIZE_MAX) {
+                  ASSERT_EQ(batch[i], expected) << "batch, row " << i;
+                }
                 ++compared;
               }
             }
