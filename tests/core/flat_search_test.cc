@@ -162,19 +162,22 @@ TEST(FlatSearch, EmbeddingFeaturesSearchLikeTheOthers) {
 }
 
 // A model loaded without the index searches chunk by chunk: the same results,
-// plain, as an ensemble, and as a deep matcher (its embedding in the dense block).
+// plain, as an ensemble, as a deep matcher (its embedding in the dense block,
+// added to a parent's children as the beam expands it), and as both.
 TEST(FlatSearch, ModelsLoadedWithAndWithoutTheIndexPredictAlike) {
   const testing::SyntheticData d = testing::make_synthetic(600, 80, 60, 5);
   testing::TempDir dir;
-  for (int variant = 0; variant < 3; ++variant) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool deep = variant >= 2;
     TrainParams tp;
     tp.clustering.branching = 4;
     tp.clustering.max_leaf_size = 10;
-    tp.trees = variant == 1 ? 3 : 1;
-    if (variant == 2) {
+    tp.trees = variant % 2 == 1 ? 3 : 1;
+    if (deep) {
       tp.deep.enabled = true;
       tp.deep.encoder.dim = 8;
       tp.deep.encoder.epochs = 1;
+      tp.deep.weight = 1.0f;  // embedding weights above the threshold on most nodes: a dense block
     }
     const std::string path = dir.file("m" + std::to_string(variant) + ".xmr");
     train_model(d.X, d.Y, tp).save(path);
@@ -183,7 +186,8 @@ TEST(FlatSearch, ModelsLoadedWithAndWithoutTheIndexPredictAlike) {
     const Model with = Model::load(path), without = Model::load(path, off);
     ASSERT_NE(with.flat_index(), nullptr);
     EXPECT_EQ(without.flat_index(), nullptr);
-    EXPECT_EQ(with.flat_index()->dense_dim, variant == 2 ? 8u : 0u);
+    EXPECT_EQ(with.flat_index()->dense_dim, deep ? 8u : 0u);
+    EXPECT_EQ(with.flat_index()->dense.empty(), !deep) << "variant " << variant;
     for (int beam : {1, 4, 40}) {
       PredictParams p = with.default_predict_params();
       p.beam_size = beam;
