@@ -7,7 +7,10 @@
 // the same labels and scores. A deep matcher's queries are encoded once,
 // before timing, and both searches then go row by row over the trees.
 //
-//   flat_search_bench MODEL TEST_FILE [--beams 5,10] [--passes 8] [--normalize]
+//   flat_search_bench MODEL TEST_FILE [--beams 5,10] [--passes 8] [--normalize] [--by-length]
+//
+// --by-length also prints single-query p50/p99 per quarter of the test rows
+// by query length.
 //
 // A text model's TEST_FILE is JSONL (vectorized by the model); otherwise XC.
 #include <algorithm>
@@ -46,17 +49,19 @@ struct Timing {
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s MODEL TEST_FILE [--beams 5,10] [--passes 8] [--normalize]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL TEST_FILE [--beams 5,10] [--passes 8] [--normalize] [--by-length]\n", argv[0]);
     return 2;
   }
   const std::string model_path = argv[1], test_path = argv[2];
   std::vector<int> beams{5, 10};
   int passes = 8;
-  bool normalize = false;
+  bool normalize = false, by_length = false;
   for (int a = 3; a < argc; ++a) {
     const std::string k = argv[a];
     if (k == "--normalize") {
       normalize = true;
+    } else if (k == "--by-length") {
+      by_length = true;
     } else if (k == "--passes" && a + 1 < argc) {
       passes = std::max(1, std::atoi(argv[++a]));
     } else if (k == "--beams" && a + 1 < argc) {
@@ -142,6 +147,28 @@ int main(int argc, char** argv) try {
                 percentile(t[0].single_us, 0.99), percentile(t[1].single_us, 0.99),
                 percentile(t[1].single_us, 0.99) / percentile(t[0].single_us, 0.99), same ? "identical" : "DIFFER");
     if (!same) return 1;
+    if (by_length) {
+      // Single-query times by the query's length (features, the embedding's
+      // included), in quarters of the test rows: which search the long ones favour.
+      std::vector<size_t> order(X.rows);
+      for (size_t i = 0; i < X.rows; ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return rows_for_trees.row_nnz(a) < rows_for_trees.row_nnz(b); });
+      for (size_t part = 0; part < 4; ++part) {
+        const size_t lo = part * X.rows / 4, hi = (part + 1) * X.rows / 4;
+        if (lo == hi) continue;
+        std::vector<double> us[2];
+        for (int m = 0; m < 2; ++m) {
+          for (int pass = 0; pass < passes; ++pass) {
+            for (size_t k = lo; k < hi; ++k) us[m].push_back(t[m].single_us[size_t(pass) * X.rows + order[k]]);
+          }
+        }
+        std::printf("  queries of %zu-%zu features: p50 us %.1f -> %.1f (%.2fx), p99 us %.1f -> %.1f (%.2fx)\n",
+                    rows_for_trees.row_nnz(order[lo]), rows_for_trees.row_nnz(order[hi - 1]), percentile(us[0], 0.5),
+                    percentile(us[1], 0.5), percentile(us[1], 0.5) / percentile(us[0], 0.5), percentile(us[0], 0.99),
+                    percentile(us[1], 0.99), percentile(us[1], 0.99) / percentile(us[0], 0.99));
+      }
+    }
   }
   return 0;
 } catch (const std::exception& e) {
