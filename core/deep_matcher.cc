@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 
 #include "core/encoder_trainer.h"
@@ -179,7 +180,13 @@ ModelParts train_deep_matcher_parts(const CsrMatrix& X, const CsrMatrix& Y, cons
     }
   };
   std::vector<std::thread> others;
-  for (int l = 1; l < lanes; ++l) others.emplace_back(lane, l);
+  for (int l = 1; l < lanes; ++l) {
+    try {
+      others.emplace_back(lane, l);
+    } catch (const std::system_error&) {
+      break;  // no thread to be had: the lanes already running take every job
+    }
+  }
   lane(0);
   for (std::thread& t : others) t.join();
   for (const std::exception_ptr& e : failed) {
