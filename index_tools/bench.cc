@@ -165,8 +165,8 @@ std::string paired_cells(const rapidjson::Value& o, const rapidjson::Value& base
   char b[256];
   std::snprintf(b, sizeof b, "%6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %9.4f %9.4f %7.2f %8.2f %8.2f", num(base, "P@1"),
                 num(base, "P@3"), num(base, "P@5"), num(o, "P@1"), num(o, "P@3"), num(o, "P@5"),
-                num(base, "batch_by_chunk_ms_per_query_1t"), num(o, "paired_batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(base, "batch_by_chunk_ms_per_query_1t"),
+                num(base, "batch_default_ms_per_query_1t"), num(o, "paired_batch_default_ms_per_query_1t"),
+                num(o, "paired_batch_default_ms_per_query_1t") / num(base, "batch_default_ms_per_query_1t"),
                 num(o, "paired_latency_us_p50") / num(base, "latency_us_p50"),
                 num(o, "paired_latency_us_p99") / num(base, "latency_us_p99"));
   return b;
@@ -183,9 +183,9 @@ void print_disentangle_table(const rapidjson::Document& runs) {
     const double copies = num(o["training"].GetArray()[o["training"].Size() - 1], "copies_added");
     std::printf("%-18s %7.0f %6.2f/%6.2f/%6.2f %6.2f/%6.2f/%6.2f %+7.2f %9.4f %9.4f %7.2f %8.2f %7.2f\n",
                 o["set"].GetString(), copies, num(pl, "P@1"), num(pl, "P@3"), num(pl, "P@5"), num(o, "P@1"),
-                num(o, "P@3"), num(o, "P@5"), num(o, "P@5") - num(pl, "P@5"), num(pl, "batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t"),
-                num(o, "paired_batch_by_chunk_ms_per_query_1t") / num(pl, "batch_by_chunk_ms_per_query_1t"),
+                num(o, "P@3"), num(o, "P@5"), num(o, "P@5") - num(pl, "P@5"), num(pl, "batch_default_ms_per_query_1t"),
+                num(o, "paired_batch_default_ms_per_query_1t"),
+                num(o, "paired_batch_default_ms_per_query_1t") / num(pl, "batch_default_ms_per_query_1t"),
                 num(o, "weights") / num(pl, "weights"), num(o, "model_bytes") / num(pl, "model_bytes"));
   }
 }

@@ -145,7 +145,7 @@ TEST_F(DeepMatcher, SavesLoadsAndScoresIdenticallyWithTheEmbeddingAppended) {
   pp.top_k = 5;
   const auto batch = m.predict_batch(data_.X, pp, 2);
   EXPECT_EQ(batch, in_memory.predict_batch(data_.X, pp, 1));
-  EXPECT_EQ(batch, m.predict_batch(data_.X, pp, 1, Model::BatchOrder::kByQuery));
+  EXPECT_EQ(batch, m.predict_batch(data_.X, pp, 1, Model::BatchOrder::kByChunk));
   // One query at a time: the same labels and scores, and score_labels gives
   // each listed label its listed score.
   InferenceWorkspace ws;

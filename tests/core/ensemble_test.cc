@@ -69,8 +69,8 @@ TEST_F(Ensemble, TwoTreeModelSavesLoadsAndScoresIdentically) {
   ASSERT_EQ(loaded.num_trees(), 2u);
   PredictParams p;
   p.top_k = 7;
-  const auto by_chunk = model.predict_batch(data_.X, p);
-  EXPECT_EQ(loaded.predict_batch(data_.X, p), by_chunk);
+  const auto by_chunk = model.predict_batch(data_.X, p, 0, Model::BatchOrder::kByChunk);
+  EXPECT_EQ(loaded.predict_batch(data_.X, p, 0, Model::BatchOrder::kByChunk), by_chunk);
   EXPECT_EQ(loaded.predict_batch(data_.X, p, 1, Model::BatchOrder::kByQuery), by_chunk);
   InferenceWorkspace ws;
   std::vector<ScoredLabel> one;

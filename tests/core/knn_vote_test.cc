@@ -167,7 +167,7 @@ TEST_F(KnnVoteTest, FusedScoresFollowTheRuleAndServeAlikeEveryWay) {
     pp.top_k = 5;
     const auto batch = m.predict_batch(data_.X, pp, 2);
     EXPECT_EQ(batch, Model::from_parts(parts).predict_batch(data_.X, pp, 1));
-    EXPECT_EQ(batch, m.predict_batch(data_.X, pp, 1, Model::BatchOrder::kByQuery));
+    EXPECT_EQ(batch, m.predict_batch(data_.X, pp, 1, Model::BatchOrder::kByChunk));
     PredictParams wide = pp;
     wide.top_k = pp.beam_size;  // the trees' list that is fused
     InferenceWorkspace ws;
