@@ -99,7 +99,10 @@ struct InferenceWorkspace {
 // With a beam at least as wide as every level, equals exhaustive scoring.
 // With `stop_layer` < layers.size(), stops after that level and returns its
 // top beam_size nodes instead of labels (ids are node ids of tree layer
-// stop_layer + 1); used for matcher-aware negatives.
+// stop_layer + 1); used for matcher-aware negatives. A level's children that
+// cannot be among its best beam_size (the last level: top_k) are left
+// unexpanded, and a parent none of whose children can is left unscored: the
+// result is bit for bit what expanding every child gives.
 void beam_search(const TreeView& tree, const SparseVectorView& q, const PredictParams& params, InferenceWorkspace& ws,
                  std::vector<ScoredLabel>& out, size_t stop_layer = SIZE_MAX);
 
