@@ -11,6 +11,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include "core/encoder_trainer.h"
 #include "core/error.h"
@@ -192,7 +193,6 @@ ModelParts train_deep_matcher_parts(const CsrMatrix& X, const CsrMatrix& Y, cons
   for (const std::exception_ptr& e : failed) {
     if (e) std::rethrow_exception(e);
   }
-  const Encoder& encoder_full = *encoder;
   const RowMatrixXf E = folds ? out_of_fold_embeddings(full, fold) : full;
   const double encoder_seconds = seconds_since(t0);
 
@@ -201,7 +201,7 @@ ModelParts train_deep_matcher_parts(const CsrMatrix& X, const CsrMatrix& Y, cons
   const CsrMatrix widened = append_embedding(X, E, params.deep.weight, X.cols);
   ModelParts parts = train_model_parts(widened, Y, linear, inputs, stats, plain);
   if (stats) stats->seconds_encoder = encoder_seconds;
-  auto shared = std::make_shared<const Encoder>(encoder_full);
+  auto shared = std::make_shared<const Encoder>(std::move(*encoder));
   const std::string info = "{\"seconds\":" + std::to_string(encoder_seconds) + "}";
   for (ModelParts* p : {&parts, plain}) {
     if (!p) continue;

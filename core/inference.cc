@@ -120,13 +120,14 @@ void expand(const LayerView& layer, RawOf&& raw_of, PostProcessor post, size_t k
   }
 }
 
-// How many of the last level's candidates slots_to_labels needs: a mean over
-// a label's slots needs them all.
-size_t labels_keep(const TreeView& tree, const PredictParams& params) {
-  if (!tree.repeated_labels) return size_t(params.top_k);
-  if (params.repeated == RepeatedLabelScore::kMax && tree.max_label_slots > 0) {
-    return size_t(params.top_k) * tree.max_label_slots;
-  }
+// How many of the best slots slots_to_labels needs for the top k labels: k
+// when no label repeats; with repeats and max, k * max_label_slots (a top-k
+// label's best slot is among those: every slot above it belongs to one of
+// fewer than k better labels), plus any tied with the last; a mean over a
+// label's slots needs them all (SIZE_MAX).
+size_t labels_keep(const TreeView& tree, size_t k, RepeatedLabelScore repeated) {
+  if (!tree.repeated_labels) return k;
+  if (repeated == RepeatedLabelScore::kMax && tree.max_label_slots > 0) return k * tree.max_label_slots;
   return SIZE_MAX;
 }
 
@@ -136,17 +137,12 @@ size_t labels_keep(const TreeView& tree, const PredictParams& params) {
 void slots_to_labels(const TreeView& tree, std::vector<Node>& nodes, size_t k, RepeatedLabelScore repeated,
                      LabelMergeScratch& m, std::vector<ScoredLabel>& out) {
   for (Node& n : nodes) n.id = tree.slot_label[n.id];
-  if (tree.repeated_labels && repeated == RepeatedLabelScore::kMax && tree.max_label_slots > 0) {
-    // A top-k label's best slot is among the best k * max_label_slots slots
-    // (every slot above it belongs to one of fewer than k better labels), so
-    // only those, and any tied with the last, need merging.
-    const size_t keep = k * tree.max_label_slots;
-    if (nodes.size() > keep) {
-      std::nth_element(nodes.begin(), nodes.begin() + keep - 1, nodes.end(), better);
-      const float boundary = nodes[keep - 1].score;
-      const auto end = std::partition(nodes.begin() + keep, nodes.end(), [&](const Node& n) { return n.score >= boundary; });
-      nodes.resize(size_t(end - nodes.begin()));
-    }
+  const size_t keep = labels_keep(tree, k, repeated);
+  if (tree.repeated_labels && keep != SIZE_MAX && nodes.size() > keep) {  // only those need merging
+    std::nth_element(nodes.begin(), nodes.begin() + keep - 1, nodes.end(), better);
+    const float boundary = nodes[keep - 1].score;
+    const auto end = std::partition(nodes.begin() + keep, nodes.end(), [&](const Node& n) { return n.score >= boundary; });
+    nodes.resize(size_t(end - nodes.begin()));
   }
   if (tree.repeated_labels) {
     size_t table = 16;
@@ -198,7 +194,7 @@ void search_levels(const TreeView& tree, RawOf&& raw_of, const PredictParams& pa
   const size_t last = std::min(stop_layer, depth - 1);
   ws.beam.clear();
   ws.beam.push_back({0, postprocess_initial(params.postprocessor)});
-  const size_t last_keep = stop_layer < depth ? size_t(params.beam_size) : labels_keep(tree, params);
+  const size_t last_keep = stop_layer < depth ? size_t(params.beam_size) : labels_keep(tree, size_t(params.top_k), params.repeated);
   for (size_t t = 0; t <= last; ++t) {
     const size_t keep = t < last ? size_t(params.beam_size) : last_keep;
     expand(tree.layers[t], [&](Index parent, size_t width) { return raw_of(t, parent, width); }, params.postprocessor,
@@ -250,7 +246,7 @@ void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, s
   const PostProcessor post = params.postprocessor;
   for (size_t t = 0; t < depth; ++t) {
     const LayerView& layer = tree.layers[t];
-    const size_t keep = t + 1 < depth ? size_t(params.beam_size) : labels_keep(tree, params);
+    const size_t keep = t + 1 < depth ? size_t(params.beam_size) : labels_keep(tree, size_t(params.top_k), params.repeated);
     ws.pairs.clear();
     for (size_t i = 0; i < n; ++i) {
       for (const Node& node : ws.beams[i]) ws.pairs.push_back({node.id, Index(i), node.score});
