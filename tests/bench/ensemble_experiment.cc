@@ -2,9 +2,11 @@
 // validation split of a shared set's training data (the test file is never
 // read).
 //
-//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|mixed]
+//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|mixed]
 //
-// Members differ by seed (clustering, so the tree) or by branching factor.
+// Members differ by seed (clustering, so the tree) and, with --vary, by
+// branching factor, leaf size, solver, label embedding, negatives, cost C or
+// weight threshold (the leaf2-* kinds alternate leaves 100 / 50 as well).
 // Prints P@1/3/5 of 1..members trees under each combination rule.
 #include <algorithm>
 #include <chrono>
@@ -40,7 +42,7 @@ void print(const char* name, const std::vector<std::vector<ScoredLabel>>& pred, 
 
 int main(int argc, char** argv) try {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|mixed]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|mixed]\n", argv[0]);
     return 2;
   }
   int members = 5, threads = 2, pool = 20;
@@ -112,10 +114,21 @@ int main(int argc, char** argv) try {
       p.clustering.max_leaf_size = 100 >> (m % 2);
       p.embedding = m % 2 ? LabelEmbeddingKind::kPii : LabelEmbeddingKind::kPifa;
     }
+    else if (vary == "leaf2-negatives") {
+      p.clustering.max_leaf_size = 100 >> (m % 2);
+      if (m % 3 == 1) p.negatives = p.negatives == NegativeSampling::kTeacherForced ? NegativeSampling::kBoth : NegativeSampling::kTeacherForced;
+    } else if (vary == "leaf2-cost") {
+      p.clustering.max_leaf_size = 100 >> (m % 2);
+      if (m % 3 == 1) p.solver.Cp = p.solver.Cn = 0.5;
+      if (m % 3 == 2) p.solver.Cp = p.solver.Cn = 2.0;
+    } else if (vary == "leaf2-threshold") {
+      p.clustering.max_leaf_size = 100 >> (m % 2);
+      if (m % 3 == 1) p.weight_threshold = 0.02f;
+    }
     else if (vary == "mixed") {
       p.clustering.max_leaf_size = 100 >> m;
       p.solver.kind = m % 2 ? SolverKind::kLogisticDual : SolverKind::kL2SvmDual;
-    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, leaf2, solver, embedding, leaf2-embedding or mixed");
+    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, leaf2, solver, embedding, leaf2-embedding, leaf2-negatives, leaf2-cost, leaf2-threshold or mixed");
     models.push_back(train_model(Xtr, Ytr, p));
     PredictParams pp = models.back().default_predict_params();
     pp.top_k = pool;
