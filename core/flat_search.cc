@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/ensemble.h"
+#include "core/row_kernels.h"
 
 namespace xmr {
 
@@ -11,7 +12,8 @@ size_t FlatIndex::heap_bytes() const {
          merged.feat_ids.size() * sizeof(Index) + merged.feat_ptr.size() * sizeof(Offset) +
          merged.entry_child.size() * sizeof(ChildSlot) + merged.entry_value.size() * sizeof(float) +
          merged.bias.size() * sizeof(float) + lookup.chunks.size() * sizeof(ChunkBuckets) +
-         lookup.bucket_start.size() * sizeof(uint32_t) + dense.size() * sizeof(float);
+         lookup.bucket_start.size() * sizeof(uint32_t) + dense.size() * sizeof(float) +
+         row_features.size() * sizeof(Index) + rows.size() * sizeof(float);
 }
 
 bool FlatIndex::faster(int beam_size, size_t query_nnz) const {
@@ -28,9 +30,10 @@ bool FlatIndex::faster(int beam_size, size_t query_nnz) const {
       const double share = expanded / double(std::max<size_t>(1, L.parents));
       const double found = sparse_nnz * L.weights_per_feature + L.dense_weights;
       chunk_by_chunk += expanded * double(query_nnz) * kLookupCost + share * found;
-      one_pass += dense.empty() ? found : sparse_nnz * L.weights_per_feature;
+      if (dense.empty()) one_pass += L.dense_weights;  // the embedding's entries, in every query
     }
   }
+  one_pass += sparse_nnz * one_pass_weights_per_feature;
   return one_pass <= chunk_by_chunk;
 }
 
@@ -111,9 +114,12 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   LayerData& M = index->merged;
   M.child_ptr = {0, Index(nodes)};
   M.bias.reserve(nodes);
-  // Counting sort of every weight by feature, over the feature ids
-  // themselves when they are few beside the weights, else over the ranks of
-  // the features used (so a file's huge feature count allocates nothing).
+  for (const TreeView& tree : trees) {
+    for (const LayerView& L : tree.layers) M.bias.insert(M.bias.end(), L.bias, L.bias + L.num_children);
+  }
+  // Weights per feature, by a counting sort over the feature ids themselves
+  // when they are few beside the weights, else over the ranks of the
+  // features used (so a file's huge feature count allocates nothing).
   const bool by_id = size_t(max_feature) < 4 * entries + 1024;
   std::vector<Index> used;
   if (!by_id) {
@@ -132,27 +138,52 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   };
   const size_t positions = by_id ? size_t(max_feature) + 1 : used.size();
   std::vector<uint32_t> at(positions + 1, 0);  // weights <= kFlatMaxWeights < 2^32
-  for (const TreeView& tree : trees) {
-    for (const LayerView& L : tree.layers) M.bias.insert(M.bias.end(), L.bias, L.bias + L.num_children);
-  }
   for_each_tree_weight(trees, index->level_base, [&](Index f, size_t, float) {
     if (f < entries_below) ++at[position(f) + 1];
   });
+  // Features on enough of the nodes become rows (row_of: their row + 1, 0
+  // for the others); the rest stay entries, laid out feature by feature. The
+  // embedding's features (from dense_from on) have their block, or entries.
+  const double row_min = kDenseWeightCost * double(nodes);
+  std::vector<uint32_t> row_of(positions, 0);
+  size_t row_weights = 0;
   for (size_t k = 0; k < positions; ++k) {
-    if (at[k + 1] > 0) {
-      M.feat_ids.push_back(by_id ? Index(k) : used[k]);
+    if (at[k + 1] == 0) continue;
+    const Index f = by_id ? Index(k) : used[k];
+    if (f < dense_from && double(at[k + 1]) >= row_min) {
+      index->row_features.push_back(f);
+      row_of[k] = uint32_t(index->row_features.size());
+      row_weights += at[k + 1];
+      at[k + 1] = 0;
+    } else {
+      M.feat_ids.push_back(f);
       M.feat_ptr.push_back(M.feat_ptr.back() + at[k + 1]);
     }
-    at[k + 1] += at[k];
   }
-  M.entry_child.resize(entries);
-  M.entry_value.resize(entries);
+  for (size_t k = 0; k < positions; ++k) at[k + 1] += at[k];
+  index->rows.assign(index->row_features.size() * nodes, 0.0f);
+  M.entry_child.resize(entries - row_weights);
+  M.entry_value.resize(entries - row_weights);
   for_each_tree_weight(trees, index->level_base, [&](Index f, size_t node, float w) {
     if (f >= entries_below) return;
-    const uint32_t e = at[position(f)]++;
+    const size_t k = position(f);
+    if (row_of[k] != 0) {
+      index->rows[(row_of[k] - 1) * nodes + node] = w;
+      return;
+    }
+    const uint32_t e = at[k]++;
     M.entry_child[e] = ChildSlot(node);
     M.entry_value[e] = w;
   });
+  // The embedding's own entries (no block) are counted by level, as the
+  // query always has them.
+  size_t embedding_entries = 0;
+  for (const auto& levels : index->level_cost) {
+    for (const auto& L : levels) embedding_entries += block ? 0 : size_t(L.dense_weights);
+  }
+  index->one_pass_weights_per_feature =
+      (double(M.entry_value.size() - embedding_entries) + double(index->rows.size()) * kDenseWeightCost) /
+      double(std::max<size_t>(1, dense_from));
   M.chunk_ptr = {0, Offset(M.feat_ids.size())};
   index->view = M.view();
   index->lookup = build_lookup(index->view);
@@ -192,14 +223,42 @@ class DenseBlockFinish final : public FinishChildScores {
   size_t begin_ = 0, end_ = 0, tree_ = 0;
 };
 
+// Every node's score from the biases, the entries and the rows (not the
+// dense block): q's features in ascending order, each run of features kept
+// as entries added through the lookup, each row's feature added as a row
+// (add_scaled: rows span every node, so its call costs little beside them;
+// the dense block's short per-parent stretches keep their own loop, which
+// measured faster there).
+void score_entries_and_rows(const FlatIndex& index, const SparseVectorView& q, float* scores) {
+  const std::vector<Index>& rows = index.row_features;
+  if (rows.empty()) {
+    index.view.score_chunk(0, q, scores);
+    return;
+  }
+  const size_t nodes = index.view.num_children;
+  std::copy(index.merged.bias.begin(), index.merged.bias.end(), scores);
+  auto row = rows.begin();
+  size_t run = 0;  // first query feature not added yet
+  for (size_t k = 0; k < q.nnz; ++k) {
+    row = std::lower_bound(row, rows.end(), q.indices[k]);
+    if (row == rows.end()) break;  // no row at or past this feature: the rest are entries
+    if (*row != q.indices[k]) continue;
+    if (k > run) index.view.add_chunk(0, SparseVectorView{q.indices + run, q.values + run, k - run}, scores);
+    add_scaled(scores, index.rows.data() + size_t(row - rows.begin()) * nodes, q.values[k], nodes);
+    run = k + 1;
+  }
+  if (run < q.nnz) index.view.add_chunk(0, SparseVectorView{q.indices + run, q.values + run, q.nnz - run}, scores);
+}
+
 }  // namespace
 
 void flat_search(const FlatIndex& index, const std::vector<TreeView>& trees, const SparseVectorView& q,
                  const PredictParams& params, InferenceWorkspace& ws, std::vector<ScoredLabel>& out) {
   ws.flat_scores.resize(index.view.num_children);
-  // The entries now (the lookup stops at the first feature past them); the
-  // dense block's products as the search reads each parent's children.
-  index.view.score_chunk(0, q, ws.flat_scores.data());
+  // The entries and rows now (the lookup stops at the first feature past
+  // them); the dense block's products as the search reads each parent's
+  // children.
+  score_entries_and_rows(index, q, ws.flat_scores.data());
   DenseBlockFinish dense(index, q);
   const FinishChildScores* finish = index.dense.empty() ? nullptr : &dense;
   auto levels_of = [&](size_t m) {

@@ -14,6 +14,13 @@
 // faster() weighs the lookups saved against the weights added, from each
 // level's size (see kLookupCost).
 //
+// A feature with weights on at least kDenseWeightCost of all the nodes (most
+// of delicious' 500; few of a text model's) is kept as a dense row over every
+// node instead of entries: adding a row is a vectorised loop with no child
+// index to read. The query's features are still added in ascending order,
+// each row or each run of entries in turn, so each node sums the same
+// products in the same order (a node without a weight adds a zero product).
+//
 // A deep matcher's embedding (core/deep_matcher.h) is in every query, so the
 // estimate counts its weights as found by every query. Where they fill at
 // least kDenseWeightCost of the nodes x dimensions (50% on delicious, 6% on
@@ -48,8 +55,10 @@ constexpr size_t kFlatMaxWeights = size_t(1) << 22;
 // the one pass wins at every beam; on delicious, whose chunks hold most of its
 // 500 features, it wins at beam 10 and loses at beam 5 (README, "Performance").
 constexpr double kLookupCost = 32;
-// What adding one weight of the dense block costs, in weights added through
-// entries (contiguous and vectorised, no child index to read).
+// What adding one weight of the dense block or of a row costs, in weights
+// added through entries (contiguous and vectorised, no child index to read).
+// Measured on delicious for rows too: 0.25 and 0.15 searched as fast and moved
+// the beam at which the one pass is chosen by one (README, "Performance").
 constexpr double kDenseWeightCost = 0.35;
 
 struct FlatIndex {
@@ -64,6 +73,15 @@ struct FlatIndex {
   // (dense empty) they are in merged like the rest.
   size_t dense_from = 0, dense_dim = 0;
   std::vector<float> dense;
+  // Features (below dense_from) kept as dense rows, ascending, and their
+  // rows: rows[r * nodes + n] is node n's weight of row_features[r], 0 where
+  // it has none. These features have no entries in merged.
+  std::vector<Index> row_features;
+  std::vector<float> rows;
+  // What the one pass adds per sparse query feature, in weights added
+  // through entries: merged's entries of features below dense_from plus the
+  // rows at kDenseWeightCost, spread over the features below dense_from.
+  double one_pass_weights_per_feature = 0;
   // Per tree and level: parents (chunks), weights per other feature, and
   // weights of the embedding's features.
   struct LevelCost {

@@ -81,6 +81,11 @@ struct LayerView {
   // The same scores found by searching the chunk's sorted feature list
   // (galloping), without the lookup: the reference the fast path must equal.
   void score_chunk_search(size_t parent, const SparseVectorView& q, float* out) const;
+
+  // score_chunk without the biases: adds the products of q's features found
+  // in the chunk to out[j], feature by feature as score_chunk adds them, so
+  // scoring a query's features in consecutive parts gives the same sums.
+  void add_chunk(size_t parent, const SparseVectorView& q, float* out) const;
 };
 
 // Builds the bucket index of every chunk of L with at least

@@ -142,7 +142,8 @@ class Model {
   // PredictParams with this model's default post-processor.
   PredictParams default_predict_params() const;
 
-  // Top-k labels for one query (sorted unique feature ids < num_features()).
+  // Top-k labels for one query (sorted unique feature ids < num_features(),
+  // finite values).
   // An ensemble returns the best of the union of its trees' top-k lists by
   // the mean of the trees' scores, a tree adding 0 for a label it did not
   // return (core/ensemble.h). Small trees are searched in one pass over the

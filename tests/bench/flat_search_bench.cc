@@ -100,9 +100,10 @@ int main(int argc, char** argv) try {
   for (const auto& levels : one_pass.flat_index()->level_cost) {
     for (const auto& L : levels) dense_weights += L.dense_weights;
   }
-  std::printf("%s: %zu trees, %zu test rows, one-pass index %.1f MiB, %zu embedding features with %.0f weights\n",
+  std::printf("%s: %zu trees, %zu test rows, one-pass index %.1f MiB (%zu features as dense rows), %zu embedding "
+              "features with %.0f weights\n",
               model_path.c_str(), one_pass.num_trees(), X.rows, double(one_pass.flat_index()->heap_bytes()) / 1048576.0,
-              one_pass.flat_index()->dense_dim, dense_weights);
+              one_pass.flat_index()->row_features.size(), one_pass.flat_index()->dense_dim, dense_weights);
   for (int beam : beams) {
     PredictParams p = one_pass.default_predict_params();
     p.beam_size = beam;

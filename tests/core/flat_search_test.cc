@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -34,49 +35,67 @@ void chunk_search(const std::vector<TreeView>& trees, const SparseVectorView& q,
 // Same labels and bit-identical scores as beam search, at any beam (the
 // index scores every node; the beam still decides which are expanded).
 TEST(FlatSearch, EqualsChunkByChunkSearchBitForBit) {
-  const testing::SyntheticData d = testing::make_synthetic(600, 80, 60, 5);
-  for (int num_trees : {1, 3}) {
-    TrainParams tp;
-    tp.clustering.branching = 4;
-    tp.clustering.max_leaf_size = 10;
-    tp.trees = num_trees;
-    const Model model = train_model(d.X, d.Y, tp);
-    const std::vector<TreeView> trees = trees_of(model);
-    const auto index = build_flat_index(trees, model.num_features(), model.num_features());
-    ASSERT_NE(index, nullptr);
-    EXPECT_NE(model.flat_index(), nullptr);
-    for (int beam : {1, 3, 10, 40}) {
-      PredictParams p = model.default_predict_params();
-      p.beam_size = beam;
-      p.top_k = 7;
-      InferenceWorkspace ws_flat, ws_chunk;
-      std::vector<ScoredLabel> flat, expected;
-      for (size_t i = 0; i < d.X.rows; ++i) {
-        flat_search(*index, trees, d.X.row(i), p, ws_flat, flat);
-        chunk_search(trees, d.X.row(i), p, ws_chunk, expected);
-        ASSERT_EQ(flat, expected) << num_trees << " trees, beam " << beam << ", row " << i;
+  // 60 features, each on most nodes (all dense rows); 200, some on most
+  // nodes, most on few (rows and entries); 2,000, each on few (all entries).
+  bool rows_seen = false, entries_seen = false, both_seen = false;
+  for (size_t dim : {60, 200, 2000}) {
+    const testing::SyntheticData d = testing::make_synthetic(600, 80, dim, 5);
+    for (int num_trees : {1, 3}) {
+      TrainParams tp;
+      tp.clustering.branching = 4;
+      tp.clustering.max_leaf_size = 10;
+      tp.trees = num_trees;
+      const Model model = train_model(d.X, d.Y, tp);
+      const std::vector<TreeView> trees = trees_of(model);
+      const auto index = build_flat_index(trees, model.num_features(), model.num_features());
+      ASSERT_NE(index, nullptr);
+      EXPECT_NE(model.flat_index(), nullptr);
+      rows_seen |= !index->row_features.empty();
+      entries_seen |= !index->merged.entry_value.empty();
+      both_seen |= !index->row_features.empty() && !index->merged.entry_value.empty();
+      for (int beam : {1, 3, 10, 40}) {
+        PredictParams p = model.default_predict_params();
+        p.beam_size = beam;
+        p.top_k = 7;
+        InferenceWorkspace ws_flat, ws_chunk;
+        std::vector<ScoredLabel> flat, expected;
+        for (size_t i = 0; i < d.X.rows; ++i) {
+          flat_search(*index, trees, d.X.row(i), p, ws_flat, flat);
+          chunk_search(trees, d.X.row(i), p, ws_chunk, expected);
+          ASSERT_EQ(flat, expected) << dim << " features, " << num_trees << " trees, beam " << beam << ", row " << i;
+        }
       }
     }
   }
+  EXPECT_TRUE(rows_seen);
+  EXPECT_TRUE(entries_seen);
+  EXPECT_TRUE(both_seen);
 }
 
 // A two-level tree: `width` nodes under the root, each the parent of one
-// label; each of `features` features (ids 0, stride, 2 * stride, ...) has a
-// weight in every bottom chunk when `dense`, none anywhere otherwise.
+// label; feature f (ids 0, stride, 2 * stride, ...; f < features) has a
+// weight in bottom chunk c where has(c, f): in every bottom chunk when
+// `dense`, none anywhere otherwise.
+struct Has {
+  std::function<bool(size_t chunk, size_t feature)> weight;
+};
 struct HandTree {
   LayerData top, bottom;
   std::vector<Index> slot_label;
   TreeView view;
-  HandTree(size_t width, size_t features, bool dense, Index stride = 1) {
+  HandTree(size_t width, size_t features, bool dense, Index stride = 1)
+      : HandTree(width, features, Has{[dense](size_t, size_t) { return dense; }}, stride) {}
+  HandTree(size_t width, size_t features, const Has& has, Index stride = 1) {
     top.child_ptr = {0, Index(width)};
     top.chunk_ptr = {0, 0};
     top.bias.assign(width, 0.5f);
     for (size_t c = 0; c < width; ++c) {
       bottom.child_ptr.push_back(Index(c + 1));
-      for (size_t f = 0; dense && f < features; ++f) {
+      for (size_t f = 0; f < features; ++f) {
+        if (!has.weight(c, f)) continue;
         bottom.feat_ids.push_back(Index(f) * stride);
         bottom.entry_child.push_back(0);
-        bottom.entry_value.push_back(0.01f * float(f % 7));
+        bottom.entry_value.push_back(0.01f * float(f % 7) + float(c % 5) / 3000.0f);  // sums that round by order
         bottom.feat_ptr.push_back(bottom.entry_value.size());
       }
       bottom.chunk_ptr.push_back(bottom.feat_ids.size());
@@ -161,6 +180,31 @@ TEST(FlatSearch, EmbeddingFeaturesSearchLikeTheOthers) {
   }
 }
 
+// Features on most nodes are added as dense rows, the others as entries, in
+// the query's feature order: the same sums as chunk by chunk, whether the
+// query's features alternate between the two kinds, come in runs of one
+// kind, or are all of one kind.
+TEST(FlatSearch, FeaturesOnMostNodesAreDenseRowsAndScoreAsEntries) {
+  // Even features in every bottom chunk (64 of 128 nodes: rows), odd ones in
+  // two (entries).
+  const HandTree tree(64, 12, Has{[](size_t c, size_t f) { return f % 2 == 0 || c % 32 == f; }});
+  const auto index = build_flat_index({tree.view}, 12, 12);
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->row_features, (std::vector<Index>{0, 2, 4, 6, 8, 10}));
+  EXPECT_EQ(index->rows.size(), 6u * 128u);
+  EXPECT_EQ(index->merged.entry_value.size(), 6u * 2u);
+  const Index mixed[8] = {0, 1, 3, 4, 5, 6, 9, 11};
+  const Index evens[3] = {2, 8, 10};
+  const Index odds[3] = {1, 7, 11};
+  const float values[8] = {0.3f, -1.7f, 0.11f, -0.73f, 0.129f, 1.57f, -0.51f, 2.03f};
+  for (const SparseVectorView& q : {SparseVectorView{mixed, values, 8}, SparseVectorView{mixed + 1, values, 2},
+                                    SparseVectorView{evens, values, 3}, SparseVectorView{odds, values, 3},
+                                    SparseVectorView{mixed, values, 1}}) {
+    SCOPED_TRACE("query of " + std::to_string(q.nnz) + " features from " + std::to_string(q.indices[0]));
+    expect_one_pass_equals_beam_search(*index, tree.view, q, {1, 4, 64});
+  }
+}
+
 // A model loaded without the index searches chunk by chunk: the same results,
 // plain, as an ensemble, as a deep matcher (its embedding in the dense block,
 // added to a parent's children as the beam expands it), and as both.
@@ -199,11 +243,13 @@ TEST(FlatSearch, ModelsLoadedWithAndWithoutTheIndexPredictAlike) {
 
 TEST(FlatSearch, FeatureIdsFarApartAreIndexedWithoutARangeSizedTable) {
   // Ids up to 900,000,000 over 80 weights: a table indexed by id would take
-  // gigabytes; the index ranks the ids used instead.
+  // gigabytes; the index ranks the ids used instead. (Each feature on 8 of
+  // the 128 nodes: entries, not rows.)
   const Index stride = 100000000;
-  const HandTree far(8, 10, true, stride);
+  const HandTree far(64, 10, Has{[](size_t c, size_t) { return c < 8; }}, stride);
   const auto index = build_flat_index({far.view}, size_t(9) * stride + 1, size_t(9) * stride + 1);
   ASSERT_NE(index, nullptr);
+  EXPECT_TRUE(index->row_features.empty());
   EXPECT_LT(index->heap_bytes(), size_t(1) << 20);
   const Index ids[3] = {stride, 4 * stride, 4 * stride + 1};
   const float values[3] = {0.5f, 1.0f, 0.25f};
