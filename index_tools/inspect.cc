@@ -83,7 +83,10 @@ int run_inspect(int argc, char** argv) {
     const size_t typical_nnz = 32;
     int beam = 1;
     while (beam < kMaxBeamSize && !flat->faster(beam, flat->dense_dim + typical_nnz)) ++beam;
-    const std::string which = flat->dense_dim ? " (for queries of " + std::to_string(typical_nnz) + " features)" : "";
+    std::string which = flat->dense_dim ? " (for queries of " + std::to_string(typical_nnz) + " features)" : "";
+    if (!flat->row_features.empty()) {
+      which += "; " + std::to_string(flat->row_features.size()) + " features on most nodes added as dense rows";
+    }
     if (beam == 1) {
       std::printf("search       one pass over every tree's weights at every beam%s\n", which.c_str());
     } else {
