@@ -47,10 +47,6 @@ inline const Index* gallop(const Index* f, const Index* end, Index key) {
   return std::lower_bound(f + lo + 1, f + std::min(hi, n), key);
 }
 
-}  // namespace
-
-namespace {
-
 // The products of q's features in L's chunk `parent`, added to out, found by
 // galloping through the chunk's sorted features (no lookup needed).
 void add_chunk_by_search(const LayerView& L, size_t parent, const SparseVectorView& q, float* out) {
@@ -67,9 +63,8 @@ void add_chunk_by_search(const LayerView& L, size_t parent, const SparseVectorVi
   });
 }
 
-// The same through L's lookup where the chunk has one. Inlined into both
-// score_chunk and add_chunk (a call between exported functions of a shared
-// library goes through the PLT).
+// The same through L's lookup where the chunk has one: the search's
+// innermost loop, inlined into both score_chunk and add_chunk.
 [[gnu::always_inline]] inline void add_chunk_products(const LayerView& L, size_t parent, const SparseVectorView& q, float* out) {
   if (L.lookup == nullptr || L.lookup->chunks[parent].count == 0) {
     add_chunk_by_search(L, parent, q, out);
