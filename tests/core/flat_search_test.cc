@@ -74,7 +74,7 @@ TEST(FlatSearch, EqualsChunkByChunkSearchBitForBit) {
 
 // A two-level tree: `width` nodes under the root, each the parent of one
 // label; feature f (ids 0, stride, 2 * stride, ...; f < features) has a
-// weight in bottom chunk c where has(c, f): in every bottom chunk when
+// weight in bottom chunk c where has.weight(c, f): in every bottom chunk when
 // `dense`, none anywhere otherwise.
 struct Has {
   std::function<bool(size_t chunk, size_t feature)> weight;
