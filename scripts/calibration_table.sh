@@ -10,8 +10,7 @@ xmr="$here/build/index_tools/xmr"
 source "$here/scripts/shared_sets.sh"
 share="${1:-0.1}"
 if [[ "$share" == folds:* ]]; then calibrate=(--calibrate-folds "${share#folds:}"); else calibrate=(--calibrate "$share"); fi
-[ -x "$xmr" ] || { echo "calibration_table.sh: $xmr missing; run scripts/build.sh" >&2; exit 1; }
-[ -d "$shared_data" ] || { echo "calibration_table.sh: $shared_data missing (the shared datasets)" >&2; exit 1; }
+need_build_and_sets calibration_table.sh
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '| set | P@1 / P@5 plain | P@1 / P@5 calibrated | ECE@1 raw → calibrated (sampling floor, its 95th percentile) | ECE@5 raw → calibrated | Brier@1 raw → calibrated | train s plain → calibrated |\n|---|---|---|---|---|---|---|\n'

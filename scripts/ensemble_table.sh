@@ -7,8 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 xmr="$here/build/index_tools/xmr"
 source "$here/scripts/shared_sets.sh"
-[ -x "$xmr" ] || { echo "ensemble_table.sh: $xmr missing; run scripts/build.sh" >&2; exit 1; }
-[ -d "$shared_data" ] || { echo "ensemble_table.sh: $shared_data missing (the shared datasets)" >&2; exit 1; }
+need_build_and_sets ensemble_table.sh
 trees=("$@")
 [ ${#trees[@]} -gt 0 ] || trees=(1 3)
 work="$(mktemp -d)"

@@ -17,8 +17,7 @@ xmr="$here/build/index_tools/xmr"
 source "$here/scripts/shared_sets.sh"
 usage() { echo "usage: scripts/seed_pairs.sh \"A OPTIONS\" \"B OPTIONS\" [SEEDS...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
-[ -x "$xmr" ] || { echo "seed_pairs.sh: $xmr missing; run scripts/build.sh" >&2; exit 1; }
-[ -d "$shared_data" ] || { echo "seed_pairs.sh: $shared_data missing (the shared datasets)" >&2; exit 1; }
+need_build_and_sets seed_pairs.sh
 read -r -a opts_a <<< "$1"
 read -r -a opts_b <<< "$2"
 shift 2

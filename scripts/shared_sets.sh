@@ -18,3 +18,10 @@ set_files() {
     return 1
   fi
 }
+
+# need_build_and_sets SCRIPT: exits with a line naming SCRIPT unless $xmr (set
+# by the caller) is built and the shared sets are there.
+need_build_and_sets() {
+  [ -x "$xmr" ] || { echo "$1: $xmr missing; run scripts/build.sh" >&2; exit 1; }
+  [ -d "$shared_data" ] || { echo "$1: $shared_data missing (the shared datasets)" >&2; exit 1; }
+}
