@@ -177,10 +177,7 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   });
   // The embedding's own entries (no block) are counted by level, as the
   // query always has them.
-  size_t embedding_entries = 0;
-  for (const auto& levels : index->level_cost) {
-    for (const auto& L : levels) embedding_entries += block ? 0 : size_t(L.dense_weights);
-  }
+  const size_t embedding_entries = block ? 0 : dense_weights;
   index->one_pass_weights_per_feature =
       (double(M.entry_value.size() - embedding_entries) + double(index->rows.size()) * kDenseWeightCost) /
       double(std::max<size_t>(1, dense_from));
