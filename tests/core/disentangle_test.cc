@@ -9,6 +9,7 @@
 #include "core/file_util.h"
 #include "core/trainer.h"
 #include "tests/core/synthetic.h"
+#include "tests/core/test_util.h"
 
 namespace xmr {
 namespace {
@@ -196,10 +197,11 @@ TEST(Disentangle, KOfOneReproducesThePlainModelExactly) {
   TrainStats st;
   const Model k1 = train_model(d.X, d.Y, p, {}, &st);
   EXPECT_TRUE(st.disentangle_rounds.empty());
-  const std::string dir = ::testing::TempDir();
-  plain.save(dir + "/plain.xmr");
-  k1.save(dir + "/k1.xmr");
-  EXPECT_EQ(read_file_bytes(dir + "/plain.xmr"), read_file_bytes(dir + "/k1.xmr"));
+  // A directory of this test's own: ctest runs tests as parallel processes.
+  const testing::TempDir dir;
+  plain.save(dir.file("plain.xmr"));
+  k1.save(dir.file("k1.xmr"));
+  EXPECT_EQ(read_file_bytes(dir.file("plain.xmr")), read_file_bytes(dir.file("k1.xmr")));
 }
 
 TEST(Disentangle, ThePlainModelBeforeTheRoundsIsTheUndisentangledOne) {
@@ -213,10 +215,10 @@ TEST(Disentangle, ThePlainModelBeforeTheRoundsIsTheUndisentangledOne) {
   ModelParts plain;
   const Model dis = Model::from_parts(train_model_parts(d.X, d.Y, p, {}, nullptr, &plain));
   ASSERT_GT(dis.num_slots(), dis.num_labels()) << "the test needs copies";
-  const std::string dir = ::testing::TempDir();
-  expected.save(dir + "/expected.xmr");
-  Model::from_parts(plain).save(dir + "/plain.xmr");
-  EXPECT_EQ(read_file_bytes(dir + "/expected.xmr"), read_file_bytes(dir + "/plain.xmr"));
+  const testing::TempDir dir;
+  expected.save(dir.file("expected.xmr"));
+  Model::from_parts(plain).save(dir.file("plain.xmr"));
+  EXPECT_EQ(read_file_bytes(dir.file("expected.xmr")), read_file_bytes(dir.file("plain.xmr")));
 }
 
 TEST(Disentangle, NothingQualifyingLeavesTheTreeAndPredictionsAlone) {
@@ -245,7 +247,8 @@ TEST(Disentangle, SavedModelKeepsTheOverlappingAssignment) {
   p.disentangle.min_votes = 1;
   const Model m = train_model(d.X, d.Y, p);
   ASSERT_GT(m.num_slots(), m.num_labels());
-  const std::string path = ::testing::TempDir() + "/dis.xmr";
+  const testing::TempDir dir;
+  const std::string path = dir.file("dis.xmr");
   m.save(path);
   const Model back = Model::load(path);
   EXPECT_EQ(back.num_slots(), m.num_slots());

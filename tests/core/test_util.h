@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -53,7 +55,9 @@ class TempDir {
  public:
   TempDir() {
     char tmpl[] = "/tmp/xmr_test_XXXXXX";
-    path_ = mkdtemp(tmpl);
+    const char* made = mkdtemp(tmpl);
+    if (made == nullptr) throw std::runtime_error("TempDir: mkdtemp(/tmp/xmr_test_XXXXXX) failed");
+    path_ = made;
   }
   ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
   std::string file(const std::string& name) const { return path_ + "/" + name; }

@@ -43,7 +43,8 @@ const Model& small_model() {
 // The model's file with its metadata JSON edited by `edit` (sections and
 // checksums rebuilt, so only the edited claim is wrong).
 std::string with_metadata(const Model& m, const std::function<std::string(std::string)>& edit) {
-  const std::string path = ::testing::TempDir() + "/limits_src.xmr";
+  const testing::TempDir dir;  // this process's own: ctest runs the tests in parallel
+  const std::string path = dir.file("limits_src.xmr");
   m.save(path);
   const ModelFileReader r = ModelFileReader::open(ModelBlob::map_file(path), path, true);
   ModelFileWriter w;
