@@ -2,11 +2,13 @@
 // validation split of a shared set's training data (the test file is never
 // read).
 //
-//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|mixed]
+//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|leaf2-subsample|mixed]
 //
 // Members differ by seed (clustering, so the tree) and, with --vary, by
 // branching factor, leaf size, solver, label embedding, negatives, cost C or
-// weight threshold (the leaf2-* kinds alternate leaves 100 / 50 as well).
+// weight threshold, or the training rows (leaf2-subsample: members after the
+// first each see a random 80% of them, so their rankers differ too); the
+// leaf2-* kinds alternate leaves 100 / 50 as well.
 // Prints P@1/3/5 of 1..members trees under each combination rule.
 #include <algorithm>
 #include <chrono>
@@ -42,7 +44,7 @@ void print(const char* name, const std::vector<std::vector<ScoredLabel>>& pred, 
 
 int main(int argc, char** argv) try {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|mixed]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|leaf2-subsample|mixed]\n", argv[0]);
     return 2;
   }
   int members = 5, threads = 2, pool = 20;
@@ -128,8 +130,18 @@ int main(int argc, char** argv) try {
     else if (vary == "mixed") {
       p.clustering.max_leaf_size = 100 >> m;
       p.solver.kind = m % 2 ? SolverKind::kLogisticDual : SolverKind::kL2SvmDual;
-    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, leaf2, solver, embedding, leaf2-embedding, leaf2-negatives, leaf2-cost, leaf2-threshold or mixed");
-    models.push_back(train_model(Xtr, Ytr, p));
+    } else if (vary == "leaf2-subsample") {
+      p.clustering.max_leaf_size = 100 >> (m % 2);
+    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, leaf2, solver, embedding, leaf2-embedding, leaf2-negatives, leaf2-cost, leaf2-threshold, leaf2-subsample or mixed");
+    if (vary == "leaf2-subsample" && m > 0) {
+      std::vector<Index> rows;
+      for (size_t i = 0; i < Xtr.rows; ++i) {
+        if (splitmix64(mix_seed({uint64_t(m), i})) % 10 < 8) rows.push_back(Index(i));
+      }
+      models.push_back(train_model(Xtr.select_rows(rows), Ytr.select_rows(rows), p));
+    } else {
+      models.push_back(train_model(Xtr, Ytr, p));
+    }
     PredictParams pp = models.back().default_predict_params();
     pp.top_k = pool;
     preds.push_back(models.back().predict_batch(Xva, pp, threads));
