@@ -103,6 +103,16 @@ void expand_children(const float* raw, size_t width, Index first, float parent_s
   }
 }
 
+// Drops the candidates under the bar's final value: they were taken while it
+// was lower and cannot be among the best `keep` (those tied with the last
+// stay), so the selection that follows sorts only what can survive it.
+void drop_under_bar(const Bar& bar, std::vector<Node>& candidates) {
+  const float floor = bar.value();
+  if (floor == -std::numeric_limits<float>::infinity()) return;
+  candidates.erase(std::remove_if(candidates.begin(), candidates.end(), [&](const Node& n) { return n.score < floor; }),
+                   candidates.end());
+}
+
 // Expands the nodes of ws.beam (nodes of layer t, best first) into
 // ws.candidates, keeping what can be among the best `keep`; raw_of(parent)
 // gives the raw scores of the parent's children. Once a parent is under the
@@ -118,6 +128,7 @@ void expand(const LayerView& layer, RawOf&& raw_of, PostProcessor post, size_t k
     expand_children(raw_of(parent.id, width), width, layer.child_ptr[parent.id], parent.score, post, bar,
                     ws.candidates);
   }
+  drop_under_bar(bar, ws.candidates);
 }
 
 // How many of the best slots slots_to_labels needs for the top k labels: k
@@ -268,6 +279,7 @@ void beam_search_batch(const TreeView& tree, const CsrMatrix& X, size_t begin, s
                       ws.candidates[pair.query]);
     }
     for (size_t i = 0; i < n; ++i) {
+      drop_under_bar(Bar(ws.bars[i], keep), ws.candidates[i]);
       std::swap(ws.beams[i], ws.candidates[i]);
       if (t + 1 < depth) keep_best(ws.beams[i], size_t(params.beam_size));
     }
