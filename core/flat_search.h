@@ -45,9 +45,11 @@
 namespace xmr {
 
 // Trees with more nodes in all, or more weights, than these get no index:
-// it is a second copy of the weights, worth its memory for small models.
+// it is a second copy of the weights (6 bytes a weight, built at load in
+// about 25 ns a weight), worth it up to 16 M weights: five disentangled
+// cooking trees (6.2 M) search 6x faster with it than chunk by chunk.
 constexpr size_t kFlatMaxNodes = kMaxChildrenPerNode;
-constexpr size_t kFlatMaxWeights = size_t(1) << 22;
+constexpr size_t kFlatMaxWeights = size_t(1) << 24;
 
 // What finding a query feature in a chunk costs, in weights added. Fitted to
 // timings of both searches on the shared sets: where chunks hold few of the
