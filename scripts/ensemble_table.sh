@@ -13,11 +13,10 @@ need_build_and_sets ensemble_table.sh
 trees=("$@")
 [ ${#trees[@]} -gt 0 ] || trees=(1 3)
 read -r -a train_opts <<< "${TRAIN_OPTS:-}"
-read -r -a sets <<< "${SETS:-${shared_sets[*]}}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '| set | trees | P@1 | P@3 | P@5 | train s (2 threads) | model MB | ms/query (batch, 1 thread) |\n|---|---|---|---|---|---|---|---|\n'
-for set in "${sets[@]}"; do
+for set in "${selected_sets[@]}"; do
   set_files "$set" || continue
   for n in "${trees[@]}"; do
     model="$work/$set.$n.xmr"

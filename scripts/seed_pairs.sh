@@ -23,11 +23,10 @@ read -r -a opts_b <<< "$2"
 shift 2
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(0 1 2 3 4)
-read -r -a sets <<< "${SETS:-${shared_sets[*]}}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 printf '| set | setting | seed | P@1 | P@3 | P@5 | train s (2 threads) |\n|---|---|---|---|---|---|---|\n'
-for set in "${sets[@]}"; do
+for set in "${selected_sets[@]}"; do
   set_files "$set" || continue
   for seed in "${seeds[@]}"; do
     for side in A B; do

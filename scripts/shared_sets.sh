@@ -3,6 +3,8 @@
 # and how to read one.
 shared_data="${XMR_DATASETS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/../shared/datasets}"
 shared_sets=(bibtex delicious cooking flipkart reuters)
+# The sets a script measures: those $SETS names ("cooking reuters"), else all.
+read -r -a selected_sets <<< "${SETS:-${shared_sets[*]}}"
 
 # set_files SET: sets `train`, `test` and `norm` (the flags an XC set needs:
 # its rows are L2-normalised on reading); returns 1, with a line on stderr,
