@@ -306,6 +306,11 @@ long long TextVectorizer::feature_id(size_t part, const std::string& term) const
   return id < 0 ? -1 : (long long)(p.offset + id);
 }
 
+std::pair<Index, Index> TextVectorizer::part_range(size_t part) const {
+  const auto& p = impl_->parts.at(part);
+  return {p.offset, Index(p.offset + p.terms.size())};
+}
+
 void TextVectorizer::transform(const std::string& text, std::vector<Index>& indices, std::vector<float>& values) const {
   if (!impl_) throw Error("vectorizer not fitted");
   thread_local std::vector<std::vector<std::string>> tokens;

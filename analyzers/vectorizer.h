@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/progress_fn.h"
@@ -103,6 +104,8 @@ class TextVectorizer {
   float idf(Index feature) const;
   // Feature id of `term` in sub-vectorizer `part`, or -1.
   long long feature_id(size_t part, const std::string& term) const;
+  // The feature ids of sub-vectorizer `part` (< config().parts.size()): [first, second).
+  std::pair<Index, Index> part_range(size_t part) const;
 
   // Sparse TF-IDF vector of `text`: sorted feature ids and their weights.
   void transform(const std::string& text, std::vector<Index>& indices, std::vector<float>& values) const;

@@ -2,13 +2,17 @@
 // validation split of a shared set's training data (the test file is never
 // read).
 //
-//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|leaf2-subsample|mixed]
+//   ensemble_experiment DATASET_DIR [--members 5] [--threads 2] [--valid 0.2] [--pool 20] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|leaf2-subsample|leaf2-shallow|views|mixed] [--split S]
 //
 // Members differ by seed (clustering, so the tree) and, with --vary, by
 // branching factor, leaf size, solver, label embedding, negatives, cost C or
 // weight threshold, or the training rows (leaf2-subsample: members after the
 // first each see a random 80% of them, so their rankers differ too); the
-// leaf2-* kinds alternate leaves 100 / 50 as well.
+// leaf2-* kinds alternate leaves 100 / 50 as well (leaf2-shallow: member 2 of
+// each three is the shallowest tree, two leaves). On text sets, views: member 1
+// of each three sees only the word n-gram features, member 2 only the
+// character n-grams. --split S picks another validation split
+// (validation_split.h).
 // Prints P@1/3/5 of 1..members trees under each combination rule.
 #include <algorithm>
 #include <chrono>
@@ -44,11 +48,12 @@ void print(const char* name, const std::vector<std::vector<ScoredLabel>>& pred, 
 
 int main(int argc, char** argv) try {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|leaf2-subsample|mixed]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DATASET_DIR [--members N] [--threads N] [--valid F] [--pool K] [--vary seed|branching|leaf|leaf2|solver|embedding|leaf2-embedding|leaf2-negatives|leaf2-cost|leaf2-threshold|leaf2-subsample|leaf2-shallow|views|mixed] [--split S]\n", argv[0]);
     return 2;
   }
   int members = 5, threads = 2, pool = 20;
   double valid = 0.2;
+  uint64_t split_seed = 0x5eed;
   std::string vary = "seed";
   for (int a = 2; a + 1 < argc; a += 2) {
     const std::string k = argv[a];
@@ -58,10 +63,11 @@ int main(int argc, char** argv) try {
     else if (k == "--valid") valid = std::atof(v);
     else if (k == "--pool") pool = std::atoi(v);
     else if (k == "--vary") vary = v;
+    else if (k == "--split") split_seed = std::strtoull(v, nullptr, 0);
     else throw Error("unknown option " + k);
   }
   const std::string dir = argv[1];
-  const bench::ValidationSplit split = bench::load_validation_split(dir, valid, threads);
+  const bench::ValidationSplit split = bench::load_validation_split(dir, valid, threads, split_seed);
   const CsrMatrix &Xtr = split.Xtr, &Ytr = split.Ytr, &Xva = split.Xva, &Yva = split.Yva;
   const TrainParams& params = split.params;
   std::printf("%s: %zu train, %zu validation rows, %zu labels, members vary by %s\n", dir.c_str(), Xtr.rows, Xva.rows,
@@ -132,7 +138,38 @@ int main(int argc, char** argv) try {
       p.solver.kind = m % 2 ? SolverKind::kLogisticDual : SolverKind::kL2SvmDual;
     } else if (vary == "leaf2-subsample") {
       p.clustering.max_leaf_size = 100 >> (m % 2);
-    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, leaf2, solver, embedding, leaf2-embedding, leaf2-negatives, leaf2-cost, leaf2-threshold, leaf2-subsample or mixed");
+    } else if (vary == "leaf2-shallow") {
+      // Member 2 of each three the shallowest tree (two leaves, half the labels each): its rankers see
+      // about every row as a negative.
+      p.clustering.max_leaf_size = m % 3 == 2 ? int(Ytr.cols) : 100 >> (m % 2);
+    } else if (vary == "views") {
+      if (split.parts.size() != 2) throw Error("--vary views: a text set with two TF-IDF parts");
+    } else if (vary != "seed") throw Error("--vary: seed, branching, leaf, leaf2, solver, embedding, leaf2-embedding, leaf2-negatives, leaf2-cost, leaf2-threshold, leaf2-subsample, leaf2-shallow, views or mixed");
+    if (vary == "views" && m % 3 != 0) {
+      // Member 1 of each three sees the word part only, member 2 the character part only.
+      const auto [lo, hi] = split.parts[size_t(m % 3 - 1)];
+      auto view = [&, lo = lo, hi = hi](const CsrMatrix& X) {
+        CsrMatrix out;
+        out.cols = X.cols;
+        std::vector<std::pair<Index, float>> e;
+        for (size_t i = 0; i < X.rows; ++i) {
+          e.clear();
+          const SparseVectorView r = X.row(i);
+          for (size_t j = 0; j < r.nnz; ++j)
+            if (r.indices[j] >= lo && r.indices[j] < hi) e.emplace_back(r.indices[j], r.values[j]);
+          out.append_row(e);
+        }
+        return out;
+      };
+      models.push_back(train_model(view(Xtr), Ytr, p));
+      PredictParams pp = models.back().default_predict_params();
+      pp.top_k = pool;
+      preds.push_back(models.back().predict_batch(view(Xva), pp, threads));
+      char name[64];
+      std::snprintf(name, sizeof name, "member %d alone", m);
+      print(name, preds.back(), Yva);
+      continue;
+    }
     if (vary == "leaf2-subsample" && m > 0) {
       std::vector<Index> rows;
       for (size_t i = 0; i < Xtr.rows; ++i) {

@@ -21,6 +21,7 @@ namespace xmr::bench {
 struct ValidationSplit {
   CsrMatrix Xtr, Ytr, Xva, Yva;
   TrainParams params;  // the set's default training parameters (text or XC), threads set
+  std::vector<std::pair<Index, Index>> parts;  // text sets: each TF-IDF part's feature ids
 };
 
 // Row i is held out when splitmix64(i ^ seed) falls in the first `valid`
@@ -44,6 +45,7 @@ inline ValidationSplit load_validation_split(const std::string& dir, double vali
     s.Ytr = labels.label_matrix(tr, false);
     s.Yva = labels.label_matrix(va, true);
     s.params = default_text_train_params();
+    for (size_t k = 0; k < vec.config().parts.size(); ++k) s.parts.push_back(vec.part_range(k));
   } else {
     XcDataset all = read_xc_file(dir + "/train.txt");
     all.features.normalize_rows_l2();
