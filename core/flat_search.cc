@@ -39,25 +39,89 @@ bool FlatIndex::faster(int beam_size, size_t query_nnz) const {
 
 namespace {
 
-// Calls f(feature, node, weight) for every weight of `L`, node counted from
-// `base`, in chunk order (so each feature's nodes ascend).
+// Calls f(slot, first) for every chunk feature slot of `L`, first = the node
+// (counted from `base`) of the slot's parent's child 0, in chunk order.
 template <typename F>
-void for_each_weight(const LayerView& L, size_t base, F&& f) {
+void for_each_slot(const LayerView& L, size_t base, F&& f) {
   for (size_t p = 0; p < L.num_parents; ++p) {
     const size_t first = base + L.child_ptr[p];
-    for (Offset s = L.chunk_ptr[p]; s < L.chunk_ptr[p + 1]; ++s) {
-      for (Offset e = L.entry_begin(s); e < L.entry_begin(s + 1); ++e) f(L.feat_ids[s], first + L.child_of(e), L.entry_value[e]);
+    for (Offset s = L.chunk_ptr[p]; s < L.chunk_ptr[p + 1]; ++s) f(s, first);
+  }
+}
+
+// f(layer, slot, first) for every slot of every tree, nodes numbered from
+// each level's base (level_base).
+template <typename F>
+void for_each_tree_slot(const std::vector<TreeView>& trees, const std::vector<std::vector<size_t>>& level_base,
+                        F&& f) {
+  for (size_t m = 0; m < trees.size(); ++m) {
+    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
+      const LayerView& L = trees[m].layers[t];
+      for_each_slot(L, level_base[m][t], [&](Offset s, size_t first) { f(L, s, first); });
     }
   }
 }
 
-// f(feature, node, weight) for every weight of every tree, nodes numbered
-// from each level's base (level_base).
-template <typename F>
-void for_each_tree_weight(const std::vector<TreeView>& trees, const std::vector<std::vector<size_t>>& level_base,
-                          F&& f) {
+size_t slot_weights(const LayerView& L, Offset s) { return L.entry_begin(s + 1) - L.entry_begin(s); }
+
+// Entries written per block of the scatter below: their children and values
+// (6 bytes each) stay in the L2 cache while the block is filled.
+constexpr uint32_t kScatterBlockEntries = 1 << 16;
+
+// Writes every weight of a feature below entries_below where the layout says:
+// its row (row_of[k] != 0) or its next entry (at[k]++), k = position(f).
+// Chunk by chunk, the features' entries would land all over the entry arrays,
+// a cache miss each run of a chunk's feature (a text feature has one to three
+// weights a chunk); so the features are taken a block at a time, by position,
+// each chunk resuming where the previous block stopped, and each block's
+// writes fall in one cache-sized stretch of the arrays. Same layout: a
+// feature's entries still come chunk after chunk.
+template <typename Position>
+void scatter_entries(const std::vector<TreeView>& trees, const std::vector<std::vector<size_t>>& level_base,
+                     Index entries_below, Position&& position, const std::vector<uint32_t>& row_of, size_t nodes,
+                     std::vector<uint32_t>& at, LayerData& M, std::vector<float>& rows) {
+  struct Chunk {
+    const LayerView* layer;
+    size_t parent;
+    size_t first_node;
+    Offset next;  // chunk feature slot to resume at
+  };
+  std::vector<Chunk> chunks;
   for (size_t m = 0; m < trees.size(); ++m) {
-    for (size_t t = 0; t < trees[m].layers.size(); ++t) for_each_weight(trees[m].layers[t], level_base[m][t], f);
+    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
+      const LayerView& L = trees[m].layers[t];
+      for (size_t p = 0; p < L.num_parents; ++p)
+        chunks.push_back({&L, p, level_base[m][t] + L.child_ptr[p], L.chunk_ptr[p]});
+    }
+  }
+  const size_t positions = row_of.size();
+  for (size_t block_begin = 0; block_begin < positions;) {
+    // The block: positions from block_begin whose entries fit, at least one.
+    size_t block_end = block_begin + 1;
+    while (block_end < positions && at[block_end + 1] - at[block_begin] <= kScatterBlockEntries) ++block_end;
+    for (Chunk& c : chunks) {
+      const LayerView& L = *c.layer;
+      Offset s = c.next;
+      for (; s < L.chunk_ptr[c.parent + 1]; ++s) {
+        const Index f = L.feat_ids[s];
+        if (f >= entries_below) break;
+        const size_t k = position(f);
+        if (k >= block_end) break;
+        if (row_of[k] != 0) {
+          float* row = rows.data() + size_t(row_of[k] - 1) * nodes + c.first_node;
+          for (Offset e = L.entry_begin(s); e < L.entry_begin(s + 1); ++e) row[L.child_of(e)] = L.entry_value[e];
+          continue;
+        }
+        uint32_t out = at[k];
+        for (Offset e = L.entry_begin(s); e < L.entry_begin(s + 1); ++e, ++out) {
+          M.entry_child[out] = ChildSlot(c.first_node + L.child_of(e));
+          M.entry_value[out] = L.entry_value[e];
+        }
+        at[k] = out;
+      }
+      c.next = s;
+    }
+    block_begin = block_end;
   }
 }
 
@@ -86,7 +150,11 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
     index->level_base.emplace_back();
     for (const LayerView& L : tree.layers) {
       size_t level_dense = 0;
-      for_each_weight(L, base, [&](Index f, size_t, float) { level_dense += f >= dense_from; });
+      if (dense_dim > 0) {
+        for_each_slot(L, base, [&](Offset s, size_t) {
+          if (L.feat_ids[s] >= dense_from) level_dense += slot_weights(L, s);
+        });
+      }
       dense_weights += level_dense;
       const double sparse_features = double(std::max<size_t>(1, dense_from));
       index->level_cost.back().push_back(
@@ -102,12 +170,14 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   const Index entries_below = Index(block ? dense_from : num_features);
   if (block) index->dense.assign(dense_dim * nodes, 0.0f);
   size_t entries = 0;
-  for_each_tree_weight(trees, index->level_base, [&](Index f, size_t node, float w) {
+  for_each_tree_slot(trees, index->level_base, [&](const LayerView& L, Offset s, size_t first) {
+    const Index f = L.feat_ids[s];
     if (f >= entries_below) {
-      index->dense[(f - dense_from) * nodes + node] = w;
+      float* row = index->dense.data() + (f - dense_from) * nodes + first;
+      for (Offset e = L.entry_begin(s); e < L.entry_begin(s + 1); ++e) row[L.child_of(e)] = L.entry_value[e];
     } else {
       max_feature = std::max(max_feature, f);
-      ++entries;
+      entries += slot_weights(L, s);
     }
   });
 
@@ -138,8 +208,8 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   };
   const size_t positions = by_id ? size_t(max_feature) + 1 : used.size();
   std::vector<uint32_t> at(positions + 1, 0);  // weights <= kFlatMaxWeights < 2^32
-  for_each_tree_weight(trees, index->level_base, [&](Index f, size_t, float) {
-    if (f < entries_below) ++at[position(f) + 1];
+  for_each_tree_slot(trees, index->level_base, [&](const LayerView& L, Offset s, size_t) {
+    if (L.feat_ids[s] < entries_below) at[position(L.feat_ids[s]) + 1] += uint32_t(slot_weights(L, s));
   });
   // Features on enough of the nodes become rows (row_of: their row + 1, 0
   // for the others); the rest stay entries, laid out feature by feature. The
@@ -164,17 +234,7 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   index->rows.assign(index->row_features.size() * nodes, 0.0f);
   M.entry_child.resize(entries - row_weights);
   M.entry_value.resize(entries - row_weights);
-  for_each_tree_weight(trees, index->level_base, [&](Index f, size_t node, float w) {
-    if (f >= entries_below) return;
-    const size_t k = position(f);
-    if (row_of[k] != 0) {
-      index->rows[(row_of[k] - 1) * nodes + node] = w;
-      return;
-    }
-    const uint32_t e = at[k]++;
-    M.entry_child[e] = ChildSlot(node);
-    M.entry_value[e] = w;
-  });
+  scatter_entries(trees, index->level_base, entries_below, position, row_of, nodes, at, M, index->rows);
   // The embedding's own entries (no block) are counted by level, as the
   // query always has them.
   const size_t embedding_entries = block ? 0 : dense_weights;

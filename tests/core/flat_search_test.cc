@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -239,6 +240,34 @@ TEST(FlatSearch, ModelsLoadedWithAndWithoutTheIndexPredictAlike) {
     }
     EXPECT_TRUE(with.flat_index()->faster(40, 10));
   }
+}
+
+TEST(FlatSearch, EntriesWrittenBlockByBlockKeepEachFeaturesEntriesInChunkOrder) {
+  // 102,400 entries (each of 400 features on a quarter of 1,024 chunks): more
+  // than one block of the scatter, so chunks resume mid-chunk in the second.
+  const HandTree tree(1024, 400, Has{[](size_t c, size_t f) { return (c + f) % 4 == 0; }});
+  const auto index = build_flat_index({tree.view}, 400, 400);
+  ASSERT_NE(index, nullptr);
+  EXPECT_TRUE(index->row_features.empty());
+  ASSERT_EQ(index->merged.entry_value.size(), 102400u);
+  // Feature f's entries: chunks f % 4, f % 4 + 4, ... in order (the children
+  // of the root come first, 1,024 nodes).
+  const LayerView& M = index->view;
+  for (Index f : {Index(0), Index(1), Index(211), Index(399)}) {
+    const size_t slot = size_t(std::lower_bound(M.feat_ids, M.feat_ids + M.num_chunk_feats, f) - M.feat_ids);
+    ASSERT_EQ(M.feat_ids[slot], f);
+    ASSERT_EQ(M.entry_begin(slot + 1) - M.entry_begin(slot), 256u);
+    for (Offset e = M.entry_begin(slot), c = (4 - f % 4) % 4; e < M.entry_begin(slot + 1); ++e, c += 4)
+      ASSERT_EQ(M.child_of(e), 1024 + c) << "feature " << f;
+  }
+  std::vector<Index> ids;
+  std::vector<float> values;
+  for (Index f = 3; f < 400; f += 9) {
+    ids.push_back(f);
+    values.push_back(0.1f + 0.01f * float(f % 13));
+  }
+  const SparseVectorView q{ids.data(), values.data(), ids.size()};
+  expect_one_pass_equals_beam_search(*index, tree.view, q, {1, 8, 1024});
 }
 
 TEST(FlatSearch, FeatureIdsFarApartAreIndexedWithoutARangeSizedTable) {
