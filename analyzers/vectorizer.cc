@@ -307,7 +307,12 @@ long long TextVectorizer::feature_id(size_t part, const std::string& term) const
 }
 
 std::pair<Index, Index> TextVectorizer::part_range(size_t part) const {
-  const auto& p = impl_->parts.at(part);
+  if (!impl_) throw Error("vectorizer not fitted");
+  if (part >= impl_->parts.size()) {
+    throw Error("vectorizer part " + std::to_string(part) + " out of range (" + std::to_string(impl_->parts.size()) +
+                " parts)");
+  }
+  const auto& p = impl_->parts[part];
   return {p.offset, Index(p.offset + p.terms.size())};
 }
 

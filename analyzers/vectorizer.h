@@ -104,7 +104,8 @@ class TextVectorizer {
   float idf(Index feature) const;
   // Feature id of `term` in sub-vectorizer `part`, or -1.
   long long feature_id(size_t part, const std::string& term) const;
-  // The feature ids of sub-vectorizer `part` (< config().parts.size()): [first, second).
+  // The feature ids of sub-vectorizer `part`: [first, second). Throws
+  // xmr::Error if not fitted or part >= config().parts.size().
   std::pair<Index, Index> part_range(size_t part) const;
 
   // Sparse TF-IDF vector of `text`: sorted feature ids and their weights.

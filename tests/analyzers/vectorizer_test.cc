@@ -116,6 +116,10 @@ TEST(Vectorizer, StackIsRenormalisedAndOffset) {
   EXPECT_EQ(v.feature_id(1, " a"), (long long)(2 + 0));  // words: ab, cd; chars start at 2, sorted: " a" first
   EXPECT_EQ(v.feature_id(0, "zz"), -1);
   for (size_t k = 1; k < idx.size(); ++k) EXPECT_LT(idx[k - 1], idx[k]);
+  EXPECT_EQ(v.part_range(0), std::make_pair(Index(0), Index(2)));
+  EXPECT_EQ(v.part_range(1), std::make_pair(Index(2), Index(v.num_features())));
+  EXPECT_THROW(v.part_range(2), Error);
+  EXPECT_THROW(TextVectorizer().part_range(0), Error);
 }
 
 TEST(Vectorizer, EmptyInvalidAndHugeText) {
