@@ -39,30 +39,36 @@ bool FlatIndex::faster(int beam_size, size_t query_nnz) const {
 
 namespace {
 
-// Calls f(slot, first) for every chunk feature slot of `L`, first = the node
-// (counted from `base`) of the slot's parent's child 0, in chunk order.
+// f(layer, parent, first) for every chunk of every tree, in chunk order,
+// first = the node of the parent's child 0, nodes numbered from each level's
+// base (level_base).
 template <typename F>
-void for_each_slot(const LayerView& L, size_t base, F&& f) {
-  for (size_t p = 0; p < L.num_parents; ++p) {
-    const size_t first = base + L.child_ptr[p];
-    for (Offset s = L.chunk_ptr[p]; s < L.chunk_ptr[p + 1]; ++s) f(s, first);
-  }
-}
-
-// f(layer, slot, first) for every slot of every tree, nodes numbered from
-// each level's base (level_base).
-template <typename F>
-void for_each_tree_slot(const std::vector<TreeView>& trees, const std::vector<std::vector<size_t>>& level_base,
-                        F&& f) {
+void for_each_tree_chunk(const std::vector<TreeView>& trees, const std::vector<std::vector<size_t>>& level_base,
+                         F&& f) {
   for (size_t m = 0; m < trees.size(); ++m) {
     for (size_t t = 0; t < trees[m].layers.size(); ++t) {
       const LayerView& L = trees[m].layers[t];
-      for_each_slot(L, level_base[m][t], [&](Offset s, size_t first) { f(L, s, first); });
+      for (size_t p = 0; p < L.num_parents; ++p) f(L, p, level_base[m][t] + L.child_ptr[p]);
     }
   }
 }
 
+// f(layer, slot, first) for every slot of every tree.
+template <typename F>
+void for_each_tree_slot(const std::vector<TreeView>& trees, const std::vector<std::vector<size_t>>& level_base,
+                        F&& f) {
+  for_each_tree_chunk(trees, level_base, [&](const LayerView& L, size_t p, size_t first) {
+    for (Offset s = L.chunk_ptr[p]; s < L.chunk_ptr[p + 1]; ++s) f(L, s, first);
+  });
+}
+
 size_t slot_weights(const LayerView& L, Offset s) { return L.entry_begin(s + 1) - L.entry_begin(s); }
+
+// Writes slot s's weights into a dense row over the nodes: row[n] for each
+// child n of the slot's chunk (row points at the chunk's first node).
+void copy_slot_to_row(const LayerView& L, Offset s, float* row) {
+  for (Offset e = L.entry_begin(s); e < L.entry_begin(s + 1); ++e) row[L.child_of(e)] = L.entry_value[e];
+}
 
 // Entries written per block of the scatter below: their children and values
 // (6 bytes each) stay in the L2 cache while the block is filled.
@@ -87,13 +93,9 @@ void scatter_entries(const std::vector<TreeView>& trees, const std::vector<std::
     Offset next;  // chunk feature slot to resume at
   };
   std::vector<Chunk> chunks;
-  for (size_t m = 0; m < trees.size(); ++m) {
-    for (size_t t = 0; t < trees[m].layers.size(); ++t) {
-      const LayerView& L = trees[m].layers[t];
-      for (size_t p = 0; p < L.num_parents; ++p)
-        chunks.push_back({&L, p, level_base[m][t] + L.child_ptr[p], L.chunk_ptr[p]});
-    }
-  }
+  for_each_tree_chunk(trees, level_base, [&](const LayerView& L, size_t p, size_t first) {
+    chunks.push_back({&L, p, first, L.chunk_ptr[p]});
+  });
   const size_t positions = row_of.size();
   for (size_t block_begin = 0; block_begin < positions;) {
     // The block: positions from block_begin whose entries fit, at least one.
@@ -108,8 +110,7 @@ void scatter_entries(const std::vector<TreeView>& trees, const std::vector<std::
         const size_t k = position(f);
         if (k >= block_end) break;
         if (row_of[k] != 0) {
-          float* row = rows.data() + size_t(row_of[k] - 1) * nodes + c.first_node;
-          for (Offset e = L.entry_begin(s); e < L.entry_begin(s + 1); ++e) row[L.child_of(e)] = L.entry_value[e];
+          copy_slot_to_row(L, s, rows.data() + size_t(row_of[k] - 1) * nodes + c.first_node);
           continue;
         }
         uint32_t out = at[k];
@@ -151,9 +152,9 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
     for (const LayerView& L : tree.layers) {
       size_t level_dense = 0;
       if (dense_dim > 0) {
-        for_each_slot(L, base, [&](Offset s, size_t) {
+        for (Offset s = 0; s < L.num_chunk_feats; ++s) {
           if (L.feat_ids[s] >= dense_from) level_dense += slot_weights(L, s);
-        });
+        }
       }
       dense_weights += level_dense;
       const double sparse_features = double(std::max<size_t>(1, dense_from));
@@ -173,8 +174,7 @@ std::unique_ptr<FlatIndex> build_flat_index(const std::vector<TreeView>& trees, 
   for_each_tree_slot(trees, index->level_base, [&](const LayerView& L, Offset s, size_t first) {
     const Index f = L.feat_ids[s];
     if (f >= entries_below) {
-      float* row = index->dense.data() + (f - dense_from) * nodes + first;
-      for (Offset e = L.entry_begin(s); e < L.entry_begin(s + 1); ++e) row[L.child_of(e)] = L.entry_value[e];
+      copy_slot_to_row(L, s, index->dense.data() + (f - dense_from) * nodes + first);
     } else {
       max_feature = std::max(max_feature, f);
       entries += slot_weights(L, s);
