@@ -43,7 +43,13 @@ int main(int argc, char** argv) try {
     else if (k == "--leaves") {
       leaves.clear();
       std::stringstream ss(v);
-      for (std::string t; std::getline(ss, t, ',');) leaves.push_back(std::atoi(t.c_str()));
+      for (std::string t; std::getline(ss, t, ',');) {
+        char* end = nullptr;
+        const long leaf = std::strtol(t.c_str(), &end, 10);
+        if (t.empty() || *end != '\0' || leaf < 0 || leaf > 1000000000)
+          throw Error("--leaves: '" + t + "' is not a leaf size (0 for the shallowest tree)");
+        leaves.push_back(int(leaf));
+      }
     } else throw Error("unknown option " + k);
   }
   const bench::ValidationSplit split = bench::load_validation_split(argv[1], valid, threads, split_seed);
